@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian package bertcpp needs on a bare machine. Idempotent.
+# Usage: scripts/setup.sh [--peers]   (--peers adds the benchmark peers: PyTorch, numpy, ONNX)
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+PKGS=(
+  cmake g++ make pkg-config git
+  libutf8proc-dev nlohmann-json3-dev libdnnl-dev ocl-icd-opencl-dev opencl-headers libzip-dev zlib1g-dev
+  libcurl4-openssl-dev libcpp-httplib-dev libssl-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  pybind11-dev python3-dev python3-numpy python3-pytest
+)
+if [ "${1:-}" = "--peers" ]; then
+  PKGS+=(python3-torch python3-onnx)
+  command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
