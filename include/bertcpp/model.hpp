@@ -1,0 +1,128 @@
+// bertcpp::Model: transformers' BertModel (+ its task heads) with the same results, on CPU.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bertcpp/tensor.h"
+#include "bertcpp/tokenizer.hpp"
+
+namespace bertcpp {
+
+// What the weights are computed in. F32 is the reference-parity mode.
+enum class ComputeType { F32, BF16, Int8 };
+enum class Pooling { Cls, Mean, Max };
+
+struct ModelOptions {
+  int threads = 0;                      // 0 = all cores
+  ComputeType compute = ComputeType::F32;
+  std::string revision = "main";        // for hub ids
+  TokenizerOptions tokenizer;           // overrides for the model folder's tokenizer
+};
+
+// A batch as transformers takes it: [batch, seq] int64 tensors, padded; attention_mask 1 = token.
+// token_type_ids may be left undefined (= zeros).
+struct Batch {
+  Tensor input_ids;
+  Tensor attention_mask;
+  Tensor token_type_ids;
+  // Pads encodings to the longest (attention_mask 0 and the tokenizer's pad id on padding).
+  static Batch from_encodings(std::span<const Encoding> encodings, int64_t pad_token_id = 0);
+  int64_t batch_size() const { return input_ids.dim(0); }
+  int64_t seq_len() const { return input_ids.dim(1); }
+};
+
+struct OutputRequest {
+  bool hidden_states = false;  // every layer's output, embeddings first (num_layers + 1 tensors)
+  bool attentions = false;     // every layer's attention probabilities [batch, heads, seq, seq]
+};
+
+// Outputs named as in transformers. Tensors a model does not produce are left undefined().
+struct ModelOutput {
+  Tensor last_hidden_state;            // [batch, seq, hidden]
+  Tensor pooler_output;                // [batch, hidden]
+  std::vector<Tensor> hidden_states;   // num_layers + 1 of [batch, seq, hidden]
+  std::vector<Tensor> attentions;      // num_layers of [batch, heads, seq, seq]
+  Tensor logits;                       // sequence classification [batch, labels]; token classification [batch, seq, labels]
+  Tensor prediction_logits;            // masked LM [batch, seq, vocab]
+  Tensor seq_relationship_logits;      // pre-training NSP [batch, 2]
+  Tensor start_logits, end_logits;     // question answering [batch, seq]
+};
+
+struct LabelScore {
+  std::string label;
+  int64_t id;
+  float score;  // softmax probability
+};
+struct FillMaskCandidate {
+  int64_t token_id;
+  std::string token;
+  float score;           // softmax probability
+  std::string sequence;  // the text with the mask filled, decoded
+};
+struct TokenPrediction {
+  std::string token;
+  std::string label;
+  float score;
+  int64_t start, end;  // code-point offsets into the text
+};
+struct Answer {
+  std::string text;
+  int64_t start, end;  // code-point offsets into the context
+  float score;
+};
+
+struct ModelConfigInfo {
+  std::string model_type;
+  int64_t vocab_size, hidden_size, num_hidden_layers, num_attention_heads, intermediate_size;
+  int64_t max_position_embeddings, type_vocab_size;
+  std::string hidden_act;
+  std::vector<std::string> architectures;
+  std::vector<std::string> labels;  // id2label in id order (empty when the model has no classifier)
+};
+
+class Model {
+ public:
+  // A model id ("bert-base-uncased", "BAAI/bge-small-en-v1.5") or a local folder in Hugging Face
+  // layout. The head is chosen from config.architectures. A sentence-transformers folder
+  // (modules.json, 1_Pooling/config.json, sentence_bert_config.json) sets the embedding defaults.
+  static Model from_pretrained(const std::string& id_or_path, const ModelOptions& options = {});
+
+  const Tokenizer& tokenizer() const;
+  const ModelConfigInfo& config() const;
+  // "base", "masked_lm", "pretraining", "sequence_classification", "token_classification", "question_answering"
+  const std::string& head() const;
+
+  // transformers' model(**inputs). Thread-safe: concurrent calls on one Model are allowed.
+  ModelOutput forward(const Batch& batch, const OutputRequest& request = {}) const;
+
+  // Sentence embeddings [texts, hidden]. Unset pooling/normalize = the sentence-transformers
+  // config's, else mean pooling without normalization. Texts longer than max_seq_length are truncated.
+  Tensor embed(std::span<const std::string> texts, std::optional<Pooling> pooling = std::nullopt,
+               std::optional<bool> normalize = std::nullopt) const;
+  // Pools an already computed last_hidden_state [batch, seq, hidden] with its attention mask.
+  static Tensor pool(const Tensor& last_hidden_state, const Tensor& attention_mask, Pooling pooling, bool normalize);
+
+  // Masked LM head: the top_k fillings of the first mask token of `text`.
+  std::vector<FillMaskCandidate> fill_mask(const std::string& text, int top_k = 5) const;
+  // Sequence classification head: softmax scores of every label, best first.
+  std::vector<LabelScore> classify(const std::string& text, const std::optional<std::string>& text_pair = std::nullopt) const;
+  // Cross-encoder reranking: one relevance score per document (the raw logit for single-label
+  // models, like TEI), in the documents' order.
+  std::vector<float> rerank(const std::string& query, std::span<const std::string> documents) const;
+  // Token classification head: one prediction per token (special tokens excluded).
+  std::vector<TokenPrediction> classify_tokens(const std::string& text) const;
+  // Question answering head: the best span of `context` answering `question`.
+  Answer answer(const std::string& question, const std::string& context, int64_t max_answer_tokens = 30) const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace bertcpp
