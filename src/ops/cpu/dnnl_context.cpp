@@ -1,0 +1,63 @@
+#include "ops/cpu/dnnl_context.h"
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "bertcpp/error.h"
+
+namespace bertcpp::ops::cpu {
+
+const dnnl::engine& dnnl_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& dnnl_thread_stream() {
+  thread_local dnnl::stream stream(dnnl_engine());
+  return stream;
+}
+
+dnnl::primitive_attr dnnl_default_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+namespace {
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+struct ThreadScratch {
+  std::unique_ptr<void, FreeDeleter> data;
+  size_t size = 0;
+};
+}  // namespace
+
+dnnl::memory dnnl_thread_scratchpad(const dnnl::memory::desc& desc) {
+  thread_local ThreadScratch scratch;
+  const size_t need = desc.get_size();
+  if (need > scratch.size) {
+    const size_t rounded = (need + 4095) / 4096 * 4096;
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p) throw Error(ErrorKind::Internal, "out of memory allocating a " + std::to_string(need) + "-byte GEMM scratchpad");
+    scratch.data.reset(p);
+    scratch.size = rounded;
+  }
+  return dnnl::memory(desc, dnnl_engine(), need ? scratch.data.get() : nullptr);
+}
+
+void dnnl_execute(const dnnl::primitive& p, std::unordered_map<int, dnnl::memory> args,
+                  const dnnl::memory::desc& scratchpad_desc) {
+  try {
+    if (scratchpad_desc.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, dnnl_thread_scratchpad(scratchpad_desc));
+    dnnl::stream& s = dnnl_thread_stream();
+    p.execute(s, args);
+    s.wait();
+  } catch (const dnnl::error& e) {
+    throw Error(ErrorKind::Internal, std::string("oneDNN execution failed: ") + e.what());
+  }
+}
+
+}  // namespace bertcpp::ops::cpu

@@ -1,0 +1,18 @@
+// The oneDNN CPU engine (created once per process), a stream per calling thread, and a per-thread
+// scratchpad so primitives can run concurrently from several threads. Private to ops/cpu/.
+#pragma once
+#include <oneapi/dnnl/dnnl.hpp>
+
+namespace bertcpp::ops::cpu {
+
+const dnnl::engine& dnnl_engine();
+dnnl::stream& dnnl_thread_stream();
+// Primitive attributes every bertcpp primitive uses (user-managed scratchpad).
+dnnl::primitive_attr dnnl_default_attr();
+// A scratchpad memory of at least desc's size, owned by the calling thread (reused across calls).
+dnnl::memory dnnl_thread_scratchpad(const dnnl::memory::desc& desc);
+// Runs a primitive on the thread's stream and waits; converts dnnl::error into bertcpp::Error.
+void dnnl_execute(const dnnl::primitive& p, std::unordered_map<int, dnnl::memory> args,
+                  const dnnl::memory::desc& scratchpad_desc);
+
+}  // namespace bertcpp::ops::cpu

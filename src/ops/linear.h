@@ -1,0 +1,36 @@
+// Linear: y = x·Wᵀ + b, with W stored [out_features, in_features] as in a checkpoint.
+// The weight is packed once at construction into the layout the CPU GEMM prefers; the GEMM
+// itself (and its per-shape plan cache) lives behind this interface. Thread-safe: const calls
+// may run concurrently.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "bertcpp/tensor.h"
+
+namespace bertcpp::ops {
+
+class Linear {
+ public:
+  Linear() = default;
+  // weight: F32 [out, in]; bias: F32 [out] or undefined (no bias). The tensors must stay valid
+  // only during construction when the weight is packed; otherwise they are kept alive by copy.
+  Linear(const Tensor& weight, const Tensor& bias);
+
+  bool defined() const { return impl_ != nullptr; }
+  int64_t in_features() const;
+  int64_t out_features() const;
+
+  // y[rows, out] = x[rows, in]·Wᵀ + b. Row r of x starts at x + r*x_row_stride (x_row_stride ≥ in;
+  // 0 means in). y is contiguous. x and y must not overlap.
+  void forward(const float* x, int64_t rows, float* y, int64_t x_row_stride = 0) const;
+  // Tensor form: x F32 [..., in] contiguous -> new F32 [..., out].
+  Tensor forward(const Tensor& x) const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace bertcpp::ops

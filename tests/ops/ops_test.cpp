@@ -1,0 +1,287 @@
+// Every op against a naive reference written here (triple-loop GEMM, double-precision formulas).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "bertcpp/error.h"
+#include "ops/activation.h"
+#include "ops/embedding.h"
+#include "ops/layer_norm.h"
+#include "ops/linear.h"
+#include "ops/matmul.h"
+#include "ops/softmax.h"
+#include "ops/threads.h"
+
+using namespace bertcpp;
+
+namespace {
+
+std::vector<float> random_vec(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+Tensor tensor_of(const std::vector<float>& v, Shape shape) {
+  Tensor t = Tensor::empty(DType::F32, std::move(shape));
+  std::copy(v.begin(), v.end(), t.data<float>());
+  return t;
+}
+
+// y = x·Wᵀ + b in double.
+std::vector<double> naive_linear(const std::vector<float>& x, int64_t rows, int64_t x_stride, const std::vector<float>& w,
+                                 const std::vector<float>* b, int64_t in, int64_t out) {
+  std::vector<double> y(static_cast<size_t>(rows * out));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < out; ++o) {
+      double acc = b ? (*b)[static_cast<size_t>(o)] : 0.0;
+      for (int64_t i = 0; i < in; ++i) acc += double(x[static_cast<size_t>(r * x_stride + i)]) * w[static_cast<size_t>(o * in + i)];
+      y[static_cast<size_t>(r * out + o)] = acc;
+    }
+  return y;
+}
+
+template <class A, class B> double max_abs_diff(const A& a, const B& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(double(a[i]) - double(b[i])));
+  return m;
+}
+
+}  // namespace
+
+TEST(Linear, MatchesTripleLoopForManyShapes) {
+  struct Case { int64_t rows, in, out; bool bias; };
+  for (const Case c : {Case{1, 32, 32, true}, Case{7, 32, 96, true}, Case{128, 64, 32, false}, Case{300, 48, 3, true},
+                       Case{5, 768, 2, true}, Case{33, 100, 130, true}}) {
+    const auto w = random_vec(static_cast<size_t>(c.out * c.in), 1);
+    const auto b = random_vec(static_cast<size_t>(c.out), 2);
+    const auto x = random_vec(static_cast<size_t>(c.rows * c.in), 3);
+    ops::Linear lin(tensor_of(w, {c.out, c.in}), c.bias ? tensor_of(b, {c.out}) : Tensor());
+    EXPECT_EQ(lin.in_features(), c.in);
+    EXPECT_EQ(lin.out_features(), c.out);
+    std::vector<float> y(static_cast<size_t>(c.rows * c.out), NAN);
+    lin.forward(x.data(), c.rows, y.data());
+    const auto ref = naive_linear(x, c.rows, c.in, w, c.bias ? &b : nullptr, c.in, c.out);
+    EXPECT_LT(max_abs_diff(y, ref), 1e-5 * std::sqrt(double(c.in))) << c.rows << "x" << c.in << "->" << c.out;
+  }
+}
+
+TEST(Linear, TensorFormAndStridedRows) {
+  const int64_t in = 40, out = 24, rows = 6, stride = 3 * in;
+  const auto w = random_vec(out * in, 4), b = random_vec(out, 5), x = random_vec(rows * stride, 6);
+  ops::Linear lin(tensor_of(w, {out, in}), tensor_of(b, {out}));
+  std::vector<float> y(rows * out);
+  lin.forward(x.data() + in, rows, y.data(), stride);  // the middle third of every row
+  std::vector<float> shifted(x.begin() + in, x.end());
+  shifted.resize(rows * stride);
+  EXPECT_LT(max_abs_diff(y, naive_linear(shifted, rows, stride, w, &b, in, out)), 1e-5);
+
+  const auto x3 = random_vec(2 * 3 * in, 7);
+  Tensor y3 = lin.forward(tensor_of(x3, {2, 3, in}));
+  EXPECT_EQ(y3.shape(), (Shape{2, 3, out}));
+  auto ref = naive_linear(x3, 6, in, w, &b, in, out);
+  EXPECT_LT(max_abs_diff(std::as_const(y3).span<float>(), ref), 1e-5);
+  EXPECT_THROW(lin.forward(tensor_of(random_vec(in + 1, 8), {1, in + 1})), Error);
+}
+
+TEST(Linear, RejectsBadWeights) {
+  EXPECT_THROW(ops::Linear(Tensor::zeros(DType::F32, {4}), Tensor()), Error);
+  EXPECT_THROW(ops::Linear(Tensor::zeros(DType::F16, {4, 4}), Tensor()), Error);
+  EXPECT_THROW(ops::Linear(Tensor::zeros(DType::F32, {4, 4}), Tensor::zeros(DType::F32, {3})), Error);
+}
+
+TEST(Linear, ConcurrentCallsAgree) {
+  const int64_t in = 64, out = 64;
+  const auto w = random_vec(out * in, 9), b = random_vec(out, 10);
+  ops::Linear lin(tensor_of(w, {out, in}), tensor_of(b, {out}));
+  std::vector<std::thread> threads;
+  std::vector<double> errs(4, 1.0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      const int64_t rows = 3 + 17 * t;
+      const auto x = random_vec(rows * in, 11 + t);
+      std::vector<float> y(rows * out);
+      for (int rep = 0; rep < 5; ++rep) lin.forward(x.data(), rows, y.data());
+      errs[t] = max_abs_diff(y, naive_linear(x, rows, in, w, &b, in, out));
+    });
+  for (auto& th : threads) th.join();
+  for (double e : errs) EXPECT_LT(e, 1e-5);
+}
+
+TEST(BatchedMatmul, AttentionLayoutsMatchNaive) {
+  // qkv [B, S, 3H] as a fused projection writes it; Q·Kᵀ per head, then P·V into [B, S, H].
+  const int64_t B = 2, S = 5, heads = 3, d = 4, H = heads * d;
+  const auto qkv = random_vec(B * S * 3 * H, 12);
+  std::vector<float> scores(B * heads * S * S);
+  ops::StridedView q{qkv.data(), {B, heads, S, d}, {S * 3 * H, d, 3 * H, 1}};
+  ops::StridedView kt{qkv.data() + H, {B, heads, d, S}, {S * 3 * H, d, 1, 3 * H}};
+  ops::MutableStridedView sc{scores.data(), {B, heads, S, S}, ops::contiguous_strides({B, heads, S, S})};
+  ops::batched_matmul(q, kt, sc);
+  std::vector<double> ref(scores.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < S; ++i)
+        for (int64_t j = 0; j < S; ++j) {
+          double acc = 0;
+          for (int64_t k = 0; k < d; ++k)
+            acc += double(qkv[b * S * 3 * H + i * 3 * H + h * d + k]) * qkv[b * S * 3 * H + j * 3 * H + H + h * d + k];
+          ref[((b * heads + h) * S + i) * S + j] = acc;
+        }
+  EXPECT_LT(max_abs_diff(scores, ref), 1e-5);
+
+  std::vector<float> ctx(B * S * H, NAN);
+  ops::StridedView p{scores.data(), {B, heads, S, S}, ops::contiguous_strides({B, heads, S, S})};
+  ops::StridedView v{qkv.data() + 2 * H, {B, heads, S, d}, {S * 3 * H, d, 3 * H, 1}};
+  ops::MutableStridedView out{ctx.data(), {B, heads, S, d}, {S * H, d, H, 1}};
+  ops::batched_matmul(p, v, out);
+  std::vector<double> ref2(ctx.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < S; ++i)
+        for (int64_t k = 0; k < d; ++k) {
+          double acc = 0;
+          for (int64_t j = 0; j < S; ++j)
+            acc += double(scores[((b * heads + h) * S + i) * S + j]) * qkv[b * S * 3 * H + j * 3 * H + 2 * H + h * d + k];
+          ref2[b * S * H + i * H + h * d + k] = acc;
+        }
+  EXPECT_LT(max_abs_diff(ctx, ref2), 1e-5);
+
+  ops::MutableStridedView bad{ctx.data(), {B, heads, S, d + 1}, {S * H, d, H, 1}};
+  EXPECT_THROW(ops::batched_matmul(p, v, bad), Error);
+}
+
+TEST(LayerNorm, MatchesDoubleReferenceWithAndWithoutResidual) {
+  const int64_t rows = 9, cols = 48;
+  auto x = random_vec(rows * cols, 13, -3.0f, 5.0f);
+  const auto r = random_vec(rows * cols, 14);
+  const auto g = random_vec(cols, 15, 0.5f, 1.5f), b = random_vec(cols, 16);
+  for (double eps : {1e-12, 1e-7, 1e-5}) {
+    for (bool with_res : {false, true}) {
+      std::vector<float> y(x.size());
+      ops::layer_norm(x.data(), with_res ? r.data() : nullptr, rows, cols, g.data(), b.data(), eps, y.data());
+      std::vector<double> ref(x.size());
+      for (int64_t i = 0; i < rows; ++i) {
+        double mean = 0, var = 0;
+        std::vector<double> v(cols);
+        for (int64_t c = 0; c < cols; ++c) v[c] = double(float(x[i * cols + c] + (with_res ? r[i * cols + c] : 0.0f)));
+        for (double e : v) mean += e;
+        mean /= cols;
+        for (double e : v) var += (e - mean) * (e - mean);
+        var /= cols;
+        for (int64_t c = 0; c < cols; ++c) ref[i * cols + c] = (v[c] - mean) / std::sqrt(var + eps) * g[c] + b[c];
+      }
+      EXPECT_LT(max_abs_diff(y, ref), 2e-6) << eps << " " << with_res;
+    }
+  }
+  // In place (y aliases x).
+  std::vector<float> y(x.size());
+  ops::layer_norm(x.data(), r.data(), rows, cols, g.data(), b.data(), 1e-12, y.data());
+  ops::layer_norm(x.data(), r.data(), rows, cols, g.data(), b.data(), 1e-12, x.data());
+  EXPECT_EQ(max_abs_diff(x, y), 0.0);
+}
+
+TEST(Softmax, MatchesReferenceAndSurvivesLargeValues) {
+  const int64_t rows = 4, cols = 17;
+  auto x = random_vec(rows * cols, 17, -30.0f, 30.0f);
+  x[3] = 1e30f;  // would overflow without max subtraction
+  auto y = x;
+  ops::softmax(y.data(), rows, cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    double mx = -INFINITY, sum = 0;
+    for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, double(x[r * cols + c]));
+    for (int64_t c = 0; c < cols; ++c) sum += std::exp(double(x[r * cols + c]) - mx);
+    for (int64_t c = 0; c < cols; ++c) EXPECT_NEAR(y[r * cols + c], std::exp(double(x[r * cols + c]) - mx) / sum, 1e-6);
+  }
+}
+
+TEST(Softmax, AttentionScaleAndMask) {
+  const int64_t batch = 2, rpb = 3, cols = 5;
+  const auto x = random_vec(batch * rpb * cols, 18, -4.0f, 4.0f);
+  const float lowest = std::numeric_limits<float>::lowest();
+  const std::vector<float> mask = {0, 0, 0, 0, 0, 0, 0, 0, lowest, lowest};  // batch 1: last two masked
+  auto y = x;
+  ops::attention_softmax(y.data(), batch, rpb, cols, 2.0f, mask.data());
+  for (int64_t r = 0; r < batch * rpb; ++r) {
+    const int64_t b = r / rpb;
+    const int64_t valid = b == 0 ? 5 : 3;
+    double mx = -INFINITY, sum = 0;
+    for (int64_t c = 0; c < valid; ++c) mx = std::max(mx, x[r * cols + c] / 2.0);
+    for (int64_t c = 0; c < valid; ++c) sum += std::exp(x[r * cols + c] / 2.0 - mx);
+    for (int64_t c = 0; c < cols; ++c)
+      EXPECT_NEAR(y[r * cols + c], c < valid ? std::exp(x[r * cols + c] / 2.0 - mx) / sum : 0.0, 1e-6);
+  }
+  auto z = x;
+  ops::attention_softmax(z.data(), batch, rpb, cols, 1.0f, nullptr);
+  auto w = x;
+  ops::softmax(w.data(), batch * rpb, cols);
+  EXPECT_LT(max_abs_diff(z, w), 1e-7);
+}
+
+TEST(Activation, FormulasMatchDoubleReference) {
+  const auto x = random_vec(1000, 19, -8.0f, 8.0f);
+  const double k = std::sqrt(2.0 / M_PI);
+  struct Case { ops::Activation act; double (*f)(double); };
+  const Case cases[] = {
+      {ops::Activation::GeluErf, [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }},
+      {ops::Activation::GeluTanh, [](double v) { return 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v))); }},
+      {ops::Activation::Relu, [](double v) { return v > 0 ? v : 0.0; }},
+      {ops::Activation::Silu, [](double v) { return v / (1.0 + std::exp(-v)); }},
+      {ops::Activation::Tanh, [](double v) { return std::tanh(v); }},
+      {ops::Activation::Identity, [](double v) { return v; }},
+  };
+  (void)k;
+  for (const auto& c : cases) {
+    auto y = x;
+    ops::activate(y.data(), static_cast<int64_t>(y.size()), c.act);
+    for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(y[i], c.f(x[i]), 2e-6 * std::max(1.0, std::abs(double(x[i])))) << ops::activation_name(c.act) << " " << x[i];
+  }
+  // Large inputs stay finite and exact where the reference is.
+  std::vector<float> big = {-100.0f, 100.0f, 0.0f};
+  ops::activate(big.data(), 3, ops::Activation::GeluErf);
+  EXPECT_EQ(big[0], -0.0f);
+  EXPECT_EQ(big[1], 100.0f);
+  EXPECT_EQ(big[2], 0.0f);
+}
+
+TEST(Embedding, GathersAccumulatesAndRejectsBadIds) {
+  const int64_t n_emb = 6, dim = 3;
+  const auto table = random_vec(n_emb * dim, 20);
+  const std::vector<int64_t> ids = {5, 0, 2, 5};
+  std::vector<float> out(ids.size() * dim);
+  ops::embedding(table.data(), n_emb, dim, ids.data(), 4, out.data(), false);
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (int64_t c = 0; c < dim; ++c) EXPECT_EQ(out[i * dim + c], table[ids[i] * dim + c]);
+  auto acc = out;
+  ops::embedding(table.data(), n_emb, dim, ids.data(), 4, acc.data(), true);
+  for (size_t i = 0; i < acc.size(); ++i) EXPECT_EQ(acc[i], out[i] + out[i]);
+  const std::vector<int64_t> bad = {1, 6};
+  try {
+    ops::embedding(table.data(), n_emb, dim, bad.data(), 2, out.data(), false);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("6"), std::string::npos);
+  }
+  const std::vector<int64_t> neg = {-1};
+  EXPECT_THROW(ops::embedding(table.data(), n_emb, dim, neg.data(), 1, out.data(), false), Error);
+
+  std::vector<float> rows(2 * dim, 1.0f);
+  const std::vector<float> row = {1, 2, 3};
+  ops::add_row(rows.data(), 2, dim, row.data());
+  EXPECT_EQ(rows, (std::vector<float>{2, 3, 4, 2, 3, 4}));
+  ops::add_inplace(rows.data(), row.data(), 3);
+  EXPECT_EQ(rows, (std::vector<float>{3, 5, 7, 2, 3, 4}));
+}
+
+TEST(Threads, SetAndQuery) {
+  ops::set_num_threads(1);
+  EXPECT_EQ(ops::num_threads(), 1);
+  ops::set_num_threads(0);
+  EXPECT_EQ(ops::num_threads(), ops::available_cores());
+}
