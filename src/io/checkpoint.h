@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "bertcpp/tensor.h"
 
 namespace bertcpp::io {
 
