@@ -319,7 +319,8 @@ def cmd_serve(args):
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
     cache = {}
-    print(json.dumps({"ready": True, "threads": torch.get_num_threads()}), flush=True)
+    print(json.dumps({"ready": True, "threads": torch.get_num_threads(),
+                      "torch": torch.__version__}), flush=True)
     for line in sys.stdin:
         req = json.loads(line)
         try:
