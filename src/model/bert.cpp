@@ -1,0 +1,313 @@
+// transformers' BertModel and its heads on ops/. Top to bottom: loading (weights -> packed
+// Linears), input validation, embeddings, encoder layers, pooler, heads.
+#include "model/bert.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bertcpp/error.h"
+#include "io/checkpoint.h"
+#include "ops/activation.h"
+#include "ops/embedding.h"
+#include "ops/layer_norm.h"
+#include "ops/linear.h"
+#include "ops/matmul.h"
+#include "ops/softmax.h"
+#include "ops/threads.h"
+
+namespace bertcpp::model {
+
+namespace {
+
+ops::Activation to_op(io::Activation a) {
+  switch (a) {
+    case io::Activation::Gelu: return ops::Activation::GeluErf;
+    case io::Activation::GeluNew: return ops::Activation::GeluTanh;
+    case io::Activation::GeluPytorchTanh: return ops::Activation::GeluTanh;
+    case io::Activation::Relu: return ops::Activation::Relu;
+    case io::Activation::Silu: return ops::Activation::Silu;
+  }
+  throw Error(ErrorKind::Internal, "unknown activation");
+}
+
+struct LayerNormWeights {
+  Tensor gamma, beta;
+};
+
+struct EncoderLayer {
+  ops::Linear qkv;       // query, key, value fused: [3·hidden, hidden]
+  ops::Linear attn_out;  // attention.output.dense
+  LayerNormWeights attn_ln;
+  ops::Linear intermediate;
+  ops::Linear output;
+  LayerNormWeights out_ln;
+};
+
+// Rows of several [out_i, in] weights (and their [out_i] biases) stacked into one Linear.
+ops::Linear stacked_linear(const io::BertWeights& w, const std::vector<std::string>& prefixes) {
+  int64_t rows = 0, in = 0;
+  for (const auto& p : prefixes) {
+    const Tensor& t = w.get(p + ".weight");
+    rows += t.dim(0);
+    in = t.dim(1);
+  }
+  Tensor weight = Tensor::empty(DType::F32, {rows, in});
+  Tensor bias = Tensor::empty(DType::F32, {rows});
+  float* wd = weight.data<float>();
+  float* bd = bias.data<float>();
+  for (const auto& p : prefixes) {
+    const Tensor& t = w.get(p + ".weight");
+    const Tensor& b = w.get(p + ".bias");
+    std::memcpy(wd, t.data<float>(), t.nbytes());
+    std::memcpy(bd, b.data<float>(), b.nbytes());
+    wd += t.numel();
+    bd += b.numel();
+  }
+  return ops::Linear(weight, bias);
+}
+
+ops::Linear linear(const io::BertWeights& w, const std::string& prefix) {
+  const std::string bias = prefix + ".bias";
+  return ops::Linear(w.get(prefix + ".weight"), w.has(bias) ? w.get(bias) : Tensor());
+}
+
+LayerNormWeights layer_norm_weights(const io::BertWeights& w, const std::string& prefix) {
+  return {w.get(prefix + ".weight"), w.get(prefix + ".bias")};
+}
+
+std::string at(int64_t b, int64_t s) { return "[" + std::to_string(b) + ", " + std::to_string(s) + "]"; }
+
+}  // namespace
+
+struct Bert::Impl {
+  io::BertConfig config;
+  io::HeadKind head = io::HeadKind::None;
+  int threads = 0;
+  ops::Activation act = ops::Activation::GeluErf;
+
+  Tensor word_embeddings, position_embeddings, token_type_embeddings;
+  LayerNormWeights embeddings_ln;
+  std::vector<EncoderLayer> layers;
+  ops::Linear pooler;  // undefined when the checkpoint has no pooler
+
+  // Heads.
+  ops::Linear mlm_transform, mlm_decoder;
+  LayerNormWeights mlm_ln;
+  ops::Linear seq_relationship, classifier, qa_outputs;
+
+  void validate(const Batch& batch) const;
+  void layer_norm(float* x, const float* residual, int64_t rows, const LayerNormWeights& ln) const {
+    ops::layer_norm(x, residual, rows, config.hidden_size, ln.gamma.data<float>(), ln.beta.data<float>(),
+                    config.layer_norm_eps, x);
+  }
+};
+
+std::unique_ptr<Bert> Bert::load(const std::filesystem::path& dir, const ModelOptions& options) {
+  if (options.compute != ComputeType::F32)
+    throw unsupported(std::string("compute type ") + (options.compute == ComputeType::BF16 ? "bf16" : "int8") +
+                      " is not supported yet (only f32)");
+  if (options.threads < 0) throw invalid_argument("threads must be >= 0 (0 = all cores), got " + std::to_string(options.threads));
+  auto impl = std::make_unique<Impl>();
+  impl->config = io::load_bert_config(dir / "config.json");
+  const auto& cfg = impl->config;
+  impl->head = io::head_from_architectures(cfg.architectures);
+  impl->threads = options.threads;
+  impl->act = to_op(cfg.hidden_act);
+  const io::Checkpoint checkpoint = io::Checkpoint::open(dir);
+  const io::BertWeights w = io::BertWeights::load(checkpoint, cfg, impl->head);
+
+  ops::set_num_threads(options.threads);  // weight packing runs on the loading thread
+  impl->word_embeddings = w.get("embeddings.word_embeddings.weight");
+  impl->position_embeddings = w.get("embeddings.position_embeddings.weight");
+  impl->token_type_embeddings = w.get("embeddings.token_type_embeddings.weight");
+  impl->embeddings_ln = layer_norm_weights(w, "embeddings.LayerNorm");
+  for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
+    const std::string p = "encoder.layer." + std::to_string(i) + ".";
+    EncoderLayer layer;
+    layer.qkv = stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"});
+    layer.attn_out = linear(w, p + "attention.output.dense");
+    layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm");
+    layer.intermediate = linear(w, p + "intermediate.dense");
+    layer.output = linear(w, p + "output.dense");
+    layer.out_ln = layer_norm_weights(w, p + "output.LayerNorm");
+    impl->layers.push_back(std::move(layer));
+  }
+  if (w.has("pooler.dense.weight")) impl->pooler = linear(w, "pooler.dense");
+
+  using io::HeadKind;
+  const HeadKind head = impl->head;
+  if (head == HeadKind::MaskedLM || head == HeadKind::PreTraining) {
+    impl->mlm_transform = linear(w, "cls.predictions.transform.dense");
+    impl->mlm_ln = layer_norm_weights(w, "cls.predictions.transform.LayerNorm");
+    const Tensor& decoder = w.has("cls.predictions.decoder.weight") ? w.get("cls.predictions.decoder.weight")
+                                                                    : impl->word_embeddings;  // tied
+    impl->mlm_decoder = ops::Linear(decoder, w.get("cls.predictions.bias"));
+  }
+  if (head == HeadKind::PreTraining) impl->seq_relationship = linear(w, "cls.seq_relationship");
+  if (head == HeadKind::SequenceClassification || head == HeadKind::TokenClassification)
+    impl->classifier = linear(w, "classifier");
+  if (head == HeadKind::QuestionAnswering) {
+    impl->qa_outputs = linear(w, "qa_outputs");
+    if (impl->qa_outputs.out_features() != 2)
+      throw invalid_file(dir.string(), "qa_outputs.weight has " + std::to_string(impl->qa_outputs.out_features()) +
+                                           " rows; question answering needs 2 (start, end)");
+  }
+  if ((head == HeadKind::SequenceClassification || head == HeadKind::PreTraining) && !impl->pooler.defined())
+    throw invalid_file(dir.string(), "the " + std::string(head == HeadKind::PreTraining ? "pre-training" : "sequence classification") +
+                                         " head needs pooler.dense weights, which the checkpoint lacks");
+
+  std::unique_ptr<Bert> bert(new Bert());
+  bert->impl_ = std::move(impl);
+  return bert;
+}
+
+Bert::~Bert() = default;
+const io::BertConfig& Bert::config() const { return impl_->config; }
+io::HeadKind Bert::head() const { return impl_->head; }
+
+void Bert::Impl::validate(const Batch& batch) const {
+  const Tensor& ids = batch.input_ids;
+  if (!ids.defined()) throw invalid_argument("input_ids is missing");
+  if (ids.dtype() != DType::I64 || ids.rank() != 2)
+    throw invalid_argument("input_ids must be I64 [batch, seq], got " + std::string(dtype_name(ids.dtype())) + " " +
+                           shape_to_string(ids.shape()));
+  const int64_t B = ids.dim(0), S = ids.dim(1);
+  if (B == 0 || S == 0) throw invalid_argument("input_ids is empty: shape " + shape_to_string(ids.shape()));
+  if (S > config.max_position_embeddings)
+    throw invalid_argument("sequence length " + std::to_string(S) + " exceeds max_position_embeddings " +
+                           std::to_string(config.max_position_embeddings));
+  const int64_t* id = ids.data<int64_t>();
+  for (int64_t i = 0; i < B * S; ++i)
+    if (id[i] < 0 || id[i] >= config.vocab_size)
+      throw invalid_argument("input_ids" + at(i / S, i % S) + " = " + std::to_string(id[i]) +
+                             " is outside the vocabulary [0, " + std::to_string(config.vocab_size) + ")");
+  auto check_shape = [&](const Tensor& t, const char* name) {
+    if (t.dtype() != DType::I64 || t.shape() != ids.shape())
+      throw invalid_argument(std::string(name) + " must be I64 " + shape_to_string(ids.shape()) +
+                             " like input_ids, got " + std::string(dtype_name(t.dtype())) + " " + shape_to_string(t.shape()));
+  };
+  if (batch.attention_mask.defined()) {
+    check_shape(batch.attention_mask, "attention_mask");
+    const int64_t* m = batch.attention_mask.data<int64_t>();
+    for (int64_t i = 0; i < B * S; ++i)
+      if (m[i] != 0 && m[i] != 1)
+        throw invalid_argument("attention_mask" + at(i / S, i % S) + " = " + std::to_string(m[i]) + " is not 0 or 1");
+  }
+  if (batch.token_type_ids.defined()) {
+    check_shape(batch.token_type_ids, "token_type_ids");
+    const int64_t* t = batch.token_type_ids.data<int64_t>();
+    for (int64_t i = 0; i < B * S; ++i)
+      if (t[i] < 0 || t[i] >= config.type_vocab_size)
+        throw invalid_argument("token_type_ids" + at(i / S, i % S) + " = " + std::to_string(t[i]) +
+                               " is outside [0, type_vocab_size " + std::to_string(config.type_vocab_size) + ")");
+  }
+}
+
+ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) const {
+  const Impl& m = *impl_;
+  const io::BertConfig& cfg = m.config;
+  m.validate(batch);
+  ops::set_num_threads(m.threads);
+
+  const int64_t B = batch.batch_size(), S = batch.seq_len(), T = B * S;
+  const int64_t H = cfg.hidden_size, heads = cfg.num_attention_heads, d = cfg.head_dim();
+  const int64_t I = cfg.intermediate_size;
+  ModelOutput out;
+
+  // Embeddings: (word + token_type) + position, then LayerNorm — in transformers' order.
+  Tensor hidden = Tensor::empty(DType::F32, {B, S, H});
+  float* h = hidden.data<float>();
+  ops::embedding(m.word_embeddings.data<float>(), cfg.vocab_size, H, batch.input_ids.data<int64_t>(), T, h, false);
+  if (batch.token_type_ids.defined()) {
+    ops::embedding(m.token_type_embeddings.data<float>(), cfg.type_vocab_size, H, batch.token_type_ids.data<int64_t>(),
+                   T, h, true);
+  } else {
+    for (int64_t i = 0; i < T; ++i) ops::add_inplace(h + i * H, m.token_type_embeddings.data<float>(), H);
+  }
+  for (int64_t b = 0; b < B; ++b) ops::add_inplace(h + b * S * H, m.position_embeddings.data<float>(), S * H);
+  m.layer_norm(h, nullptr, T, m.embeddings_ln);
+  if (request.hidden_states) out.hidden_states.push_back(hidden);
+
+  // Additive mask [B, S]: (1 - mask) · finfo(float32).min, as transformers 4.19 extends it.
+  Tensor mask_add;
+  if (batch.attention_mask.defined()) {
+    mask_add = Tensor::empty(DType::F32, {B, S});
+    const int64_t* am = batch.attention_mask.data<int64_t>();
+    float* ma = mask_add.data<float>();
+    for (int64_t i = 0; i < T; ++i) ma[i] = (1.0f - static_cast<float>(am[i])) * std::numeric_limits<float>::lowest();
+  }
+  const float divisor = static_cast<float>(std::sqrt(static_cast<double>(d)));
+
+  Tensor qkv = Tensor::empty(DType::F32, {T, 3 * H});
+  Tensor context = Tensor::empty(DType::F32, {T, H});
+  Tensor attn = Tensor::empty(DType::F32, {B, S, H});
+  Tensor inter = Tensor::empty(DType::F32, {T, I});
+  Tensor scores_buf = request.attentions ? Tensor() : Tensor::empty(DType::F32, {B, heads, S, S});
+  const std::array<int64_t, 4> sdims{B, heads, S, S};
+  for (const EncoderLayer& layer : m.layers) {
+    // Self-attention.
+    float* q = qkv.data<float>();
+    layer.qkv.forward(h, T, q);
+    Tensor scores = request.attentions ? Tensor::empty(DType::F32, {B, heads, S, S}) : scores_buf;
+    float* sc = scores.data<float>();
+    ops::batched_matmul({q, {B, heads, S, d}, {S * 3 * H, d, 3 * H, 1}},
+                        {q + H, {B, heads, d, S}, {S * 3 * H, d, 1, 3 * H}},
+                        {sc, sdims, ops::contiguous_strides(sdims)});
+    ops::attention_softmax(sc, B, heads * S, S, divisor, mask_add.defined() ? mask_add.data<float>() : nullptr);
+    if (request.attentions) out.attentions.push_back(scores);
+    ops::batched_matmul({sc, sdims, ops::contiguous_strides(sdims)},
+                        {q + 2 * H, {B, heads, S, d}, {S * 3 * H, d, 3 * H, 1}},
+                        {context.data<float>(), {B, heads, S, d}, {S * H, d, H, 1}});
+    float* a = attn.data<float>();
+    layer.attn_out.forward(context.data<float>(), T, a);
+    m.layer_norm(a, h, T, layer.attn_ln);
+    // Feed-forward.
+    layer.intermediate.forward(a, T, inter.data<float>());
+    ops::activate(inter.data<float>(), T * I, m.act);
+    // The layer's output goes to a new tensor when every layer's output is returned; otherwise it
+    // reuses the input's memory (no longer needed: its residual was consumed above).
+    if (request.hidden_states) hidden = Tensor::empty(DType::F32, {B, S, H});
+    h = hidden.data<float>();
+    layer.output.forward(inter.data<float>(), T, h);
+    m.layer_norm(h, a, T, layer.out_ln);
+    if (request.hidden_states) out.hidden_states.push_back(hidden);
+  }
+  out.last_hidden_state = hidden;
+
+  // Pooler: dense + tanh on each sequence's first token.
+  if (m.pooler.defined()) {
+    out.pooler_output = Tensor::empty(DType::F32, {B, H});
+    m.pooler.forward(h, B, out.pooler_output.data<float>(), S * H);
+    ops::activate(out.pooler_output.data<float>(), B * H, ops::Activation::Tanh);
+  }
+
+  using io::HeadKind;
+  if (m.head == HeadKind::MaskedLM || m.head == HeadKind::PreTraining) {
+    Tensor t = Tensor::empty(DType::F32, {T, H});
+    m.mlm_transform.forward(h, T, t.data<float>());
+    ops::activate(t.data<float>(), T * H, m.act);
+    m.layer_norm(t.data<float>(), nullptr, T, m.mlm_ln);
+    out.prediction_logits = Tensor::empty(DType::F32, {B, S, m.mlm_decoder.out_features()});
+    m.mlm_decoder.forward(t.data<float>(), T, out.prediction_logits.data<float>());
+  }
+  if (m.head == HeadKind::PreTraining) out.seq_relationship_logits = m.seq_relationship.forward(out.pooler_output);
+  if (m.head == HeadKind::SequenceClassification) out.logits = m.classifier.forward(out.pooler_output);
+  if (m.head == HeadKind::TokenClassification) out.logits = m.classifier.forward(out.last_hidden_state);
+  if (m.head == HeadKind::QuestionAnswering) {
+    Tensor both = m.qa_outputs.forward(out.last_hidden_state);  // [B, S, 2]
+    out.start_logits = Tensor::empty(DType::F32, {B, S});
+    out.end_logits = Tensor::empty(DType::F32, {B, S});
+    const float* p = both.data<float>();
+    for (int64_t i = 0; i < T; ++i) {
+      out.start_logits.data<float>()[i] = p[2 * i];
+      out.end_logits.data<float>()[i] = p[2 * i + 1];
+    }
+  }
+  return out;
+}
+
+}  // namespace bertcpp::model
