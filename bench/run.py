@@ -577,6 +577,9 @@ def main(argv=None):
                               "bertcpp_reported": a["rounds"]}
                 else:
                     res[e] = {"error": a.get("error", "no result")}
+                    msg = f"{e} failed: {res[e]['error']}"
+                    if msg not in notes:
+                        notes.append(msg)
                 if "median_ms" in res[e]:
                     log(f"  {e:14s} median {res[e]['median_ms']:9.2f} ms  min "
                         f"{res[e]['min_ms']:9.2f} ms  {res[e]['tokens_per_s']:10,.0f} tok/s")

@@ -13,7 +13,7 @@ PKGS=(
   pybind11-dev python3-dev python3-numpy python3-pytest
 )
 if [ "${1:-}" = "--peers" ]; then
-  PKGS+=(python3-torch python3-onnx)
+  PKGS+=(libopenblas0-openmp python3-torch python3-onnx)
   command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)
 fi
 
