@@ -59,8 +59,12 @@ Json config_json(const io::BertConfig& c) {
 }
 
 std::string with_commas(uint64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  const std::string digits = std::to_string(v);
+  std::string s;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) s.push_back(',');
+    s.push_back(digits[i]);
+  }
   return s;
 }
 
@@ -110,7 +114,8 @@ int run_inspect(const InspectArgs& a) {
   std::printf("path:    %s\nformat:  %s\n", a.path.c_str(), ck.format().c_str());
   if (config) {
     std::printf("head:    %s\nweights: %s\n\nconfig.json:\n", io::head_name(*head).c_str(), check.c_str());
-    for (const auto& [k, v] : config_json(*config).items())
+    const Json cj = config_json(*config);
+    for (const auto& [k, v] : cj.items())
       std::printf("  %-30s %s\n", k.c_str(), v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("config:  %s\n", check.c_str());
