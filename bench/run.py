@@ -538,6 +538,10 @@ def main(argv=None):
             name, b, s, iters = shape
             iters = max(1, int(round(iters * args.iters_scale)))
             per_round = max(1, math.ceil(iters / args.rounds))
+            padded = b * (int(lengths.max()) if s is None else s)
+
+            def warmup(rnd, big=padded >= 4096):  # big shapes: one warm-up run in total
+                return (1 if rnd == 0 else 0) if big else (2 if rnd == 0 else 1)
             acc = {e: {"times": [], "rounds": []} for e in engines}
             busy = wait_idle(args.wait_idle)
             log(f"shape {name}: {args.rounds} rounds x {per_round} iterations per engine"
@@ -554,7 +558,7 @@ def main(argv=None):
                             w = workers["torch"] if e.startswith("pytorch") else workers["ort"]
                             kw = {"dtype": e.split("-")[1]} if e.startswith("pytorch") else {}
                             r = w.call(op="bench", inputs=inputs[name], iters=per_round,
-                                       warmup=2 if rnd == 0 else 1, **kw)
+                                       warmup=warmup(rnd), **kw)
                             acc[e]["times"] += r["times_ms"]
                     except Exception as ex:  # keep going; report it
                         acc[e]["error"] = str(ex)
