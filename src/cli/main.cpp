@@ -5,7 +5,7 @@
 #include <map>
 
 #include "cli/command.h"
-#include "core/error.h"
+#include "bertcpp/error.h"
 
 namespace bertcpp::cli {
 

@@ -1,4 +1,4 @@
-#include "core/tensor.h"
+#include "bertcpp/tensor.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
-#include "core/dtype.h"
-#include "core/tensor.h"
+#include "bertcpp/dtype.h"
+#include "bertcpp/tensor.h"
 
 using namespace bertcpp;
 
