@@ -1,0 +1,80 @@
+// The server's view of a model: tokenization for the HTTP router, batched forward passes for the
+// scheduler (src/server/queue). ModelBackend (model_backend.cpp) implements it with bertcpp::Model;
+// tests can substitute a fake. The router never touches tensors; the scheduler only reads outputs.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bertcpp/tokenizer.hpp"
+
+namespace bertcpp::server {
+
+// What TEI's /info calls model_type.
+enum class ModelKind { Embedding, Classifier, Reranker };
+
+struct BackendInfo {
+  std::string model_id;
+  std::string model_dtype = "float32";
+  ModelKind kind = ModelKind::Embedding;
+  std::string pooling = "mean";          // cls | mean | max | splade (embedding models)
+  std::vector<std::string> labels;       // id2label in id order (classifier/reranker)
+  bool has_classifier = false;           // sequence classification head: /predict, /rerank
+  bool has_mlm_head = false;             // masked-LM logits: /embed_sparse
+  bool has_hidden_states = true;         // last_hidden_state: /embed, /embed_all, /similarity
+  int64_t hidden_size = 0;
+  int64_t vocab_size = 0;
+  int64_t max_input_length = 512;        // tokens, special tokens included
+};
+
+// What a queued input asks the forward pass for.
+enum class Task { Pooled, AllTokens, Sparse, Classify };
+
+// A tokenized input (what TEI's queue calls ValidEncoding).
+struct TokenizedInput {
+  std::vector<int64_t> input_ids;
+  std::vector<int64_t> token_type_ids;
+};
+
+// One input's result. Pooled: [hidden] (not normalized); AllTokens: rows x hidden, row-major;
+// Sparse: [vocab] (SPLADE: max over tokens of log(1 + relu(logit))); Classify: [labels] raw logits.
+struct TaskOutput {
+  std::vector<float> values;
+  int64_t rows = 1;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const BackendInfo& info() const = 0;
+
+  struct EncodeRequest {
+    std::string_view text;
+    std::optional<std::string_view> text_pair;
+    bool add_special_tokens = true;
+    bool truncate = false;
+    TruncationSide side = TruncationSide::Right;
+    int64_t max_length = 512;
+  };
+  // Tokenizes one input; the full Encoding is returned (ids, type ids, byte offsets, tokens).
+  virtual Encoding encode(const EncodeRequest& request) const = 0;
+  // Token ids given by the client: the encoding the model will see (ids as given).
+  virtual std::string decode(std::span<const int64_t> ids, bool skip_special_tokens) const = 0;
+  virtual bool is_special_id(int64_t id) const = 0;
+
+  // One padded forward pass over `inputs`; returns one output per input, in order.
+  // Called from the scheduler thread only.
+  virtual std::vector<TaskOutput> run(std::span<const TokenizedInput* const> inputs,
+                                      std::span<const Task> tasks) = 0;
+};
+
+// Loads `id_or_dir` with bertcpp::Model. `pooling` overrides the sentence-transformers config
+// ("cls", "mean", "max", "splade"; empty = the model's own configuration, else mean).
+std::unique_ptr<Backend> make_model_backend(const std::string& id_or_dir, const std::string& pooling,
+                                            int threads);
+
+}  // namespace bertcpp::server

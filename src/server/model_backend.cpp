@@ -1,0 +1,190 @@
+// Backend over bertcpp::Model: tokenization through the model's tokenizer, one padded forward pass
+// per scheduled batch, outputs read back per input (pooled / all tokens / SPLADE / logits).
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "api/resolve.h"
+#include "api/sentence_transformers.h"
+#include "bertcpp/error.h"
+#include "bertcpp/model.hpp"
+#include "server/backend.hpp"
+
+namespace bertcpp::server {
+namespace {
+
+std::optional<Pooling> parse_pooling(const std::string& s) {
+  if (s == "cls") return Pooling::Cls;
+  if (s == "mean") return Pooling::Mean;
+  if (s == "max") return Pooling::Max;
+  return std::nullopt;
+}
+
+const char* pooling_name(Pooling p) {
+  switch (p) {
+    case Pooling::Cls: return "cls";
+    case Pooling::Mean: return "mean";
+    case Pooling::Max: return "max";
+  }
+  return "mean";
+}
+
+class ModelBackend final : public Backend {
+ public:
+  ModelBackend(const std::string& id_or_dir, const std::string& pooling, int threads) {
+    ModelOptions options;
+    options.threads = threads;
+    model_ = Model::from_pretrained(id_or_dir, options);
+    const ModelConfigInfo& cfg = model_.config();
+    const std::string& head = model_.head();
+    info_.model_id = id_or_dir;
+    info_.hidden_size = cfg.hidden_size;
+    info_.vocab_size = cfg.vocab_size;
+    info_.has_classifier = head == "sequence_classification";
+    info_.has_mlm_head = head == "masked_lm" || head == "pretraining";
+    info_.has_hidden_states = !info_.has_classifier;
+    info_.labels = cfg.labels;
+    if (info_.has_classifier) {
+      info_.kind = cfg.labels.size() == 1 ? ModelKind::Reranker : ModelKind::Classifier;
+      if (info_.labels.empty()) info_.labels = {"LABEL_0"};
+    }
+
+    // The sentence-transformers configuration (pooling, max_seq_length) when the folder has one.
+    std::optional<int64_t> st_max;
+    std::optional<Pooling> st_pooling;
+    try {
+      const auto dir = api::resolve_model_dir(id_or_dir, options.revision);
+      const auto st = api::load_sentence_transformers_config(dir);
+      if (st.present) {
+        st_pooling = st.pooling;
+        st_max = st.max_seq_length;
+      }
+    } catch (const Error&) {
+      // from_pretrained succeeded; a missing/odd sentence-transformers config means defaults.
+    }
+    if (pooling == "splade") {
+      if (!info_.has_mlm_head)
+        throw invalid_argument("--pooling splade needs a model with a masked-LM head; " + id_or_dir +
+                               " has head '" + head + "'");
+      info_.pooling = "splade";
+    } else if (!pooling.empty()) {
+      pooling_ = parse_pooling(pooling).value_or(Pooling::Mean);
+      if (!parse_pooling(pooling)) throw invalid_argument("--pooling: unknown pooling '" + pooling + "'");
+      info_.pooling = pooling_name(pooling_);
+    } else {
+      pooling_ = st_pooling.value_or(Pooling::Mean);
+      info_.pooling = pooling_name(pooling_);
+    }
+
+    int64_t max_len = cfg.max_position_embeddings;
+    const int64_t tok_max = model_.tokenizer().model_max_length();
+    if (tok_max > 0) max_len = std::min(max_len, tok_max);
+    if (st_max && *st_max > 0) max_len = std::min(max_len, *st_max);
+    info_.max_input_length = max_len;
+  }
+
+  const BackendInfo& info() const override { return info_; }
+
+  Encoding encode(const EncodeRequest& r) const override {
+    EncodeOptions options;
+    options.add_special_tokens = r.add_special_tokens;
+    options.truncation = r.truncate ? Truncation::LongestFirst : Truncation::None;
+    options.truncation_side = r.side;
+    options.max_length = r.max_length;
+    const Tokenizer& tok = model_.tokenizer();
+    if (r.text_pair) return tok.encode_pair(r.text, *r.text_pair, options);
+    return tok.encode(r.text, options);
+  }
+
+  std::string decode(std::span<const int64_t> ids, bool skip_special_tokens) const override {
+    return model_.tokenizer().decode(ids, skip_special_tokens);
+  }
+
+  bool is_special_id(int64_t id) const override { return model_.tokenizer().is_special_id(id); }
+
+  std::vector<TaskOutput> run(std::span<const TokenizedInput* const> inputs,
+                              std::span<const Task> tasks) override {
+    std::vector<Encoding> encodings(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      encodings[i].input_ids = inputs[i]->input_ids;
+      encodings[i].token_type_ids = inputs[i]->token_type_ids;
+      if (encodings[i].token_type_ids.size() != encodings[i].input_ids.size())
+        encodings[i].token_type_ids.assign(encodings[i].input_ids.size(), 0);
+      encodings[i].attention_mask.assign(encodings[i].input_ids.size(), 1);
+    }
+    const Batch batch = Batch::from_encodings(encodings, model_.tokenizer().pad_token_id());
+    const ModelOutput out = model_.forward(batch);
+    const int64_t seq = batch.seq_len();
+
+    bool want_pooled = false;
+    for (Task t : tasks) want_pooled |= t == Task::Pooled && info_.pooling != "splade";
+    Tensor hidden, pooled, logits, mlm;
+    if (out.last_hidden_state.defined()) hidden = out.last_hidden_state.to_f32();
+    if (want_pooled) {
+      if (!hidden.defined()) throw unsupported("the model produces no last_hidden_state to pool");
+      pooled = Model::pool(hidden, batch.attention_mask, pooling_, false).to_f32();
+    }
+    if (out.logits.defined()) logits = out.logits.to_f32();
+    if (out.prediction_logits.defined()) mlm = out.prediction_logits.to_f32();
+
+    std::vector<TaskOutput> results(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const int64_t len = static_cast<int64_t>(inputs[i]->input_ids.size());
+      TaskOutput& r = results[i];
+      Task task = tasks[i];
+      if (task == Task::Pooled && info_.pooling == "splade") task = Task::Sparse;
+      switch (task) {
+        case Task::Pooled: {
+          const int64_t h = pooled.dim(1);
+          const float* p = pooled.data<float>() + static_cast<int64_t>(i) * h;
+          r.values.assign(p, p + h);
+          break;
+        }
+        case Task::AllTokens: {
+          if (!hidden.defined()) throw unsupported("the model produces no last_hidden_state");
+          const int64_t h = hidden.dim(2);
+          const float* p = hidden.data<float>() + static_cast<int64_t>(i) * seq * h;
+          r.values.assign(p, p + len * h);
+          r.rows = len;
+          break;
+        }
+        case Task::Sparse: {
+          if (!mlm.defined()) throw unsupported("the model has no masked-LM head");
+          const int64_t v = mlm.dim(2);
+          r.values.assign(static_cast<size_t>(v), 0.0f);
+          const float* base = mlm.data<float>() + static_cast<int64_t>(i) * seq * v;
+          for (int64_t t = 0; t < len; ++t) {
+            const float* row = base + t * v;
+            for (int64_t k = 0; k < v; ++k) {
+              const float x = row[k] > 0.0f ? std::log1p(row[k]) : 0.0f;
+              if (x > r.values[static_cast<size_t>(k)]) r.values[static_cast<size_t>(k)] = x;
+            }
+          }
+          break;
+        }
+        case Task::Classify: {
+          if (!logits.defined()) throw unsupported("the model has no sequence classification head");
+          const int64_t l = logits.dim(-1);
+          const float* p = logits.data<float>() + static_cast<int64_t>(i) * l;
+          r.values.assign(p, p + l);
+          break;
+        }
+      }
+    }
+    return results;
+  }
+
+ private:
+  Model model_;
+  BackendInfo info_;
+  Pooling pooling_ = Pooling::Mean;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_model_backend(const std::string& id_or_dir, const std::string& pooling,
+                                            int threads) {
+  return std::make_unique<ModelBackend>(id_or_dir, pooling, threads);
+}
+
+}  // namespace bertcpp::server

@@ -1,0 +1,124 @@
+#include "server/queue/batcher.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+namespace bertcpp::server {
+
+Batcher::Batcher(Backend& backend, BatcherOptions options, Metrics* metrics)
+    : backend_(backend), options_(options), metrics_(metrics) {
+  if (options_.max_batch_tokens <= 0) options_.max_batch_tokens = 1;
+  thread_ = std::thread([this] { loop(); });
+}
+
+Batcher::~Batcher() { stop(); }
+
+std::future<TaskOutput> Batcher::submit(TokenizedInput input, Task task) {
+  auto entry = std::make_unique<Entry>();
+  entry->input = std::move(input);
+  entry->task = task;
+  auto future = entry->promise.get_future();
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      entry->promise.set_exception(std::make_exception_ptr(std::runtime_error("server is shutting down")));
+      return future;
+    }
+    pending_.push_back(std::move(entry));
+    if (metrics_) metrics_->gauge_set("te_queue_size", {}, static_cast<double>(pending_.size()));
+  }
+  cv_.notify_one();
+  return future;
+}
+
+void Batcher::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+size_t Batcher::queue_size() const {
+  std::lock_guard lock(mutex_);
+  return pending_.size();
+}
+
+uint64_t Batcher::batches_run() const {
+  std::lock_guard lock(mutex_);
+  return batches_;
+}
+
+void Batcher::loop() {
+  for (;;) {
+    std::vector<std::unique_ptr<Entry>> round;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty()) return;  // stopping and drained
+      while (!pending_.empty()) {
+        round.push_back(std::move(pending_.front()));
+        pending_.pop_front();
+      }
+      if (metrics_) metrics_->gauge_set("te_queue_size", {}, 0);
+    }
+    std::stable_sort(round.begin(), round.end(), [](const auto& a, const auto& b) {
+      return a->input.input_ids.size() < b->input.input_ids.size();
+    });
+    const size_t cap = options_.max_batch_requests && *options_.max_batch_requests > 0
+                           ? static_cast<size_t>(*options_.max_batch_requests)
+                           : round.size();
+    size_t i = 0;
+    while (i < round.size()) {
+      size_t j = i;
+      size_t max_len = 0;
+      while (j < round.size() && j - i < cap) {
+        const size_t len = std::max<size_t>(round[j]->input.input_ids.size(), 1);
+        const size_t padded = std::max(max_len, len) * (j - i + 1);
+        if (j > i && padded > static_cast<size_t>(options_.max_batch_tokens)) break;
+        max_len = std::max(max_len, len);
+        ++j;
+      }
+      run_batch(round, i, j);
+      i = j;
+    }
+  }
+}
+
+void Batcher::run_batch(std::vector<std::unique_ptr<Entry>>& entries, size_t begin, size_t end) {
+  std::vector<const TokenizedInput*> inputs;
+  std::vector<Task> tasks;
+  size_t tokens = 0, max_len = 0;
+  for (size_t k = begin; k < end; ++k) {
+    inputs.push_back(&entries[k]->input);
+    tasks.push_back(entries[k]->task);
+    tokens += entries[k]->input.input_ids.size();
+    max_len = std::max(max_len, entries[k]->input.input_ids.size());
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    std::vector<TaskOutput> outputs = backend_.run(inputs, tasks);
+    if (outputs.size() != inputs.size()) throw std::runtime_error("backend returned a wrong number of outputs");
+    for (size_t k = begin; k < end; ++k) entries[k]->promise.set_value(std::move(outputs[k - begin]));
+  } catch (...) {
+    const auto error = std::current_exception();
+    for (size_t k = begin; k < end; ++k) entries[k]->promise.set_exception(error);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  {
+    std::lock_guard lock(mutex_);
+    ++batches_;
+  }
+  if (metrics_) {
+    metrics_->observe("te_batch_next_size", {}, static_cast<double>(end - begin), Metrics::size_buckets());
+    metrics_->observe("te_batch_next_tokens", {}, static_cast<double>(tokens), Metrics::size_buckets());
+    metrics_->observe("te_batch_padded_tokens", {}, static_cast<double>(max_len * (end - begin)),
+                      Metrics::size_buckets());
+    metrics_->observe("te_batch_inference_duration", {}, seconds, Metrics::latency_buckets());
+    metrics_->counter_add("te_batch_count", {});
+  }
+}
+
+}  // namespace bertcpp::server
