@@ -212,8 +212,8 @@ def _color(name, i):
     return EXTRA_COLORS[i % len(EXTRA_COLORS)]
 
 
-def svg_chart(path, title, xlabel, ylabel, series, logx=True, logy=True, note=""):
-    W, H, L, R, T, B = 720, 440, 80, 170, 50, 60
+def svg_chart(path, title, xlabel, ylabel, series, logx=True, logy=True, note="", subtitle=""):
+    W, H, L, R, T, B = 760, 460, 80, 150, 62, 60
     pts = [p for s in series.values() for p in s]
     if not pts:
         return
@@ -222,8 +222,10 @@ def svg_chart(path, title, xlabel, ylabel, series, logx=True, logy=True, note=""
     fx = (lambda v: math.log10(v)) if logx else (lambda v: v)
     fy = (lambda v: math.log10(v)) if logy else (lambda v: v)
     x0, x1 = fx(min(xs)), fx(max(xs))
-    if logy:
-        y0, y1 = math.floor(fy(min(ys))), math.ceil(fy(max(ys)))
+    if logy:  # snap to the 1-2-5 ticks around the data
+        ticks = [10 ** e * m for e in range(-3, 10) for m in (1, 2, 5)]
+        y0 = math.log10(max([t for t in ticks if t <= min(ys)] or [ticks[0]]))
+        y1 = math.log10(min([t for t in ticks if t >= max(ys)] or [ticks[-1]]))
     else:
         y0, y1 = 0.0, max(ys) * 1.1
     if x1 == x0:
@@ -240,11 +242,12 @@ def svg_chart(path, title, xlabel, ylabel, series, logx=True, logy=True, note=""
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
          f'viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">',
          f'<rect width="{W}" height="{H}" fill="white"/>',
-         f'<text x="{W / 2}" y="24" text-anchor="middle" font-size="15">{title}</text>']
+         f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15">{title}</text>',
+         f'<text x="{W / 2}" y="42" text-anchor="middle" font-size="11" fill="#444">{subtitle}</text>']
     # y grid
     if logy:
-        yt = [10 ** e * m for e in range(int(y0), int(y1) + 1) for m in (1, 2, 5)
-              if y0 <= math.log10(10 ** e * m) <= y1]
+        yt = [10 ** e * m for e in range(math.floor(y0), math.ceil(y1) + 1) for m in (1, 2, 5)
+              if y0 - 1e-9 <= math.log10(10 ** e * m) <= y1 + 1e-9]
     else:
         step = 10 ** math.floor(math.log10(y1 / 5)) if y1 > 0 else 1
         while y1 / step > 8:
@@ -306,7 +309,7 @@ def markdown(results, shapes, engines, bertcpp_engines, setup, agreement, length
     hdr = ["shape"] + engines
     for be in bertcpp_engines:
         hdr += [f"{be} vs ORT", f"{be} vs PyTorch"]
-    hdr.append("CPU busy before¹")
+    hdr.append("other load¹")
     lines.append("| " + " | ".join(hdr) + " |")
     lines.append("|" + "---|" * len(hdr))
     for shape in shapes:
@@ -322,7 +325,7 @@ def markdown(results, shapes, engines, bertcpp_engines, setup, agreement, length
             for peer in ("ort-fp32", peer_t):
                 pm = r.get(peer, {}).get("median_ms")
                 row.append(f"{pm / bm:.2f}×" if bm and pm else "—")
-        row.append(f"{r.get('_cpu_busy_before', 0):.0%}")
+        row.append(f"{r.get('_cpu_other_during', r.get('_cpu_busy_before', 0)):.0%}")
         lines.append("| " + " | ".join(row) + " |")
     if latency_only:
         return "\n".join(lines[4:]) + "\n"
@@ -339,8 +342,8 @@ def markdown(results, shapes, engines, bertcpp_engines, setup, agreement, length
             row.append(f"{v:,.0f}" if v else "—")
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
-    lines.append("¹ share of the CPU used by other processes just before the shape was timed "
-                 "(> 10% means the numbers of that row are disturbed).")
+    lines.append("¹ share of the machine's CPU time used by other processes while the row was "
+                 "timed (0% = clean; more than a few % means that row is disturbed).")
     lines.append("")
     lines.append("Numerical agreement first (last_hidden_state, max |Δ| over real tokens, "
                  "vs PyTorch fp32): " + ", ".join(
@@ -396,6 +399,8 @@ def ensure_onnx(model, outdir):
 
 
 def main(argv=None):
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run `finally`: stop the workers
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 1)[1])
@@ -424,7 +429,11 @@ def main(argv=None):
     ap.add_argument("--wait-idle", type=float, default=120.0,
                     help="before each shape wait up to this many seconds for other processes "
                          "to leave the CPU idle (< 10%% busy); 0 = do not wait (default 120)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="only re-render results.md, charts and the docs block from results.json")
     args = ap.parse_args(argv)
+    if args.report_only:
+        return report_only(args)
     args.bertcpp_dtypes = [d for d in args.bertcpp_dtypes.split(",") if d]
 
     outdir = args.out
@@ -515,7 +524,7 @@ def main(argv=None):
             "model": model, "model_desc": _model_desc(cfg, model_name),
             "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
             "loadavg_start": os.getloadavg(), "notes": notes, "bertcpp": bertcpp,
-            "varlen_lengths": [int(v) for v in lengths],
+            "varlen_lengths": [int(v) for v in lengths], "quick": bool(args.quick),
         }
         setup["cpu"] = _cpu_model()
 
@@ -543,6 +552,9 @@ def main(argv=None):
             def warmup(rnd, big=padded >= 4096):  # big shapes: one warm-up run in total
                 return (1 if rnd == 0 else 0) if big else (2 if rnd == 0 else 1)
             acc = {e: {"times": [], "rounds": []} for e in engines}
+            pids = [w.proc.pid for w in workers.values()]
+            tot0, busy0 = stat_ticks()
+            own0 = own_ticks(pids)
             busy = wait_idle(args.wait_idle)
             log(f"shape {name}: {args.rounds} rounds x {per_round} iterations per engine"
                 f" (CPU busy before start: {busy:.0%})")
@@ -564,6 +576,9 @@ def main(argv=None):
                         acc[e]["error"] = str(ex)
                         log(f"  {e}: {ex}")
                     time.sleep(0.05)
+            tot1, busy1 = stat_ticks()
+            other = max(0.0, ((busy1 - busy0) - (own_ticks(pids) - own0)) / max(1, tot1 - tot0))
+            log(f"  CPU used by other processes while timing: {other:.0%}")
             real_tokens = int(lengths.sum()) if s is None else b * s
             res = {}
             for e in engines:
@@ -588,52 +603,15 @@ def main(argv=None):
                     log(f"  {e:14s} median {res[e]['median_ms']:9.2f} ms  min "
                         f"{res[e]['min_ms']:9.2f} ms  {res[e]['tokens_per_s']:10,.0f} tok/s")
             res["_cpu_busy_before"] = busy
+            res["_cpu_other_during"] = other
             results[name] = res
         setup["loadavg_end"] = os.getloadavg()
     finally:
         for w in workers.values():
             w.close()
 
-    main_shapes = [s for s in shapes if s[0] in main_names]
-    md = markdown(results, main_shapes, engines, bertcpp_engines, setup, agreement, lengths)
-    extra = [s for s in shapes if s[0] not in main_names]
-    if extra:
-        md += "\nExtra shapes (charts), median ms:\n\n" + markdown(
-            results, extra, engines, bertcpp_engines, setup, agreement, lengths, latency_only=True)
-    with open(os.path.join(outdir, "results.md"), "w", encoding="utf-8") as f:
-        f.write("# bertcpp benchmark results\n\n" + md)
-    with open(os.path.join(outdir, "results.json"), "w", encoding="utf-8") as f:
-        json.dump({"setup": setup, "agreement": agreement, "engines": engines,
-                   "shapes": [{"name": n, "batch": b, "seq": s} for n, b, s, _ in shapes],
-                   "results": results}, f, indent=1)
-
-    # charts
-    chart_dirs = [outdir] + ([] if (args.quick or args.no_docs) else [os.path.join(ROOT, "docs")])
-    seq_series, batch_series = {}, {}
-    for name, b, s, _ in shapes:
-        for e in engines:
-            m = results.get(name, {}).get(e, {}).get("median_ms")
-            if not m or s is None:
-                continue
-            if b == 1:
-                seq_series.setdefault(e, []).append((s, m))
-            if s == 128 or (args.quick and s == 32):
-                batch_series.setdefault(e, []).append((b, b * s / (m / 1e3)))
-    desc = setup["model_desc"]
-    note = f"{setup['cpu']}, {args.threads} threads, {setup['date']}"
-    for d in chart_dirs:
-        svg_chart(os.path.join(d, "bench-latency-vs-seq.svg"),
-                  f"Latency vs sequence length, batch 1 ({desc})", "sequence length (tokens)",
-                  "median latency (ms)", seq_series, note=note)
-        bseq = 32 if args.quick else 128
-        svg_chart(os.path.join(d, "bench-throughput-vs-batch.svg"),
-                  f"Throughput vs batch size, seq {bseq} ({desc})", "batch size",
-                  "tokens / s", batch_series, logy=False, note=note)
-    if not (args.quick or args.no_docs):
-        if update_docs_block(os.path.join(ROOT, "docs", "benchmarks.md"), md):
-            log("updated the results block of docs/benchmarks.md")
-    print(md)
-    log(f"wrote {outdir}/results.md, results.json and charts in {', '.join(chart_dirs)}")
+    report(args, outdir, shapes, main_names, engines, bertcpp_engines, setup, agreement,
+           results, lengths)
     return 0
 
 
@@ -650,6 +628,31 @@ def cpu_busy(interval=1.0):
     return 1.0 - (i1 - i0) / max(1, t1 - t0)
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def stat_ticks():
+    """(total, busy) CPU ticks of the whole machine."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v), sum(v) - idle
+
+
+def own_ticks(worker_pids):
+    """CPU ticks used by this harness, its waited children (bertcpp runs) and the workers."""
+    t = os.times()
+    ticks = (t.user + t.system + t.children_user + t.children_system) * CLK_TCK
+    for pid in worker_pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        except OSError:
+            pass
+    return ticks
+
+
 def wait_idle(max_wait):
     """Wait (up to max_wait s) until other processes leave the CPU < 10% busy; return busy."""
     deadline = time.time() + max_wait
@@ -663,6 +666,65 @@ def wait_idle(max_wait):
     if busy > 0.10:
         log(f"WARNING: timing with the CPU {busy:.0%} busy from other processes")
     return busy
+
+
+def report(args, outdir, shapes, main_names, engines, bertcpp_engines, setup, agreement, results,
+           lengths):
+    """Write results.md, results.json, the SVG charts and (full runs) the docs block."""
+    quick = setup.get("quick", False)
+    main_shapes = [s for s in shapes if s[0] in main_names]
+    md = markdown(results, main_shapes, engines, bertcpp_engines, setup, agreement, lengths)
+    extra = [s for s in shapes if s[0] not in main_names]
+    if extra:
+        md += "\nExtra shapes (charts), median ms:\n\n" + markdown(
+            results, extra, engines, bertcpp_engines, setup, agreement, lengths, latency_only=True)
+    with open(os.path.join(outdir, "results.md"), "w", encoding="utf-8") as f:
+        f.write("# bertcpp benchmark results\n\n" + md)
+    with open(os.path.join(outdir, "results.json"), "w", encoding="utf-8") as f:
+        json.dump({"setup": setup, "agreement": agreement, "engines": engines,
+                   "shapes": [{"name": n, "batch": b, "seq": s} for n, b, s, _ in shapes],
+                   "results": results}, f, indent=1)
+
+    # charts
+    chart_dirs = [outdir] + ([] if (quick or args.no_docs) else [os.path.join(ROOT, "docs")])
+    seq_series, batch_series = {}, {}
+    for name, b, s, _ in shapes:
+        for e in engines:
+            m = results.get(name, {}).get(e, {}).get("median_ms")
+            if not m or s is None:
+                continue
+            if b == 1:
+                seq_series.setdefault(e, []).append((s, m))
+            if s == 128 or (quick and s == 32):
+                batch_series.setdefault(e, []).append((b, b * s / (m / 1e3)))
+    desc = setup["model_desc"]
+    note = f"{setup['cpu']}, {setup['threads']} threads, {setup['date']}"
+    for d in chart_dirs:
+        svg_chart(os.path.join(d, "bench-latency-vs-seq.svg"),
+                  "Latency vs sequence length, batch 1", "sequence length (tokens)",
+                  "median latency (ms)", seq_series, note=note, subtitle=desc)
+        bseq = 32 if quick else 128
+        svg_chart(os.path.join(d, "bench-throughput-vs-batch.svg"),
+                  f"Throughput vs batch size, seq {bseq}", "batch size",
+                  "tokens / s", batch_series, logy=False, note=note, subtitle=desc)
+    if not (quick or args.no_docs):
+        if update_docs_block(os.path.join(ROOT, "docs", "benchmarks.md"), md):
+            log("updated the results block of docs/benchmarks.md")
+    print(md)
+    log(f"wrote {outdir}/results.md, results.json and charts in {', '.join(chart_dirs)}")
+
+
+def report_only(args):
+    with open(os.path.join(args.out, "results.json"), encoding="utf-8") as f:
+        data = json.load(f)
+    setup = data["setup"]
+    shapes = [(x["name"], x["batch"], x["seq"], 0) for x in data["shapes"]]
+    main_names = [x[0] for x in (QUICK_SHAPES if setup.get("quick") else MAIN_SHAPES)]
+    engines = data["engines"]
+    report(args, args.out, shapes, main_names, engines,
+           [e for e in engines if e.startswith("bertcpp")], setup, data["agreement"],
+           data["results"], np.array(setup["varlen_lengths"]))
+    return 0
 
 
 def _cpu_model():
