@@ -122,7 +122,23 @@ def find_bertcpp(explicit):
         p = os.path.join(ROOT, d, "bin", "bertcpp")
         if d.startswith("build") and "asan" not in d and os.access(p, os.X_OK):
             cands.append(p)
-    return max(cands, key=os.path.getmtime) if cands else None
+    # newest optimised build first (a Debug build would make bertcpp look slow)
+    release = [p for p in cands if build_type(p) in ("Release", "RelWithDebInfo")]
+    pool = release or cands
+    return max(pool, key=os.path.getmtime) if pool else None
+
+
+def build_type(binary):
+    """CMAKE_BUILD_TYPE of the build dir a bertcpp binary lives in ('' if unknown)."""
+    cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(binary))), "CMakeCache.txt")
+    try:
+        with open(cache, encoding="utf-8", errors="replace") as f:
+            for ln in f:
+                if ln.startswith("CMAKE_BUILD_TYPE:"):
+                    return ln.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
 
 
 def has_subcommand(binary, sub):
@@ -185,9 +201,8 @@ def check_agreement(args, workers, bertcpp, fwd_ok, model, inp_path, outdir):
         for d in args.bertcpp_dtypes:
             out = os.path.join(outdir, f"agree.bertcpp-{d}.safetensors")
             argv = [bertcpp, "forward", "--model", model, "--input-ids", inp_path,
-                    "--outputs", "last_hidden_state", "--out", out]
-            if d != "f32":
-                argv += ["--dtype", d]
+                    "--outputs", "last_hidden_state", "--out", out, "--dtype", d,
+                    "--threads", str(args.threads)]
             r = subprocess.run(argv, capture_output=True, text=True)
             if r.returncode != 0:
                 err = (r.stderr or r.stdout).strip().splitlines()
@@ -407,8 +422,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="smoke run: small model, tiny shapes")
     ap.add_argument("--model", help="benchmark this HF checkpoint folder instead of random bert-base")
     ap.add_argument("--bertcpp", help="path of the bertcpp binary (default $BERTCPP or newest build*/bin/bertcpp)")
-    ap.add_argument("--bertcpp-dtypes", default="f32,bf16",
-                    help="values passed to `bertcpp bench --dtype` (comma list, default f32,bf16)")
+    ap.add_argument("--bertcpp-dtypes", default="f32,bf16,int8",
+                    help="values passed to `bertcpp bench --dtype` (comma list, default f32,bf16,int8)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per shape (default 3)")
     ap.add_argument("--iters-scale", type=float, default=1.0, help="multiply iteration counts")
@@ -481,10 +496,15 @@ def main(argv=None):
     make_inputs(agree_in, agree_len, max(agree_len), vocab, seed=7)
 
     # bertcpp availability
+    notes = []
     bertcpp = find_bertcpp(args.bertcpp)
     bench_ok, bench_why = has_subcommand(bertcpp, "bench")
+    if bertcpp:
+        bt = build_type(bertcpp)
+        log(f"bertcpp: {bertcpp} (CMAKE_BUILD_TYPE {bt or 'unknown'})")
+        if bt not in ("Release", "RelWithDebInfo", ""):
+            notes.append(f"bertcpp binary {bertcpp} is a {bt} build: its times are not representative")
     fwd_ok, fwd_why = has_subcommand(bertcpp, "forward")
-    notes = []
     if not bench_ok:
         msg = f"bertcpp NOT TIMED: {bench_why}"
         log("!" * 70)
@@ -536,7 +556,8 @@ def main(argv=None):
             raise SystemExit(f"[bench] PyTorch and ORT disagree: max|Δ| {agreement['ort-fp32']:.3e}"
                              f" > {args.agree_tol}; not timing (use --force to time anyway)")
         for k, v in agreement.items():
-            if k.startswith("bertcpp") and isinstance(v, float) and v > args.agree_tol:
+            # f32 must match the reference; bf16/int8 are reported (compare: pytorch-bf16)
+            if k == "bertcpp-f32" and isinstance(v, float) and v > args.agree_tol:
                 notes.append(f"{k} DISAGREES with PyTorch fp32: max|Δ| {v:.3e}")
 
         engines = []
