@@ -177,6 +177,7 @@ class BertTokenizer:
                  cls_token: str = "[CLS]", mask_token: str = "[MASK]", tokenize_chinese_chars: Optional[bool] = True,
                  strip_accents: Optional[bool] = None, model_max_length: Optional[int] = None,
                  _engine: Optional[Any] = None, name_or_path: str = "", **kwargs: Any):
+        self.name_or_path = name_or_path
         if _engine is None:
             if vocab_file is None:
                 raise ValueError("BertTokenizer needs a vocab_file (or use BertTokenizer.from_pretrained)")
@@ -318,6 +319,8 @@ class BertTokenizer:
             max_length = self.model_max_length
         if trunc != "none" and max_length is None:
             max_length = self.model_max_length
+        if trunc == "none" and pad != "max_length":
+            max_length = None  # explicit truncation=False: max_length must not truncate
         encodings = self._tok.encode_batch(texts, pairs, add_special_tokens=add_special_tokens,
                                            truncation=trunc, max_length=max_length, padding=pad,
                                            truncation_side=self.truncation_side)
