@@ -1,0 +1,341 @@
+#include "tokenizer/unicode.hpp"
+
+#include <utf8proc.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+namespace bertcpp::tok {
+namespace {
+
+struct CpRange {
+  char32_t first, last;
+};
+struct CategoryOverride {
+  char32_t cp;
+  const char* category;
+};
+struct SpaceOverride {
+  char32_t cp;
+  bool space;
+};
+template <int N>
+struct SeqOverride {
+  char32_t cp;
+  int len;
+  char32_t seq[N];
+};
+struct CccOverride {
+  char32_t cp;
+  int ccc;
+};
+
+#include "tokenizer/unicode_tables.inc"
+
+static_assert(kMaxLower == kMaxLowerLen && kMaxNfd == kMaxNfdLen, "regenerate unicode_tables.inc");
+
+struct Seq4 {
+  uint8_t len;
+  char32_t cp[4];
+};
+
+struct Data {
+  UnicodeTable table;
+  std::unordered_map<char32_t, Seq4> lower;  // only where lower(c) != c
+  std::unordered_map<char32_t, Seq4> nfd;    // only where NFD(c) != c
+  std::unordered_map<char32_t, uint8_t> ccc; // only where ccc != 0
+};
+
+bool is_cjk(char32_t cp) {
+  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
+         (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
+         (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+}
+
+bool in_ranges(const CpRange* r, size_t n, char32_t cp) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (r[mid].last < cp)
+      lo = mid + 1;
+    else if (r[mid].first > cp)
+      hi = mid;
+    else
+      return true;
+  }
+  return false;
+}
+
+Data* build() {
+  auto* d = new Data();
+  constexpr char32_t kMax = 0x110000;
+  std::vector<uint16_t> flat(kMax, 0);
+  std::unordered_map<char32_t, const char*> cat_over;
+  for (const auto* o = kCategoryOverrides; o->category; ++o) cat_over[o->cp] = o->category;
+  std::unordered_map<char32_t, bool> space_over;
+  for (const auto* o = kSpaceOverrides; o->cp; ++o) space_over[o->cp] = o->space;
+  std::unordered_map<char32_t, const SeqOverride<kMaxLower>*> lower_over;
+  for (const auto* o = kLowerOverrides; o->cp; ++o) lower_over[o->cp] = o;
+  std::unordered_map<char32_t, const SeqOverride<kMaxNfd>*> nfd_over;
+  for (const auto* o = kNfdOverrides; o->cp; ++o) nfd_over[o->cp] = o;
+  std::unordered_map<char32_t, int> ccc_over;
+  for (const auto* o = kCccOverrides; o->cp; ++o) ccc_over[o->cp] = o->ccc;
+  const size_t n_unassigned = sizeof(kPyUnassigned) / sizeof(kPyUnassigned[0]);
+  const size_t n_cased = sizeof(kCasedRanges) / sizeof(kCasedRanges[0]);
+  const size_t n_ign = sizeof(kCaseIgnorableRanges) / sizeof(kCaseIgnorableRanges[0]);
+
+  for (char32_t cp = 0; cp < kMax; ++cp) {
+    const utf8proc_property_t* p = utf8proc_get_property(static_cast<utf8proc_int32_t>(cp));
+    std::string_view cat = utf8proc_category_string(static_cast<utf8proc_int32_t>(cp));
+    if (auto it = cat_over.find(cp); it != cat_over.end()) cat = it->second;
+    if (in_ranges(kPyUnassigned, n_unassigned, cp)) cat = "Cn";
+    uint16_t f = 0;
+    const bool tnr = cp == '\t' || cp == '\n' || cp == '\r';
+    if (cp == 0 || cp == 0xFFFD || (!tnr && cat[0] == 'C')) f |= kDrop;
+    if (cp == ' ' || tnr || cat == "Zs") f |= kWhitespace;
+    bool space = cat == "Zs" || p->bidi_class == UTF8PROC_BIDI_CLASS_B || p->bidi_class == UTF8PROC_BIDI_CLASS_S ||
+                 p->bidi_class == UTF8PROC_BIDI_CLASS_WS;
+    if (auto it = space_over.find(cp); it != space_over.end()) space = it->second;
+    if (space) f |= kPySpace;
+    if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126) ||
+        cat[0] == 'P')
+      f |= kPunct;
+    if (is_cjk(cp)) f |= kCjk;
+    if (cat == "Mn") f |= kMn;
+    if (in_ranges(kCasedRanges, n_cased, cp)) f |= kCased;
+    if (in_ranges(kCaseIgnorableRanges, n_ign, cp)) f |= kCaseIgnorable;
+
+    if (cp < 0xD800 || cp > 0xDFFF) {
+      // Lowercase (full mapping as Python).
+      Seq4 low{};
+      if (auto it = lower_over.find(cp); it != lower_over.end()) {
+        low.len = static_cast<uint8_t>(it->second->len);
+        for (int i = 0; i < low.len; ++i) low.cp[i] = it->second->seq[i];
+      } else {
+        low.len = 1;
+        low.cp[0] = static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp)));
+      }
+      if (!(low.len == 1 && low.cp[0] == cp)) {
+        f |= kHasLower;
+        d->lower[cp] = low;
+      }
+      // NFD.
+      Seq4 dec{};
+      if (auto it = nfd_over.find(cp); it != nfd_over.end()) {
+        dec.len = static_cast<uint8_t>(it->second->len);
+        for (int i = 0; i < dec.len; ++i) dec.cp[i] = it->second->seq[i];
+      } else {
+        utf8proc_int32_t buf[8];
+        int bound = 0;
+        utf8proc_ssize_t n =
+            utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), buf, 8, UTF8PROC_DECOMPOSE, &bound);
+        if (n < 1 || n > 4) {
+          dec.len = 1;
+          dec.cp[0] = cp;
+        } else {
+          dec.len = static_cast<uint8_t>(n);
+          for (int i = 0; i < n; ++i) dec.cp[i] = static_cast<char32_t>(buf[i]);
+        }
+      }
+      if (!(dec.len == 1 && dec.cp[0] == cp)) {
+        f |= kHasNfd;
+        d->nfd[cp] = dec;
+      }
+      int ccc = p->combining_class;
+      if (auto it = ccc_over.find(cp); it != ccc_over.end()) ccc = it->second;
+      if (ccc != 0) {
+        f |= kCccNonzero;
+        d->ccc[cp] = static_cast<uint8_t>(ccc);
+      }
+    }
+    flat[cp] = f;
+  }
+  // Two-stage compression: identical 256-entry blocks are shared.
+  std::map<std::vector<uint16_t>, uint16_t> blocks;
+  d->table.stage1.resize(kMax >> 8);
+  for (char32_t b = 0; b < (kMax >> 8); ++b) {
+    std::vector<uint16_t> blk(flat.begin() + (b << 8), flat.begin() + ((b + 1) << 8));
+    auto [it, inserted] = blocks.emplace(blk, static_cast<uint16_t>(blocks.size()));
+    if (inserted) d->table.stage2.insert(d->table.stage2.end(), blk.begin(), blk.end());
+    d->table.stage1[b] = it->second;
+  }
+  return d;
+}
+
+const Data& data() {
+  static const Data* d = build();
+  return *d;
+}
+
+}  // namespace
+
+const UnicodeTable& unicode_table() { return data().table; }
+
+int lower_char(char32_t cp, char32_t* out) {
+  if (cp < 0x80) {
+    out[0] = (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+    return 1;
+  }
+  if (!(flags(cp) & kHasLower)) {
+    out[0] = cp;
+    return 1;
+  }
+  const Seq4& s = data().lower.at(cp);
+  for (int i = 0; i < s.len; ++i) out[i] = s.cp[i];
+  return s.len;
+}
+
+int nfd_char(char32_t cp, char32_t* out) {
+  if (cp < 0xC0 || !(flags(cp) & kHasNfd)) {
+    out[0] = cp;
+    return 1;
+  }
+  const Seq4& s = data().nfd.at(cp);
+  for (int i = 0; i < s.len; ++i) out[i] = s.cp[i];
+  return s.len;
+}
+
+int combining_class(char32_t cp) {
+  if (!(flags(cp) & kCccNonzero)) return 0;
+  return data().ccc.at(cp);
+}
+
+bool is_final_sigma(const char32_t* s, size_t n, size_t i) {
+  size_t j = i;
+  while (j > 0 && (flags(s[j - 1]) & kCaseIgnorable)) --j;
+  if (j == 0 || !(flags(s[j - 1]) & kCased)) return false;
+  size_t k = i + 1;
+  while (k < n && (flags(s[k]) & kCaseIgnorable)) ++k;
+  return !(k < n && (flags(s[k]) & kCased));
+}
+
+std::u32string py_lower(std::u32string_view s) {
+  std::u32string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == 0x3A3) {
+      out.push_back(is_final_sigma(s.data(), s.size(), i) ? char32_t(0x3C2) : char32_t(0x3C3));
+      continue;
+    }
+    char32_t buf[kMaxLowerLen];
+    int n = lower_char(s[i], buf);
+    out.append(buf, buf + n);
+  }
+  return out;
+}
+
+void decode_utf8(std::string_view text, std::vector<char32_t>& cps, std::vector<uint32_t>& byte_pos) {
+  cps.clear();
+  byte_pos.clear();
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      cps.push_back(c);
+      byte_pos.push_back(static_cast<uint32_t>(i));
+      ++i;
+      continue;
+    }
+    size_t need;
+    char32_t cp;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      need = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      cp = c & 0x0F;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      cp = c & 0x07;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      cps.push_back(0xFFFD);
+      byte_pos.push_back(static_cast<uint32_t>(i));
+      ++i;
+      continue;
+    }
+    // Maximal subpart: consume continuation bytes while valid; on failure, emit one U+FFFD for the
+    // bytes consumed so far (at least the lead byte).
+    size_t j = i + 1;
+    size_t k = 0;
+    bool ok = true;
+    for (; k < need; ++k, ++j) {
+      if (j >= n) {
+        ok = false;
+        break;
+      }
+      unsigned char b = s[j];
+      unsigned char l = k == 0 ? lo : 0x80, h = k == 0 ? hi : 0xBF;
+      if (b < l || b > h) {
+        ok = false;
+        break;
+      }
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    byte_pos.push_back(static_cast<uint32_t>(i));
+    if (ok) {
+      cps.push_back(cp);
+    } else {
+      cps.push_back(0xFFFD);
+    }
+    i = j;
+  }
+  byte_pos.push_back(static_cast<uint32_t>(n));
+}
+
+std::u32string utf8_to_u32(std::string_view text) {
+  std::vector<char32_t> cps;
+  std::vector<uint32_t> pos;
+  decode_utf8(text, cps, pos);
+  return std::u32string(cps.begin(), cps.end());
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+std::string u32_to_utf8(std::u32string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char32_t c : s) append_utf8(out, c);
+  return out;
+}
+
+bool valid_utf8(std::string_view text) {
+  std::vector<char32_t> cps;
+  std::vector<uint32_t> pos;
+  decode_utf8(text, cps, pos);
+  for (size_t i = 0; i < cps.size(); ++i) {
+    if (cps[i] == 0xFFFD) {
+      // A genuine U+FFFD is EF BF BD.
+      if (pos[i + 1] - pos[i] != 3 || static_cast<unsigned char>(text[pos[i]]) != 0xEF) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace bertcpp::tok
