@@ -17,19 +17,27 @@ class VocabMap {
  public:
   void reserve(size_t n);
   // Later insertions of the same key overwrite the id (Python dict semantics).
-  void insert(std::string_view key, int64_t id);
+  void insert(std::string_view key, int64_t id);  // id < 2^31
   int64_t find(std::string_view key) const;  // -1 when absent
   size_t size() const { return count_; }
   size_t max_key_bytes() const { return max_key_; }
 
  private:
   struct Slot {
-    uint64_t hash = 0;
+    uint64_t prefix = 0;  // first 8 bytes of the key, so short keys never touch the arena
+    uint32_t hash = 0;    // low 32 bits of the hash
     uint32_t offset = 0;
     uint32_t length = 0;
-    int64_t id = -1;  // -1 = empty
+    int32_t id = -1;      // -1 = empty
   };
+  static uint64_t prefix_of(const char* p, size_t n);
+  bool match(const Slot& s, uint64_t h, std::string_view key) const;
   static uint64_t hash_of(std::string_view s);
+  static bool same(const char* a, const char* b, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+      if (a[i] != b[i]) return false;
+    return true;
+  }
   void grow();
   std::vector<Slot> slots_;
   std::string arena_;
@@ -43,7 +51,10 @@ class Trie {
   Trie() { nodes_.emplace_back(); }
   void add(std::u32string_view word);
   bool empty() const { return nodes_[0].next.empty(); }
-  bool is_first_char(char32_t c) const { return child(0, c) >= 0; }
+  bool is_first_char(char32_t c) const {
+    if (c < 128) return root_ascii_[c];
+    return root_nonascii_ && child(0, c) >= 0;
+  }
   // Cut points exactly as Trie.split + cut_text: returns [begin, end) ranges covering text.
   void split(const char32_t* text, size_t n, std::vector<std::pair<size_t, size_t>>& out) const;
 
@@ -58,6 +69,8 @@ class Trie {
     return -1;
   }
   std::vector<Node> nodes_;
+  bool root_ascii_[128] = {};
+  bool root_nonascii_ = false;
 };
 
 struct SpecialToken {
@@ -76,6 +89,9 @@ struct U32Set {
   // Index of the item equal to [p, p+n), or -1.
   int find(const char32_t* p, size_t n) const;
 };
+
+// Builds the property table and the pipeline's cached pointers (idempotent, thread-safe).
+void init_pipeline_tables();
 
 struct Piece {
   int64_t id;
@@ -130,6 +146,8 @@ struct Tokenizer::Impl {
   // Matching structures.
   std::vector<std::u32string> protect_patterns;  // regex alternation order (do_lower_case pass)
   std::vector<char32_t> protect_first;
+  bool protect_ascii[128] = {};
+  bool protect_nonascii = false;
   tok::Trie trie;
   tok::U32Set no_split;              // unique_no_split_tokens
   std::vector<std::pair<bool, bool>> no_split_strip;  // (strip left neighbour, strip right neighbour)

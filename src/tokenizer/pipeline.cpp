@@ -15,16 +15,18 @@ namespace bertcpp::tok {
 
 // ---------------------------------------------------------------- VocabMap
 uint64_t VocabMap::hash_of(std::string_view s) {
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
   size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
+  for (; i + 8 <= n; i += 8) {
     uint64_t v;
-    std::memcpy(&v, s.data() + i, 8);
+    std::memcpy(&v, p + i, 8);
     h = (h ^ v) * 0xBF58476D1CE4E5B9ull;
     h ^= h >> 31;
   }
   uint64_t v = 0;
-  std::memcpy(&v, s.data() + i, s.size() - i);
+  for (size_t k = 0; i + k < n; ++k) v |= uint64_t(p[i + k]) << (8 * k);
   h = (h ^ v) * 0x94D049BB133111EBull;
   h ^= h >> 29;
   h *= 0xBF58476D1CE4E5B9ull;
@@ -49,22 +51,36 @@ void VocabMap::reserve(size_t n) {
 
 void VocabMap::grow() { reserve(slots_.empty() ? 8 : slots_.size()); }
 
+uint64_t VocabMap::prefix_of(const char* p, size_t n) {
+  uint64_t v = 0;
+  const size_t k = n < 8 ? n : 8;
+  for (size_t i = 0; i < k; ++i) v |= uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+bool VocabMap::match(const Slot& s, uint64_t h, std::string_view key) const {
+  if (s.hash != static_cast<uint32_t>(h) || s.length != key.size()) return false;
+  if (s.prefix != prefix_of(key.data(), key.size())) return false;
+  return key.size() <= 8 || same(arena_.data() + s.offset + 8, key.data() + 8, key.size() - 8);
+}
+
 void VocabMap::insert(std::string_view key, int64_t id) {
+  if (key.size() > UINT32_MAX || arena_.size() > UINT32_MAX - key.size()) return;
   if ((count_ + 1) * 2 > slots_.size()) grow();
-  uint64_t h = hash_of(key);
+  const uint64_t h = hash_of(key);
   size_t mask = slots_.size() - 1, i = h & mask;
   while (slots_[i].id >= 0) {
-    if (slots_[i].hash == h && slots_[i].length == key.size() &&
-        std::memcmp(arena_.data() + slots_[i].offset, key.data(), key.size()) == 0) {
+    if (match(slots_[i], h, key)) {
       slots_[i].id = id;
       return;
     }
     i = (i + 1) & mask;
   }
   Slot s;
-  s.hash = h;
+  s.hash = static_cast<uint32_t>(h);
   s.offset = static_cast<uint32_t>(arena_.size());
   s.length = static_cast<uint32_t>(key.size());
+  s.prefix = prefix_of(key.data(), key.size());
   s.id = id;
   arena_.append(key);
   slots_[i] = s;
@@ -74,12 +90,10 @@ void VocabMap::insert(std::string_view key, int64_t id) {
 
 int64_t VocabMap::find(std::string_view key) const {
   if (slots_.empty() || key.size() > max_key_) return -1;
-  uint64_t h = hash_of(key);
+  const uint64_t h = hash_of(key);
   size_t mask = slots_.size() - 1, i = h & mask;
   while (slots_[i].id >= 0) {
-    if (slots_[i].hash == h && slots_[i].length == key.size() &&
-        std::memcmp(arena_.data() + slots_[i].offset, key.data(), key.size()) == 0)
-      return slots_[i].id;
+    if (match(slots_[i], h, key)) return slots_[i].id;
     i = (i + 1) & mask;
   }
   return -1;
@@ -99,6 +113,11 @@ void Trie::add(std::u32string_view word) {
     node = nx;
   }
   nodes_[node].terminal = true;
+  const char32_t f = word[0];
+  if (f < 128)
+    root_ascii_[f] = true;
+  else
+    root_nonascii_ = true;
 }
 
 void Trie::split(const char32_t* text, size_t n, std::vector<std::pair<size_t, size_t>>& out) const {
@@ -110,7 +129,7 @@ void Trie::split(const char32_t* text, size_t n, std::vector<std::pair<size_t, s
     size_t skip = 0;
     for (size_t current = 0; current < n; ++current) {
       const char32_t ch = text[current];
-      if (states.empty() && child(0, ch) < 0) continue;  // nothing can happen at this position
+      if (states.empty() && !is_first_char(ch)) continue;  // nothing can happen at this position
       if (skip && current < skip) continue;
       bool reset = false;
       remove.assign(states.size(), 0);
@@ -235,10 +254,28 @@ struct Scratch {
 
 thread_local Scratch t_scratch;
 
+// The property table, fetched once (unicode_table() builds it on first use, thread-safely).
+const UnicodeTable* g_tab = nullptr;
+uint16_t g_ascii[128];
+
 inline uint16_t fl(char32_t c) {
-  // ASCII without the table lookup: provably the same values (unicode.cpp derives them identically).
-  return flags(c);
+  // ASCII: a copy of the table's first 128 entries (same values, one load).
+  if (c < 128) return g_ascii[c];
+  return g_tab->flags(c);
 }
+
+}  // namespace
+
+void init_pipeline_tables() {
+  static const bool once = [] {
+    g_tab = &unicode_table();
+    for (char32_t c = 0; c < 128; ++c) g_ascii[c] = g_tab->flags(c);
+    return true;
+  }();
+  (void)once;
+}
+
+namespace {
 
 inline bool is_py_space(char32_t c) { return (fl(c) & kPySpace) != 0; }
 
@@ -280,11 +317,23 @@ struct Runner {
     std::string& u = s.utf8;
     u.clear();
     s.bounds.resize(n + 1);
-    for (size_t i = 0; i < n; ++i) {
-      s.bounds[i] = static_cast<uint32_t>(u.size());
-      append_utf8(u, w[i]);
+    uint32_t* bd = s.bounds.data();
+    char32_t any = 0;
+    for (size_t i = 0; i < n; ++i) any |= w[i];
+    if (any < 128) {  // ASCII: one byte per code point
+      u.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        u[i] = static_cast<char>(w[i]);
+        bd[i] = static_cast<uint32_t>(i);
+      }
+      bd[n] = static_cast<uint32_t>(n);
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        bd[i] = static_cast<uint32_t>(u.size());
+        append_utf8(u, w[i]);
+      }
+      bd[n] = static_cast<uint32_t>(u.size());
     }
-    s.bounds[n] = static_cast<uint32_t>(u.size());
     const size_t first_len = out.size();
     size_t start = 0;
     while (start < n) {
@@ -488,7 +537,8 @@ void Tokenizer::Impl::run(std::string_view text, std::vector<Piece>& out, std::v
   if (cfg.do_lower_case) {
     for (size_t i = 0; i < n;) {
       const char32_t c = s.cps[i];
-      if (!protect_first.empty() && std::find(protect_first.begin(), protect_first.end(), c) != protect_first.end()) {
+      if ((c < 128 ? protect_ascii[c] : protect_nonascii) &&
+          std::find(protect_first.begin(), protect_first.end(), c) != protect_first.end()) {
         bool matched = false;
         for (const auto& p : protect_patterns) {
           if (p.size() <= n - i && std::equal(p.begin(), p.end(), s.cps.begin() + static_cast<std::ptrdiff_t>(i))) {

@@ -364,6 +364,7 @@ void Tokenizer::Impl::add_tokens(const std::vector<std::string>& tokens, bool sp
 }
 
 void Tokenizer::Impl::finalize() {
+  tok::init_pipeline_tables();
   strip_accents_on = cfg.do_lower_case ? cfg.strip_accents.value_or(true) : cfg.strip_accents.value_or(false);
   model_max_unbounded = !cfg.model_max_length.has_value();
   model_max = cfg.model_max_length.value_or(INT64_MAX);
@@ -419,12 +420,15 @@ void Tokenizer::Impl::finalize() {
   }
   protect_patterns.clear();
   protect_first.clear();
+  std::fill(std::begin(protect_ascii), std::end(protect_ascii), false);
+  protect_nonascii = false;
   for (const auto* list : {&unique_no_split, &all_special_tokens})
     for (const auto& s : *list) {
       if (s.empty()) continue;
       protect_patterns.push_back(tok::utf8_to_u32(s));
       char32_t f = protect_patterns.back()[0];
       if (std::find(protect_first.begin(), protect_first.end(), f) == protect_first.end()) protect_first.push_back(f);
+      (f < 128 ? protect_ascii[f] : protect_nonascii) = true;
     }
   never_split_all = tok::U32Set();
   never_split_user = tok::U32Set();
@@ -488,6 +492,13 @@ Tokenizer Tokenizer::from_dir(const fs::path& dir, const TokenizerOptions& optio
 }
 
 // ------------------------------------------------------------------ encoding
+
+namespace {
+const Tokenizer::Impl& I(const std::shared_ptr<const Tokenizer::Impl>& p) {
+  if (!p) throw invalid_argument("Tokenizer used before being loaded (use Tokenizer::from_dir / from_vocab)");
+  return *p;
+}
+}  // namespace
 
 namespace {
 
@@ -678,7 +689,7 @@ void pad_batch(const Tokenizer::Impl& t, std::vector<Encoding>& out, const Resol
 
 std::vector<std::string> Tokenizer::tokenize(std::string_view text) const {
   std::vector<tok::Piece> pieces;
-  impl_->run(text, pieces, nullptr);
+  I(impl_).run(text, pieces, nullptr);
   std::vector<std::string> out;
   out.reserve(pieces.size());
   for (const auto& p : pieces) out.emplace_back(p.token);
@@ -686,33 +697,33 @@ std::vector<std::string> Tokenizer::tokenize(std::string_view text) const {
 }
 
 Encoding Tokenizer::encode(std::string_view text, const EncodeOptions& options) const {
-  Resolved r = resolve(*impl_, options);
-  return encode_one(*impl_, text, nullptr, options, r, true);
+  Resolved r = resolve(I(impl_), options);
+  return encode_one(I(impl_), text, nullptr, options, r, true);
 }
 
 Encoding Tokenizer::encode_pair(std::string_view text, std::string_view text_pair, const EncodeOptions& options) const {
-  Resolved r = resolve(*impl_, options);
-  return encode_one(*impl_, text, &text_pair, options, r, true);
+  Resolved r = resolve(I(impl_), options);
+  return encode_one(I(impl_), text, &text_pair, options, r, true);
 }
 
 std::vector<Encoding> Tokenizer::encode_batch(std::span<const std::string> texts, const EncodeOptions& options,
                                               int threads) const {
-  Resolved r = resolve(*impl_, options);
+  Resolved r = resolve(I(impl_), options);
   std::vector<Encoding> out(texts.size());
-  parallel_for(texts.size(), threads, [&](size_t i) { out[i] = encode_one(*impl_, texts[i], nullptr, options, r, false); });
-  pad_batch(*impl_, out, r);
+  parallel_for(texts.size(), threads, [&](size_t i) { out[i] = encode_one(I(impl_), texts[i], nullptr, options, r, false); });
+  pad_batch(I(impl_), out, r);
   return out;
 }
 
 std::vector<Encoding> Tokenizer::encode_pair_batch(std::span<const std::pair<std::string, std::string>> pairs,
                                                    const EncodeOptions& options, int threads) const {
-  Resolved r = resolve(*impl_, options);
+  Resolved r = resolve(I(impl_), options);
   std::vector<Encoding> out(pairs.size());
   parallel_for(pairs.size(), threads, [&](size_t i) {
     std::string_view b = pairs[i].second;
-    out[i] = encode_one(*impl_, pairs[i].first, &b, options, r, false);
+    out[i] = encode_one(I(impl_), pairs[i].first, &b, options, r, false);
   });
-  pad_batch(*impl_, out, r);
+  pad_batch(I(impl_), out, r);
   return out;
 }
 
@@ -721,7 +732,7 @@ std::vector<Encoding> Tokenizer::encode_pair_batch(std::span<const std::pair<std
 std::vector<std::string> Tokenizer::convert_ids_to_tokens(std::span<const int64_t> ids) const {
   std::vector<std::string> out;
   out.reserve(ids.size());
-  for (int64_t id : ids) out.push_back(impl_->id_to_token_str(id));
+  for (int64_t id : ids) out.push_back(I(impl_).id_to_token_str(id));
   return out;
 }
 
@@ -765,10 +776,10 @@ std::string Tokenizer::decode(std::span<const int64_t> ids, bool skip_special_to
   std::vector<std::string> sub_texts, current;
   for (int64_t id : ids) {
     if (skip_special_tokens &&
-        std::find(impl_->all_special_ids.begin(), impl_->all_special_ids.end(), id) != impl_->all_special_ids.end())
+        std::find(I(impl_).all_special_ids.begin(), I(impl_).all_special_ids.end(), id) != I(impl_).all_special_ids.end())
       continue;
-    std::string tokstr = impl_->id_to_token_str(id);
-    if (impl_->added_encoder.count(tokstr)) {
+    std::string tokstr = I(impl_).id_to_token_str(id);
+    if (I(impl_).added_encoder.count(tokstr)) {
       if (!current.empty()) sub_texts.push_back(convert_tokens_to_string(current));
       current.clear();
       sub_texts.push_back(tokstr);
@@ -791,22 +802,22 @@ std::string Tokenizer::decode(std::span<const int64_t> ids, bool skip_special_to
 
 // ------------------------------------------------------------------ accessors
 
-int64_t Tokenizer::token_to_id(std::string_view token) const { return impl_->convert_token(token); }
-std::optional<int64_t> Tokenizer::find_token(std::string_view token) const { return impl_->find_token(token); }
-size_t Tokenizer::vocab_size() const { return impl_->vocab_unique + impl_->added_encoder.size(); }
-int64_t Tokenizer::model_max_length() const { return impl_->model_max; }
+int64_t Tokenizer::token_to_id(std::string_view token) const { return I(impl_).convert_token(token); }
+std::optional<int64_t> Tokenizer::find_token(std::string_view token) const { return I(impl_).find_token(token); }
+size_t Tokenizer::vocab_size() const { return I(impl_).vocab_unique + I(impl_).added_encoder.size(); }
+int64_t Tokenizer::model_max_length() const { return I(impl_).model_max; }
 static int64_t need(const std::optional<int64_t>& id, const char* what) {
   if (!id) throw invalid_argument(std::string("this tokenizer has no ") + what);
   return *id;
 }
-int64_t Tokenizer::cls_token_id() const { return need(impl_->cls_id, "cls_token"); }
-int64_t Tokenizer::sep_token_id() const { return need(impl_->sep_id, "sep_token"); }
-int64_t Tokenizer::pad_token_id() const { return need(impl_->pad_id, "pad_token"); }
-int64_t Tokenizer::mask_token_id() const { return need(impl_->mask_id, "mask_token"); }
-int64_t Tokenizer::unk_token_id() const { return impl_->unk_id; }
-const std::string& Tokenizer::mask_token() const { return impl_->mask_token; }
+int64_t Tokenizer::cls_token_id() const { return need(I(impl_).cls_id, "cls_token"); }
+int64_t Tokenizer::sep_token_id() const { return need(I(impl_).sep_id, "sep_token"); }
+int64_t Tokenizer::pad_token_id() const { return need(I(impl_).pad_id, "pad_token"); }
+int64_t Tokenizer::mask_token_id() const { return need(I(impl_).mask_id, "mask_token"); }
+int64_t Tokenizer::unk_token_id() const { return I(impl_).unk_id; }
+const std::string& Tokenizer::mask_token() const { return I(impl_).mask_token; }
 bool Tokenizer::is_special_id(int64_t id) const {
-  return std::find(impl_->all_special_ids.begin(), impl_->all_special_ids.end(), id) != impl_->all_special_ids.end();
+  return std::find(I(impl_).all_special_ids.begin(), I(impl_).all_special_ids.end(), id) != I(impl_).all_special_ids.end();
 }
 
 }  // namespace bertcpp
