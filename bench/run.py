@@ -588,6 +588,8 @@ def main(argv=None):
             log(f"shape {name}: {args.rounds} rounds x {per_round} iterations per engine"
                 f" (CPU busy before start: {busy:.0%})")
             for rnd in range(args.rounds):
+                if rnd:
+                    wait_idle(min(args.wait_idle, 60), quiet=True)
                 order = engines[rnd % len(engines):] + engines[:rnd % len(engines)]
                 for e in order:
                     if "error" in acc[e] or e in unsupported:
@@ -686,17 +688,17 @@ def own_ticks(worker_pids):
     return ticks
 
 
-def wait_idle(max_wait):
+def wait_idle(max_wait, quiet=False):
     """Wait (up to max_wait s) until other processes leave the CPU < 10% busy; return busy."""
     deadline = time.time() + max_wait
     busy = cpu_busy()
     warned = False
     while busy > 0.10 and time.time() < deadline:
-        if not warned:
+        if not warned and not quiet:
             log(f"CPU {busy:.0%} busy (someone else is running); waiting up to {max_wait:.0f} s")
             warned = True
         busy = cpu_busy(2.0)
-    if busy > 0.10:
+    if busy > 0.10 and not quiet:
         log(f"WARNING: timing with the CPU {busy:.0%} busy from other processes")
     return busy
 
