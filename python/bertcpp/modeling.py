@@ -244,6 +244,7 @@ class BertPreTrainedModel:
         self.config = config
         self.name_or_path = config.name_or_path
         self.training = False
+        self._add_pooling_layer = True
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: Union[str, os.PathLike], *model_args: Any,
@@ -255,6 +256,7 @@ class BertPreTrainedModel:
         path = os.fspath(pretrained_model_name_or_path)
         if model_args:
             raise TypeError("positional model arguments are not supported")
+        add_pooling_layer = bool(kwargs.pop("add_pooling_layer", True))
         overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in BertConfig._defaults or k in
                      ("id2label", "label2id", "num_labels")}
         extra = {k: v for k, v in kwargs.items() if k not in _IGNORED_LOAD_KWARGS}
@@ -286,7 +288,9 @@ class BertPreTrainedModel:
                 cfg.label2id = dict(v)
             elif k != "num_labels":
                 setattr(cfg, k, v)
-        return cls(engine, cfg)
+        model = cls(engine, cfg)
+        model._add_pooling_layer = add_pooling_layer
+        return model
 
     # ------------------------------------------------------------------ torch-like no-ops
     def eval(self):
@@ -367,7 +371,8 @@ class BertPreTrainedModel:
     forward = __call__
 
     def _map_outputs(self, out: Dict[str, Any]) -> Dict[str, Any]:
-        return {"last_hidden_state": out.get("last_hidden_state"), "pooler_output": out.get("pooler_output"),
+        pooled = out.get("pooler_output") if self._add_pooling_layer else None
+        return {"last_hidden_state": out.get("last_hidden_state"), "pooler_output": pooled,
                 "hidden_states": out.get("hidden_states"), "attentions": out.get("attentions")}
 
     def _require(self, out: Dict[str, Any], key: str) -> Any:

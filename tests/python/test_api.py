@@ -289,3 +289,10 @@ def test_model_output_behaves_like_transformers():
     assert pickle.loads(pickle.dumps(out)) == out
     with pytest.raises(KeyError):
         out["pooler_output_x"]
+
+
+def test_add_pooling_layer_false(tok):
+    model = bertcpp.BertModel.from_pretrained(TINY_BERT, add_pooling_layer=False, output_hidden_states=True)
+    out = model(**tok(TEXT, return_tensors="np"))
+    assert out.pooler_output is None and len(out.hidden_states) == 3
+    assert list(out.keys()) == ["last_hidden_state", "hidden_states"]
