@@ -94,6 +94,14 @@ class Model {
 
   const Tokenizer& tokenizer() const;
   const ModelConfigInfo& config() const;
+  // The id or path the model was loaded from, and the local folder it resolved to.
+  const std::string& name() const;
+  const std::string& directory() const;
+  // embed()'s defaults: sentence-transformers config when present, else mean / no normalization /
+  // the tokenizer's model_max_length capped at max_position_embeddings.
+  Pooling default_pooling() const;
+  bool default_normalize() const;
+  int64_t max_seq_length() const;
   // "base", "masked_lm", "pretraining", "sequence_classification", "token_classification", "question_answering"
   const std::string& head() const;
 

@@ -1,0 +1,162 @@
+#include "api/cli_support.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace bertcpp::api::cli {
+
+std::string model_or_default(const std::string& model_option) {
+  if (!model_option.empty()) return model_option;
+  if (const char* env = std::getenv("BERTCPP_MODEL"); env && *env) return env;
+  throw invalid_argument(
+      "no model given: pass --model <hub id or local folder> (e.g. --model BAAI/bge-small-en-v1.5 or "
+      "--model ./my-model), or set BERTCPP_MODEL");
+}
+
+Model load_model(const std::string& model_option, int threads, const std::string& dtype) {
+  ModelOptions o;
+  if (threads < 0) throw invalid_argument("--threads must be >= 0, got " + std::to_string(threads));
+  o.threads = threads;
+  o.compute = parse_compute(dtype);
+  return Model::from_pretrained(model_or_default(model_option), o);
+}
+
+Pooling parse_pooling(const std::string& s) {
+  if (s == "cls") return Pooling::Cls;
+  if (s == "mean") return Pooling::Mean;
+  if (s == "max") return Pooling::Max;
+  throw invalid_argument("unknown pooling '" + s + "' (expected cls, mean or max)");
+}
+
+ComputeType parse_compute(const std::string& s) {
+  if (s == "f32" || s.empty()) return ComputeType::F32;
+  if (s == "bf16") return ComputeType::BF16;
+  if (s == "int8") return ComputeType::Int8;
+  throw invalid_argument("unknown dtype '" + s + "' (expected f32, bf16 or int8)");
+}
+
+const char* pooling_name(Pooling p) {
+  switch (p) {
+    case Pooling::Cls: return "cls";
+    case Pooling::Mean: return "mean";
+    case Pooling::Max: return "max";
+  }
+  return "mean";
+}
+
+const char* compute_name(ComputeType c) {
+  switch (c) {
+    case ComputeType::F32: return "f32";
+    case ComputeType::BF16: return "bf16";
+    case ComputeType::Int8: return "int8";
+  }
+  return "f32";
+}
+
+std::vector<std::string> read_texts(std::istream& in, const std::string& source) {
+  std::vector<std::string> texts;
+  std::string line;
+  size_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    if (line[first] != '{') {
+      texts.push_back(line);
+      continue;
+    }
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw invalid_argument(source + " line " + std::to_string(lineno) + ": starts with '{' but is not valid JSON (" +
+                             e.what() + ")");
+    }
+    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
+      throw invalid_argument(source + " line " + std::to_string(lineno) + ": JSON line without a string \"text\" field");
+    texts.push_back(j["text"].get<std::string>());
+  }
+  if (in.bad()) throw invalid_argument(source + ": read error");
+  return texts;
+}
+
+void append_json_float(std::string& out, float v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, r.ptr);
+}
+
+void append_json_floats(std::string& out, const float* v, size_t n) {
+  out += '[';
+  for (size_t i = 0; i < n; ++i) {
+    if (i) out += ',';
+    append_json_float(out, v[i]);
+  }
+  out += ']';
+}
+
+std::string json_string(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string npy_bytes(const Tensor& t) {
+  const Tensor f = t.to_f32();
+  std::string shape = "(";  // a Python tuple: "()", "(n,)", "(n, h)"
+  for (int i = 0; i < f.rank(); ++i) shape += (i ? ", " : "") + std::to_string(f.dim(i));
+  shape += f.rank() == 1 ? ",)" : ")";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+  // magic (6) + version (2) + header length (2) + header, padded with spaces to 64 bytes, '\n' last.
+  const size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>((header.size() >> 8) & 0xff);
+  out += header;
+  static_assert(std::endian::native == std::endian::little, "npy output assumes a little-endian host");
+  out.append(static_cast<const char*>(f.raw()), f.nbytes());
+  return out;
+}
+
+void write_output(const std::string& path, const std::string& data) {
+  if (path.empty() || path == "-") {
+    std::fwrite(data.data(), 1, data.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) throw invalid_argument("cannot write " + path);
+  f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  if (!f) throw invalid_argument("error writing " + path);
+}
+
+bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+Progress::Progress(std::string label, size_t total) : label_(std::move(label)), total_(total), enabled_(stderr_is_terminal()) {}
+
+void Progress::update(size_t done) {
+  if (!enabled_) return;
+  std::fprintf(stderr, "\r%s %zu/%zu", label_.c_str(), done, total_);
+  std::fflush(stderr);
+}
+
+void Progress::finish() {
+  if (!enabled_) return;
+  std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
+
+}  // namespace bertcpp::api::cli

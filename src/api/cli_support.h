@@ -1,0 +1,58 @@
+// Helpers shared by the user-facing CLI commands (embed, fill-mask, classify, rerank, bench):
+// model loading with a clear "no model given" error, reading texts from stdin, JSON number
+// formatting, .npy output, progress on a terminal. No CLI11 here (see cli_options.h).
+#pragma once
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bertcpp/model.hpp"
+
+namespace bertcpp::api::cli {
+
+// --model's value, else $BERTCPP_MODEL; else InvalidArgument explaining how to pass one.
+std::string model_or_default(const std::string& model_option);
+// Loads `model` (id or folder) with the CLI's --threads / --dtype values.
+Model load_model(const std::string& model_option, int threads, const std::string& dtype);
+
+Pooling parse_pooling(const std::string& s);        // cls | mean | max
+ComputeType parse_compute(const std::string& s);    // f32 | bf16 | int8
+const char* pooling_name(Pooling p);
+const char* compute_name(ComputeType c);
+
+// Texts from a stream: one per line; a line whose first non-blank character is '{' must be a JSON
+// object with a string "text" (JSON Lines), any other line is the text itself. Empty lines are
+// skipped. "\r\n" endings are accepted. `source` names the stream in errors.
+std::vector<std::string> read_texts(std::istream& in, const std::string& source);
+
+// The shortest decimal that reads back as the same float (null for NaN/inf: JSON has neither).
+void append_json_float(std::string& out, float v);
+void append_json_floats(std::string& out, const float* v, size_t n);  // "[a,b,...]"
+std::string json_string(const std::string& s);                        // quoted and escaped
+
+// A float32 C-order .npy (format 1.0) of a tensor.
+std::string npy_bytes(const Tensor& t);
+
+// Writes to `path`, or to stdout when path is empty or "-". Throws InvalidArgument when the file
+// cannot be written.
+void write_output(const std::string& path, const std::string& data);
+
+bool stdout_is_terminal();
+bool stderr_is_terminal();
+
+// "\r<label> done/total" on stderr, only when stderr is a terminal.
+class Progress {
+ public:
+  Progress(std::string label, size_t total);
+  void update(size_t done);
+  void finish();
+
+ private:
+  std::string label_;
+  size_t total_;
+  bool enabled_;
+};
+
+}  // namespace bertcpp::api::cli

@@ -1,0 +1,518 @@
+// bertcpp::Model: loading (hub id or folder → model::Bert + Tokenizer + sentence-transformers
+// defaults) and the task helpers built on forward(): embed, fill_mask, classify, rerank,
+// classify_tokens, answer. The compute itself is model::Bert's.
+#include "bertcpp/model.hpp"
+
+#include <utf8proc.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "api/resolve.h"
+#include "api/sentence_transformers.h"
+#include "model/bert.h"
+
+namespace bertcpp {
+namespace fs = std::filesystem;
+
+struct Model::Impl {
+  std::string name;
+  std::string dir;
+  std::unique_ptr<model::Bert> bert;
+  Tokenizer tokenizer;
+  ModelConfigInfo info;
+  std::string head;
+  io::HeadKind head_kind = io::HeadKind::None;
+  std::optional<std::string> problem_type;
+  api::SentenceTransformersConfig st;
+  Pooling pooling = Pooling::Mean;
+  bool normalize = false;
+  int64_t max_seq_length = 512;   // embed()
+  int64_t task_max_length = 512;  // the other helpers: min(model_max_length, max_position_embeddings)
+  int threads = 0;
+};
+
+namespace {
+
+constexpr size_t kChunk = 32;  // sequences per forward() in embed()/rerank()
+
+const char* api_head_name(io::HeadKind h) {
+  switch (h) {
+    case io::HeadKind::None: return "base";
+    case io::HeadKind::MaskedLM: return "masked_lm";
+    case io::HeadKind::PreTraining: return "pretraining";
+    case io::HeadKind::SequenceClassification: return "sequence_classification";
+    case io::HeadKind::TokenClassification: return "token_classification";
+    case io::HeadKind::QuestionAnswering: return "question_answering";
+  }
+  return "base";
+}
+
+std::string lower_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
+  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());
+  while (left > 0) {
+    utf8proc_int32_t cp = 0;
+    const utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
+    if (n <= 0) {  // not UTF-8: keep the rest as is, the tokenizer reports it
+      out.append(reinterpret_cast<const char*>(p), static_cast<size_t>(left));
+      break;
+    }
+    utf8proc_uint8_t buf[4];
+    const utf8proc_ssize_t m = utf8proc_encode_char(utf8proc_tolower(cp), buf);
+    out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(m));
+    p += n;
+    left -= n;
+  }
+  return out;
+}
+
+// Numerically stable softmax of n floats (double accumulation).
+std::vector<float> softmax(const float* x, size_t n) {
+  std::vector<float> out(n);
+  if (n == 0) return out;
+  const float mx = *std::max_element(x, x + n);
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i]) - mx);
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(std::exp(static_cast<double>(x[i]) - mx) / sum);
+  return out;
+}
+
+float sigmoid(float x) { return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(x)))); }
+
+Tensor need(const Tensor& t, const char* what, const std::string& model) {
+  if (!t.defined()) throw Error(ErrorKind::Internal, "model " + model + " produced no " + what);
+  return t.to_f32();
+}
+
+// Indices of `encs` sorted longest first (stable), so chunks pad little.
+std::vector<size_t> by_length(const std::vector<Encoding>& encs) {
+  std::vector<size_t> order(encs.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return encs[a].size() > encs[b].size(); });
+  return order;
+}
+
+void check_batch(const Batch& b, const ModelConfigInfo& info) {
+  const Tensor& ids = b.input_ids;
+  if (!ids.defined() || ids.rank() != 2 || ids.dtype() != DType::I64)
+    throw invalid_argument("Batch.input_ids must be an I64 [batch, seq] tensor, got " +
+                           (ids.defined() ? std::string(dtype_name(ids.dtype())) + " " + shape_to_string(ids.shape())
+                                          : std::string("an undefined tensor")));
+  const int64_t B = ids.dim(0), S = ids.dim(1);
+  if (B == 0 || S == 0) throw invalid_argument("Batch.input_ids is empty: " + shape_to_string(ids.shape()));
+  if (S > info.max_position_embeddings)
+    throw invalid_argument("sequence length " + std::to_string(S) + " exceeds this model's max_position_embeddings " +
+                           std::to_string(info.max_position_embeddings) + "; truncate the input");
+  for (int64_t v : ids.span<int64_t>())
+    if (v < 0 || v >= info.vocab_size)
+      throw invalid_argument("input id " + std::to_string(v) + " is outside the vocabulary [0, " +
+                             std::to_string(info.vocab_size) + ")");
+  auto check_same = [&](const Tensor& t, const char* name, int64_t hi) {
+    if (!t.defined()) return;
+    if (t.dtype() != DType::I64 || t.shape() != ids.shape())
+      throw invalid_argument(std::string("Batch.") + name + " must be I64 " + shape_to_string(ids.shape()) + " like input_ids, got " +
+                             std::string(dtype_name(t.dtype())) + " " + shape_to_string(t.shape()));
+    for (int64_t v : t.span<int64_t>())
+      if (v < 0 || v >= hi)
+        throw invalid_argument(std::string("Batch.") + name + " value " + std::to_string(v) + " is outside [0, " +
+                               std::to_string(hi) + ")");
+  };
+  check_same(b.attention_mask, "attention_mask", 2);
+  check_same(b.token_type_ids, "token_type_ids", info.type_vocab_size);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Batch
+
+Batch Batch::from_encodings(std::span<const Encoding> encodings, int64_t pad_token_id) {
+  if (encodings.empty()) throw invalid_argument("Batch::from_encodings: no encodings");
+  size_t S = 0;
+  for (const auto& e : encodings) S = std::max(S, e.size());
+  if (S == 0) throw invalid_argument("Batch::from_encodings: every encoding is empty");
+  const auto B = static_cast<int64_t>(encodings.size());
+  Batch b;
+  b.input_ids = Tensor::empty(DType::I64, {B, static_cast<int64_t>(S)});
+  b.attention_mask = Tensor::zeros(DType::I64, {B, static_cast<int64_t>(S)});
+  b.token_type_ids = Tensor::zeros(DType::I64, {B, static_cast<int64_t>(S)});
+  int64_t* ids = b.input_ids.data<int64_t>();
+  int64_t* mask = b.attention_mask.data<int64_t>();
+  int64_t* types = b.token_type_ids.data<int64_t>();
+  std::fill(ids, ids + B * static_cast<int64_t>(S), pad_token_id);
+  for (size_t r = 0; r < encodings.size(); ++r) {
+    const Encoding& e = encodings[r];
+    const size_t n = e.size();
+    if ((!e.attention_mask.empty() && e.attention_mask.size() != n) || (!e.token_type_ids.empty() && e.token_type_ids.size() != n))
+      throw invalid_argument("Batch::from_encodings: encoding " + std::to_string(r) +
+                             " has input_ids, attention_mask and token_type_ids of different lengths");
+    for (size_t i = 0; i < n; ++i) {
+      ids[r * S + i] = e.input_ids[i];
+      mask[r * S + i] = e.attention_mask.empty() ? 1 : e.attention_mask[i];
+      types[r * S + i] = e.token_type_ids.empty() ? 0 : e.token_type_ids[i];
+    }
+  }
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+Model Model::from_pretrained(const std::string& id_or_path, const ModelOptions& options) {
+  if (options.threads < 0) throw invalid_argument("ModelOptions.threads must be >= 0, got " + std::to_string(options.threads));
+  auto impl = std::make_shared<Impl>();
+  impl->name = id_or_path;
+  const fs::path dir = api::resolve_model_dir(id_or_path, options.revision);
+  impl->dir = dir.string();
+  impl->st = api::load_sentence_transformers_config(dir);
+  const fs::path model_dir = impl->st.transformer_dir;
+  impl->bert = model::Bert::load(model_dir, options);
+  impl->tokenizer = Tokenizer::from_dir(model_dir, options.tokenizer);
+  impl->threads = options.threads;
+
+  const io::BertConfig& c = impl->bert->config();
+  ModelConfigInfo& info = impl->info;
+  info.model_type = c.model_type;
+  info.vocab_size = c.vocab_size;
+  info.hidden_size = c.hidden_size;
+  info.num_hidden_layers = c.num_hidden_layers;
+  info.num_attention_heads = c.num_attention_heads;
+  info.intermediate_size = c.intermediate_size;
+  info.max_position_embeddings = c.max_position_embeddings;
+  info.type_vocab_size = c.type_vocab_size;
+  info.hidden_act = c.hidden_act_name;
+  info.architectures = c.architectures;
+  impl->head_kind = impl->bert->head();
+  impl->head = api_head_name(impl->head_kind);
+  impl->problem_type = c.problem_type;
+  if (impl->head_kind == io::HeadKind::SequenceClassification || impl->head_kind == io::HeadKind::TokenClassification) {
+    for (int64_t i = 0; i < c.num_labels; ++i) {
+      auto it = c.id2label.find(i);
+      info.labels.push_back(it != c.id2label.end() ? it->second : "LABEL_" + std::to_string(i));
+    }
+  }
+
+  impl->task_max_length = std::min(impl->tokenizer.model_max_length(), c.max_position_embeddings);
+  if (impl->task_max_length < 2) impl->task_max_length = c.max_position_embeddings;
+  impl->max_seq_length = impl->st.max_seq_length.value_or(impl->task_max_length);
+  if (impl->max_seq_length > c.max_position_embeddings)
+    throw invalid_file((dir / "sentence_bert_config.json").string(),
+                       "max_seq_length " + std::to_string(impl->max_seq_length) + " exceeds max_position_embeddings " +
+                           std::to_string(c.max_position_embeddings));
+  if (impl->st.pooling) impl->pooling = *impl->st.pooling;
+  impl->normalize = impl->st.normalize;
+
+  Model m;
+  m.impl_ = std::move(impl);
+  return m;
+}
+
+Tokenizer Tokenizer::from_pretrained(const std::string& id_or_path, const TokenizerOptions& options) {
+  const fs::path dir = api::resolve_model_dir(id_or_path, "main");
+  const api::SentenceTransformersConfig st = api::load_sentence_transformers_config(dir);
+  return Tokenizer::from_dir(st.transformer_dir, options);
+}
+
+const Tokenizer& Model::tokenizer() const { return impl_->tokenizer; }
+const ModelConfigInfo& Model::config() const { return impl_->info; }
+const std::string& Model::name() const { return impl_->name; }
+const std::string& Model::directory() const { return impl_->dir; }
+Pooling Model::default_pooling() const { return impl_->pooling; }
+bool Model::default_normalize() const { return impl_->normalize; }
+int64_t Model::max_seq_length() const { return impl_->max_seq_length; }
+const std::string& Model::head() const { return impl_->head; }
+
+ModelOutput Model::forward(const Batch& batch, const OutputRequest& request) const {
+  check_batch(batch, impl_->info);
+  if (batch.attention_mask.defined()) return impl_->bert->forward(batch, request);
+  Batch b = batch;
+  b.attention_mask = Tensor::empty(DType::I64, batch.input_ids.shape());
+  std::fill(b.attention_mask.data<int64_t>(), b.attention_mask.data<int64_t>() + b.attention_mask.numel(), int64_t{1});
+  return impl_->bert->forward(b, request);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sentence embeddings
+
+Tensor Model::pool(const Tensor& last_hidden_state, const Tensor& attention_mask, Pooling pooling, bool normalize) {
+  if (!last_hidden_state.defined() || last_hidden_state.rank() != 3)
+    throw invalid_argument("pool: last_hidden_state must be [batch, seq, hidden]");
+  const int64_t B = last_hidden_state.dim(0), S = last_hidden_state.dim(1), H = last_hidden_state.dim(2);
+  if (!attention_mask.defined() || attention_mask.shape() != Shape{B, S})
+    throw invalid_argument("pool: attention_mask must be " + shape_to_string({B, S}) + ", got " +
+                           (attention_mask.defined() ? shape_to_string(attention_mask.shape()) : std::string("undefined")));
+  const Tensor h = last_hidden_state.to_f32();
+  const Tensor m = attention_mask.to_f32();
+  const float* hp = h.data<float>();
+  const float* mp = m.data<float>();
+  Tensor out = Tensor::empty(DType::F32, {B, H});
+  float* op = out.data<float>();
+  std::vector<double> acc(static_cast<size_t>(H));
+  for (int64_t b = 0; b < B; ++b) {
+    const float* hb = hp + b * S * H;
+    const float* mb = mp + b * S;
+    float* ob = op + b * H;
+    switch (pooling) {
+      case Pooling::Cls:
+        std::memcpy(ob, hb, static_cast<size_t>(H) * sizeof(float));
+        break;
+      case Pooling::Mean: {  // sentence-transformers: sum(h·mask) / clamp(sum(mask), 1e-9)
+        std::fill(acc.begin(), acc.end(), 0.0);
+        double count = 0;
+        for (int64_t s = 0; s < S; ++s) {
+          if (mb[s] == 0.f) continue;
+          count += mb[s];
+          for (int64_t k = 0; k < H; ++k) acc[k] += static_cast<double>(hb[s * H + k]) * mb[s];
+        }
+        count = std::max(count, 1e-9);
+        for (int64_t k = 0; k < H; ++k) ob[k] = static_cast<float>(acc[k] / count);
+        break;
+      }
+      case Pooling::Max: {  // sentence-transformers: masked positions count as -1e9
+        std::fill(ob, ob + H, -1e9f);
+        for (int64_t s = 0; s < S; ++s) {
+          if (mb[s] == 0.f) continue;
+          for (int64_t k = 0; k < H; ++k) ob[k] = std::max(ob[k], hb[s * H + k]);
+        }
+        break;
+      }
+    }
+    if (normalize) {  // torch.nn.functional.normalize: x / max(‖x‖₂, 1e-12)
+      double ss = 0;
+      for (int64_t k = 0; k < H; ++k) ss += static_cast<double>(ob[k]) * ob[k];
+      const double norm = std::max(std::sqrt(ss), 1e-12);
+      for (int64_t k = 0; k < H; ++k) ob[k] = static_cast<float>(ob[k] / norm);
+    }
+  }
+  return out;
+}
+
+Tensor Model::embed(std::span<const std::string> texts, std::optional<Pooling> pooling, std::optional<bool> normalize) const {
+  const Impl& m = *impl_;
+  if (!m.st.unsupported.empty()) throw unsupported("model " + m.name + ": " + m.st.unsupported);
+  const Pooling p = pooling.value_or(m.pooling);
+  const bool norm = normalize.value_or(m.normalize);
+  const int64_t H = m.info.hidden_size;
+  Tensor out = Tensor::zeros(DType::F32, {static_cast<int64_t>(texts.size()), H});
+  if (texts.empty()) return out;
+
+  EncodeOptions eo;
+  eo.truncation = Truncation::LongestFirst;
+  eo.max_length = m.max_seq_length;
+  std::vector<Encoding> encs;
+  if (m.st.do_lower_case) {
+    std::vector<std::string> lowered;
+    lowered.reserve(texts.size());
+    for (const auto& t : texts) lowered.push_back(lower_utf8(t));
+    encs = m.tokenizer.encode_batch(lowered, eo, m.threads);
+  } else {
+    encs = m.tokenizer.encode_batch(texts, eo, m.threads);
+  }
+  const std::vector<size_t> order = by_length(encs);
+  float* op = out.data<float>();
+  std::vector<Encoding> chunk;
+  for (size_t start = 0; start < order.size(); start += kChunk) {
+    const size_t n = std::min(kChunk, order.size() - start);
+    chunk.clear();
+    for (size_t i = 0; i < n; ++i) chunk.push_back(std::move(encs[order[start + i]]));
+    const Batch batch = Batch::from_encodings(chunk, m.tokenizer.pad_token_id());
+    const ModelOutput o = forward(batch);
+    const Tensor pooled = pool(need(o.last_hidden_state, "last_hidden_state", m.name), batch.attention_mask, p, norm);
+    const float* pp = pooled.data<float>();
+    for (size_t i = 0; i < n; ++i)
+      std::memcpy(op + static_cast<int64_t>(order[start + i]) * H, pp + static_cast<int64_t>(i) * H,
+                  static_cast<size_t>(H) * sizeof(float));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task heads
+
+namespace {
+
+void require_head(const Model::Impl& m, std::initializer_list<io::HeadKind> ok, const char* task, const char* needs) {
+  for (io::HeadKind h : ok)
+    if (m.head_kind == h) return;
+  throw unsupported("model " + m.name + " has head " + m.head + "; " + task + " needs " + needs);
+}
+
+Batch single_batch(const Encoding& e, const Tokenizer& tok) { return Batch::from_encodings(std::span<const Encoding>(&e, 1), tok.pad_token_id()); }
+
+}  // namespace
+
+std::vector<FillMaskCandidate> Model::fill_mask(const std::string& text, int top_k) const {
+  const Impl& m = *impl_;
+  require_head(m, {io::HeadKind::MaskedLM, io::HeadKind::PreTraining}, "fill-mask",
+               "a masked LM (BertForMaskedLM/BertForPreTraining)");
+  if (top_k < 1) throw invalid_argument("fill-mask: top_k must be >= 1, got " + std::to_string(top_k));
+  EncodeOptions eo;
+  eo.truncation = Truncation::LongestFirst;
+  eo.max_length = m.task_max_length;
+  const Encoding enc = m.tokenizer.encode(text, eo);
+  const int64_t mask_id = m.tokenizer.mask_token_id();
+  const auto it = std::find(enc.input_ids.begin(), enc.input_ids.end(), mask_id);
+  if (it == enc.input_ids.end())
+    throw invalid_argument("fill-mask: the text has no mask token " + m.tokenizer.mask_token() +
+                           " (within the first " + std::to_string(m.task_max_length) + " tokens)");
+  const size_t pos = static_cast<size_t>(it - enc.input_ids.begin());
+  const auto n_masks = std::count(enc.input_ids.begin(), enc.input_ids.end(), mask_id);
+
+  const ModelOutput o = forward(single_batch(enc, m.tokenizer));
+  const Tensor logits = need(o.prediction_logits, "prediction_logits", m.name);
+  const int64_t V = logits.dim(2);
+  const std::vector<float> probs = softmax(logits.data<float>() + static_cast<int64_t>(pos) * V, static_cast<size_t>(V));
+  std::vector<int64_t> ids(static_cast<size_t>(V));
+  std::iota(ids.begin(), ids.end(), int64_t{0});
+  const size_t k = std::min(static_cast<size_t>(top_k), ids.size());
+  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k), ids.end(), [&](int64_t a, int64_t b) {
+    return probs[a] != probs[b] ? probs[a] > probs[b] : a < b;
+  });
+  std::vector<FillMaskCandidate> out;
+  std::vector<int64_t> filled = enc.input_ids;
+  for (size_t i = 0; i < k; ++i) {
+    const int64_t id = ids[i];
+    filled[pos] = id;
+    FillMaskCandidate c;
+    c.token_id = id;
+    c.token = m.tokenizer.decode(std::span<const int64_t>(&id, 1));
+    c.score = probs[static_cast<size_t>(id)];
+    c.sequence = m.tokenizer.decode(filled, /*skip_special_tokens=*/n_masks == 1);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<LabelScore> Model::classify(const std::string& text, const std::optional<std::string>& text_pair) const {
+  const Impl& m = *impl_;
+  require_head(m, {io::HeadKind::SequenceClassification}, "classification",
+               "a sequence classifier (BertForSequenceClassification)");
+  EncodeOptions eo;
+  eo.truncation = Truncation::LongestFirst;
+  eo.max_length = m.task_max_length;
+  const Encoding enc = text_pair ? m.tokenizer.encode_pair(text, *text_pair, eo) : m.tokenizer.encode(text, eo);
+  const ModelOutput o = forward(single_batch(enc, m.tokenizer));
+  const Tensor logits = need(o.logits, "logits", m.name);
+  const auto L = static_cast<size_t>(logits.dim(-1));
+  const float* lp = logits.data<float>();
+  // As transformers' text-classification pipeline: sigmoid for multi-label or single-label
+  // (regression-style) models, softmax otherwise.
+  std::vector<float> scores;
+  if (L == 1 || m.problem_type == "multi_label_classification") {
+    for (size_t i = 0; i < L; ++i) scores.push_back(sigmoid(lp[i]));
+  } else {
+    scores = softmax(lp, L);
+  }
+  std::vector<LabelScore> out;
+  for (size_t i = 0; i < L; ++i)
+    out.push_back({i < m.info.labels.size() ? m.info.labels[i] : "LABEL_" + std::to_string(i), static_cast<int64_t>(i), scores[i]});
+  std::stable_sort(out.begin(), out.end(), [](const LabelScore& a, const LabelScore& b) { return a.score > b.score; });
+  return out;
+}
+
+std::vector<float> Model::rerank(const std::string& query, std::span<const std::string> documents) const {
+  const Impl& m = *impl_;
+  require_head(m, {io::HeadKind::SequenceClassification}, "rerank",
+               "a cross-encoder (BertForSequenceClassification)");
+  std::vector<float> scores(documents.size());
+  if (documents.empty()) return scores;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  pairs.reserve(documents.size());
+  for (const auto& d : documents) pairs.emplace_back(query, d);
+  EncodeOptions eo;
+  eo.truncation = Truncation::LongestFirst;
+  eo.max_length = m.task_max_length;
+  std::vector<Encoding> encs = m.tokenizer.encode_pair_batch(pairs, eo, m.threads);
+  const std::vector<size_t> order = by_length(encs);
+  std::vector<Encoding> chunk;
+  for (size_t start = 0; start < order.size(); start += kChunk) {
+    const size_t n = std::min(kChunk, order.size() - start);
+    chunk.clear();
+    for (size_t i = 0; i < n; ++i) chunk.push_back(std::move(encs[order[start + i]]));
+    const ModelOutput o = forward(Batch::from_encodings(chunk, m.tokenizer.pad_token_id()));
+    const Tensor logits = need(o.logits, "logits", m.name);
+    const auto L = static_cast<size_t>(logits.dim(-1));
+    const float* lp = logits.data<float>();
+    for (size_t i = 0; i < n; ++i) {
+      const float* row = lp + i * L;
+      // One label: the raw logit (like TEI's raw score). Several: the probability of the last
+      // label (the "relevant" class of two-label cross-encoders).
+      scores[order[start + i]] = L == 1 ? row[0] : softmax(row, L).back();
+    }
+  }
+  return scores;
+}
+
+std::vector<TokenPrediction> Model::classify_tokens(const std::string& text) const {
+  const Impl& m = *impl_;
+  require_head(m, {io::HeadKind::TokenClassification}, "token classification",
+               "a token classifier (BertForTokenClassification)");
+  EncodeOptions eo;
+  eo.truncation = Truncation::LongestFirst;
+  eo.max_length = m.task_max_length;
+  const Encoding enc = m.tokenizer.encode(text, eo);
+  const ModelOutput o = forward(single_batch(enc, m.tokenizer));
+  const Tensor logits = need(o.logits, "logits", m.name);
+  const auto L = static_cast<size_t>(logits.dim(-1));
+  const float* lp = logits.data<float>();
+  std::vector<TokenPrediction> out;
+  for (size_t i = 0; i < enc.size(); ++i) {
+    if (i < enc.sequence_ids.size() && enc.sequence_ids[i] < 0) continue;
+    const std::vector<float> p = softmax(lp + i * L, L);
+    const size_t best = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+    TokenPrediction t;
+    t.token = i < enc.tokens.size() ? enc.tokens[i] : "";
+    t.label = best < m.info.labels.size() ? m.info.labels[best] : "LABEL_" + std::to_string(best);
+    t.score = p[best];
+    t.start = i < enc.offsets.size() ? enc.offsets[i].first : 0;
+    t.end = i < enc.offsets.size() ? enc.offsets[i].second : 0;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Answer Model::answer(const std::string& question, const std::string& context, int64_t max_answer_tokens) const {
+  const Impl& m = *impl_;
+  require_head(m, {io::HeadKind::QuestionAnswering}, "question answering",
+               "a question-answering model (BertForQuestionAnswering)");
+  if (max_answer_tokens < 1) throw invalid_argument("answer: max_answer_tokens must be >= 1");
+  EncodeOptions eo;
+  eo.truncation = Truncation::OnlySecond;
+  eo.max_length = m.task_max_length;
+  const Encoding enc = m.tokenizer.encode_pair(question, context, eo);
+  std::vector<size_t> ctx;  // context token positions
+  for (size_t i = 0; i < enc.sequence_ids.size(); ++i)
+    if (enc.sequence_ids[i] == 1) ctx.push_back(i);
+  if (ctx.empty()) throw invalid_argument("answer: the context has no tokens (empty, or truncated away by a long question)");
+  const ModelOutput o = forward(single_batch(enc, m.tokenizer));
+  const Tensor sl = need(o.start_logits, "start_logits", m.name);
+  const Tensor el = need(o.end_logits, "end_logits", m.name);
+  // As transformers' question-answering pipeline: probabilities over the context tokens and [CLS].
+  std::vector<float> s, e;
+  for (size_t i : ctx) s.push_back(sl.data<float>()[i]), e.push_back(el.data<float>()[i]);
+  s.push_back(sl.data<float>()[0]);
+  e.push_back(el.data<float>()[0]);
+  const std::vector<float> ps = softmax(s.data(), s.size()), pe = softmax(e.data(), e.size());
+  float best = -1;
+  size_t bi = 0, bj = 0;
+  for (size_t i = 0; i < ctx.size(); ++i)
+    for (size_t j = i; j < ctx.size() && ctx[j] - ctx[i] < static_cast<size_t>(max_answer_tokens); ++j) {
+      const float sc = ps[i] * pe[j];
+      if (sc > best) best = sc, bi = i, bj = j;
+    }
+  const size_t ti = ctx[bi], tj = ctx[bj];
+  Answer a;
+  a.start = enc.offsets.at(ti).first;
+  a.end = enc.offsets.at(tj).second;
+  const auto b0 = static_cast<size_t>(enc.byte_offsets.at(ti).first), b1 = static_cast<size_t>(enc.byte_offsets.at(tj).second);
+  a.text = b1 >= b0 && b1 <= context.size() ? context.substr(b0, b1 - b0) : std::string();
+  a.score = best;
+  return a;
+}
+
+}  // namespace bertcpp

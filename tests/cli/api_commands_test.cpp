@@ -1,0 +1,243 @@
+// End-to-end tests of the user-facing commands (embed, fill-mask, classify, rerank, bench): run
+// the built `bertcpp` binary and check its output against the C++ API.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "bertcpp/model.hpp"
+
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string model(const char* name) { return std::string(BERTCPP_TEST_DATA) + "/models/" + name; }
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+struct CliRun {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+// Runs `bertcpp <args>` with optional stdin text; captures stdout and stderr.
+CliRun run(const std::string& args, const std::string& stdin_text = "") {
+  static int counter = 0;
+  const fs::path base = fs::temp_directory_path() / ("bertcpp_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  const std::string in = base.string() + ".in", out = base.string() + ".out", err = base.string() + ".err";
+  std::ofstream(in, std::ios::binary) << stdin_text;
+  const std::string cmd = "env -u BERTCPP_MODEL " + quote(BERTCPP_CLI) + " " + args + " <" + quote(in) + " >" + quote(out) + " 2>" + quote(err);
+  const int status = std::system(cmd.c_str());
+  auto slurp = [](const std::string& f) {
+    std::ifstream s(f, std::ios::binary);
+    std::stringstream ss;
+    ss << s.rdbuf();
+    return ss.str();
+  };
+  CliRun r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  fs::remove(in);
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+const bertcpp::Model& tiny() {
+  static const bertcpp::Model m = bertcpp::Model::from_pretrained(model("tiny-bert"));
+  return m;
+}
+
+void expect_embeddings_equal(const json& rows, const bertcpp::Tensor& ref) {
+  ASSERT_EQ(rows.size(), static_cast<size_t>(ref.dim(0)));
+  const int64_t H = ref.dim(1);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    ASSERT_EQ(rows[r].size(), static_cast<size_t>(H));
+    for (int64_t k = 0; k < H; ++k)
+      EXPECT_EQ(static_cast<float>(rows[r][k].get<double>()), ref.data<float>()[static_cast<int64_t>(r) * H + k]) << r << "," << k;
+  }
+}
+
+TEST(CliEmbed, JsonOutputEqualsTheApi) {
+  const CliRun r = run("embed --model " + quote(model("tiny-bert")) + " --threads 1 'Hello, world!' 'café naïve résumé'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["model"], model("tiny-bert"));
+  EXPECT_EQ(j["dimensions"], 32);
+  EXPECT_EQ(j["pooling"], "mean");
+  EXPECT_EQ(j["normalized"], false);
+  expect_embeddings_equal(j["embeddings"], tiny().embed(std::vector<std::string>{"Hello, world!", "café naïve résumé"}));
+}
+
+TEST(CliEmbed, StdinPlainAndJsonLinesWithPoolingAndNormalize) {
+  const std::string input = "Hello, world!\n{\"text\": \"line two\\twith tab\"}\r\n\n  plain three\n";
+  const CliRun r = run("embed -m " + quote(model("tiny-bert")) + " --pooling cls --normalize --format jsonl", input);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  json rows = json::array();
+  int i = 0;
+  while (std::getline(lines, line)) {
+    const json j = json::parse(line);
+    EXPECT_EQ(j["index"], i++);
+    rows.push_back(j["embedding"]);
+  }
+  EXPECT_EQ(i, 3);
+  expect_embeddings_equal(rows, tiny().embed(std::vector<std::string>{"Hello, world!", "line two\twith tab", "  plain three"},
+                                             bertcpp::Pooling::Cls, true));
+  EXPECT_EQ(r.err, "");  // no progress output when stderr is not a terminal
+}
+
+TEST(CliEmbed, NpyOutputParses) {
+  const fs::path out = fs::temp_directory_path() / ("bertcpp_embed_" + std::to_string(::getpid()) + ".npy");
+  const CliRun r = run("embed -m " + quote(model("tiny-bert")) + " --pooling max --format npy --out " + quote(out.string()) + " a b c");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream f(out, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  fs::remove(out);
+  ASSERT_GE(bytes.size(), 10u);
+  EXPECT_EQ(bytes.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
+  const size_t hlen = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+  EXPECT_EQ((10 + hlen) % 64, 0u);
+  const std::string header = bytes.substr(10, hlen);
+  EXPECT_NE(header.find("'descr': '<f4'"), std::string::npos) << header;
+  EXPECT_NE(header.find("'fortran_order': False"), std::string::npos) << header;
+  EXPECT_NE(header.find("'shape': (3, 32)"), std::string::npos) << header;
+  ASSERT_EQ(bytes.size(), 10 + hlen + 3 * 32 * sizeof(float));
+  const bertcpp::Tensor ref = tiny().embed(std::vector<std::string>{"a", "b", "c"}, bertcpp::Pooling::Max, false);
+  EXPECT_EQ(std::memcmp(bytes.data() + 10 + hlen, ref.raw(), ref.nbytes()), 0);
+}
+
+TEST(CliEmbed, NpyParsesWithNumpyWhenAvailable) {
+  if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) GTEST_SKIP() << "no numpy";
+  const fs::path out = fs::temp_directory_path() / ("bertcpp_embed_np_" + std::to_string(::getpid()) + ".npy");
+  ASSERT_EQ(run("embed -m " + quote(model("tiny-bert")) + " -f npy -o " + quote(out.string()) + " one two").code, 0);
+  const std::string py = "/usr/bin/python3 -c \"import numpy as n; a=n.load('" + out.string() +
+                         "'); assert a.shape==(2,32) and a.dtype==n.float32, a\"";
+  EXPECT_EQ(std::system(py.c_str()), 0);
+  fs::remove(out);
+}
+
+TEST(CliEmbed, UsageErrorsExitTwo) {
+  EXPECT_EQ(run("embed --pooling median -m " + quote(model("tiny-bert")) + " x").code, 2);
+  EXPECT_EQ(run("embed --format xml -m " + quote(model("tiny-bert")) + " x").code, 2);
+  EXPECT_EQ(run("embed --normalize --no-normalize -m " + quote(model("tiny-bert")) + " x").code, 2);
+  EXPECT_EQ(run("embed --bogus-flag x").code, 2);
+  const CliRun none = run("embed hello");
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("--model"), std::string::npos) << none.err;
+  EXPECT_EQ(run("embed -m " + quote(model("tiny-bert")), "").code, 2);  // no texts at all
+  EXPECT_EQ(run("embed -m " + quote(model("tiny-bert")), "{\"txt\": 1}\n").code, 2);
+  EXPECT_EQ(run("embed -m " + quote(model("no-such-model-dir")) + " x").code, 4);
+}
+
+TEST(CliEmbed, HelpDescribesTheCommand) {
+  const CliRun r = run("embed --help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* s : {"--pooling", "--normalize", "--format", "--out", "jsonl", "npy"}) EXPECT_NE(r.out.find(s), std::string::npos) << s;
+}
+
+TEST(CliFillMask, PrintsCandidatesBestFirst) {
+  const CliRun r = run("fill-mask -m " + quote(model("tiny-bert-pretraining-f16")) + " --top-k 3 'Paris is the [MASK] of France.'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j.size(), 3u);
+  const auto ref = bertcpp::Model::from_pretrained(model("tiny-bert-pretraining-f16")).fill_mask("Paris is the [MASK] of France.", 3);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(j[i]["token"], ref[i].token_id);
+    EXPECT_EQ(j[i]["token_str"], ref[i].token);
+    EXPECT_EQ(j[i]["sequence"], ref[i].sequence);
+    EXPECT_EQ(static_cast<float>(j[i]["score"].get<double>()), ref[i].score);
+  }
+  const CliRun wrong = run("fill-mask -m " + quote(model("tiny-bert")) + " 'a [MASK]'");
+  EXPECT_EQ(wrong.code, 6);
+  EXPECT_NE(wrong.err.find("masked LM"), std::string::npos) << wrong.err;
+  EXPECT_EQ(run("fill-mask -m " + quote(model("tiny-bert-pretraining-f16")) + " --top-k 0 'a [MASK]'").code, 2);
+  EXPECT_EQ(run("fill-mask -m " + quote(model("tiny-bert-pretraining-f16"))).code, 2);
+}
+
+TEST(CliClassify, LabelsAndScores) {
+  const CliRun r = run("classify -m " + quote(model("tiny-bert-classifier-bf16")) + " 'I loved it'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  const auto ref = bertcpp::Model::from_pretrained(model("tiny-bert-classifier-bf16")).classify("I loved it");
+  ASSERT_EQ(j.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(j[i]["label"], ref[i].label);
+    EXPECT_EQ(static_cast<float>(j[i]["score"].get<double>()), ref[i].score);
+  }
+  const CliRun two = run("classify -m " + quote(model("tiny-bert-classifier-bf16")) + " --pair 'b' --top-k 1 'a' 'c'");
+  ASSERT_EQ(two.code, 0) << two.err;
+  const json k = json::parse(two.out);
+  ASSERT_EQ(k.size(), 2u);
+  EXPECT_EQ(k[0].size(), 1u);
+  EXPECT_EQ(k[1][0]["label"],
+            bertcpp::Model::from_pretrained(model("tiny-bert-classifier-bf16")).classify("c", std::string("b"))[0].label);
+  EXPECT_EQ(run("classify -m " + quote(model("tiny-bert")) + " x").code, 6);
+}
+
+TEST(CliRerank, ScoresEveryDocumentBestFirst) {
+  const CliRun r = run("rerank -m " + quote(model("tiny-bert-classifier-bf16")) + " -q 'what is a panda?' --return-text 'hi' 'The giant panda is a bear.' 'x y z'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j.size(), 3u);
+  const std::vector<std::string> docs{"hi", "The giant panda is a bear.", "x y z"};
+  const auto ref = bertcpp::Model::from_pretrained(model("tiny-bert-classifier-bf16")).rerank("what is a panda?", docs);
+  for (size_t i = 0; i < 3; ++i) {
+    const size_t idx = j[i]["index"].get<size_t>();
+    EXPECT_EQ(static_cast<float>(j[i]["score"].get<double>()), ref[idx]);
+    EXPECT_EQ(j[i]["text"], docs[idx]);
+    if (i) { EXPECT_GE(j[i - 1]["score"].get<double>(), j[i]["score"].get<double>()); }
+  }
+  EXPECT_EQ(run("rerank -m " + quote(model("tiny-bert-classifier-bf16")) + " doc").code, 2);  // no --query
+  EXPECT_EQ(run("rerank -m " + quote(model("tiny-bert")) + " -q q doc").code, 6);
+}
+
+TEST(CliBench, PrintsOneJsonObject) {
+  const CliRun r = run("bench -m " + quote(model("tiny-bert")) + " --batch 2 --seq 16 --iters 2 --warmup 1 --threads 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  for (const char* k : {"model", "batch", "seq", "dtype", "threads", "iters", "median_ms", "min_ms", "mean_ms", "tokens_per_s", "cpu_features"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["batch"], 2);
+  EXPECT_EQ(j["seq"], 16);
+  EXPECT_EQ(j["iters"], 2);
+  EXPECT_EQ(j["threads"], 1);
+  EXPECT_EQ(j["dtype"], "f32");
+  EXPECT_TRUE(j["cpu_features"].is_array());
+  EXPECT_LE(j["min_ms"].get<double>(), j["median_ms"].get<double>());
+
+  const fs::path lengths = fs::temp_directory_path() / ("bertcpp_lengths_" + std::to_string(::getpid()));
+  std::ofstream(lengths) << "5\n9\n\n3\n";
+  const CliRun rag = run("bench -m " + quote(model("tiny-bert")) + " --lengths " + quote(lengths.string()) + " --iters 1 --warmup 0");
+  ASSERT_EQ(rag.code, 0) << rag.err;
+  const json g = json::parse(rag.out);
+  EXPECT_EQ(g["batch"], 3);
+  EXPECT_EQ(g["seq"], 9);
+  EXPECT_EQ(g["real_tokens"], 17);
+  std::ofstream(lengths) << "5\nseven\n";
+  EXPECT_EQ(run("bench -m " + quote(model("tiny-bert")) + " --lengths " + quote(lengths.string())).code, 2);
+  fs::remove(lengths);
+  EXPECT_EQ(run("bench -m " + quote(model("tiny-bert")) + " --seq 100000").code, 2);
+  EXPECT_EQ(run("bench -m " + quote(model("tiny-bert")) + " --dtype f64").code, 2);
+}
+
+TEST(CliHelp, EveryCommandHasHelp) {
+  for (const char* c : {"embed", "fill-mask", "classify", "rerank", "bench"}) {
+    const CliRun r = run(std::string(c) + " --help");
+    EXPECT_EQ(r.code, 0) << c;
+    EXPECT_NE(r.out.find("--model"), std::string::npos) << c;
+    EXPECT_NE(r.out.find("Example"), std::string::npos) << c;
+  }
+}
+
+}  // namespace
