@@ -162,9 +162,9 @@ def test_inputs_as_lists_and_int32(model, tok):
     enc = tok(TEXT, return_tensors="np")
     ref = model(**enc).last_hidden_state
     as_list = model(input_ids=enc["input_ids"].tolist()).last_hidden_state
-    np.testing.assert_array_equal(as_list, ref)  # default mask = ones, token types = zeros
+    np.testing.assert_allclose(as_list, ref, rtol=0, atol=1e-6)  # default mask = ones, token types = zeros
     as_i32 = model(enc["input_ids"].astype(np.int32), attention_mask=enc["attention_mask"].astype(bool))
-    np.testing.assert_array_equal(as_i32.last_hidden_state, ref)
+    np.testing.assert_allclose(as_i32.last_hidden_state, ref, rtol=0, atol=1e-6)
 
 
 def test_padding_does_not_change_results(model, tok):
@@ -296,3 +296,26 @@ def test_add_pooling_layer_false(tok):
     out = model(**tok(TEXT, return_tensors="np"))
     assert out.pooler_output is None and len(out.hidden_states) == 3
     assert list(out.keys()) == ["last_hidden_state", "hidden_states"]
+
+
+def test_model_id_from_the_hub_cache(tmp_path, monkeypatch):
+    """A model id resolves through a Hugging Face cache laid out like huggingface_hub's (offline)."""
+    import shutil
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "models--test-org--tiny-bert"
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    for name in ("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"):
+        shutil.copy(os.path.join(TINY_BERT, name), snap / name)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    tok = bertcpp.AutoTokenizer.from_pretrained("test-org/tiny-bert")
+    model = bertcpp.AutoModel.from_pretrained("test-org/tiny-bert")
+    assert model.config.layer_norm_eps == 1e-12 and model.config.hidden_size == 32
+    assert model.config.name_or_path == "test-org/tiny-bert"
+    ref = bertcpp.BertModel.from_pretrained(TINY_BERT)
+    enc = tok(TEXT, return_tensors="np")
+    np.testing.assert_allclose(model(**enc).last_hidden_state, ref(**enc).last_hidden_state, rtol=0, atol=1e-6)
