@@ -335,11 +335,14 @@ HubOptions options_from_env(const EnvLookup& getenv) {
   std::string cache = get("HF_HUB_CACHE").value_or(get("HUGGINGFACE_HUB_CACHE").value_or(hf_home + "/hub"));
   o.cache_dir = expand_user(cache, getenv);
 
+  // huggingface_hub: HF_TOKEN, else HUGGING_FACE_HUB_TOKEN, else the token file (HF_TOKEN_PATH,
+  // default $HF_HOME/token); blank values count as unset.
   if (auto t = get("HF_TOKEN")) {
     o.token = clean_token(*t);
   } else if (auto t2 = get("HUGGING_FACE_HUB_TOKEN")) {
     o.token = clean_token(*t2);
-  } else {
+  }
+  if (!o.token) {
     fs::path token_file = expand_user(get("HF_TOKEN_PATH").value_or(hf_home + "/token"), getenv);
     std::error_code ec;
     if (fs::is_regular_file(token_file, ec)) o.token = clean_token(read_text(token_file));
