@@ -128,6 +128,17 @@ def find_bertcpp(explicit):
     return max(pool, key=os.path.getmtime) if pool else None
 
 
+def set_autogroup_nice(value):
+    """With sched_autogroup (the default on desktop kernels) plain nice only ranks processes of
+    the same session; the session's autogroup nice is what counts against other sessions."""
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(value))
+        log(f"autogroup nice set to {value} (this terminal session) for the run")
+    except OSError:
+        pass
+
+
 def build_type(binary):
     """CMAKE_BUILD_TYPE of the build dir a bertcpp binary lives in ('' if unknown)."""
     cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(binary))), "CMakeCache.txt")
@@ -446,8 +457,9 @@ def main(argv=None):
                     help="before each shape wait up to this many seconds for other processes "
                          "to leave the CPU idle (< 10%% busy); 0 = do not wait (default 120)")
     ap.add_argument("--nice", type=int, default=0,
-                    help="run the harness and every engine at this nice value (e.g. -10 as root, "
-                         "to measure on a machine others are compiling on; recorded in results)")
+                    help="run the harness and every engine at this nice value, also as the "
+                         "session's autogroup nice (e.g. -20 as root, to measure on a machine others "
+                         "are compiling on; recorded in results; reset to 0 at the end)")
     ap.add_argument("--report-only", action="store_true",
                     help="only re-render results.md, charts and the docs block from results.json")
     args = ap.parse_args(argv)
@@ -456,6 +468,7 @@ def main(argv=None):
     args.bertcpp_dtypes = [d for d in args.bertcpp_dtypes.split(",") if d]
     if args.nice:
         os.nice(args.nice)  # inherited by the workers and bertcpp runs
+        set_autogroup_nice(args.nice)
 
     outdir = args.out
     os.makedirs(os.path.join(outdir, "logs"), exist_ok=True)
@@ -644,6 +657,8 @@ def main(argv=None):
     finally:
         for w in workers.values():
             w.close()
+        if args.nice:
+            set_autogroup_nice(0)
 
     report(args, outdir, shapes, main_names, engines, bertcpp_engines, setup, agreement,
            results, lengths)
