@@ -17,6 +17,7 @@ struct ClassifyArgs {
 
 int run_classify(ClassifyArgs& a) {
   if (a.top_k < 0) throw invalid_argument("--top-k must be >= 0, got " + std::to_string(a.top_k));
+  (void)api::cli::model_or_default(a.model.model);  // "no model" before waiting on stdin
   if (a.texts.empty()) {
     a.texts = api::cli::read_texts(std::cin, "stdin");
     if (a.texts.empty()) throw invalid_argument("no texts: pass TEXT arguments or lines on stdin");

@@ -31,6 +31,7 @@ int run_embed(const EmbedArgs& a) {
   if (a.format == "npy" && (a.out.empty() || a.out == "-") && api::cli::stdout_is_terminal())
     throw invalid_argument("--format npy writes binary data: pass --out FILE or redirect stdout");
 
+  (void)api::cli::model_or_default(a.model.model);  // "no model" before waiting on stdin
   std::vector<std::string> texts = a.texts;
   if (texts.empty()) {
     if (isatty(STDIN_FILENO) == 1) std::fprintf(stderr, "bertcpp embed: reading texts from stdin (one per line, or JSON Lines {\"text\": ...}); Ctrl-D ends\n");

@@ -22,6 +22,7 @@ struct RerankArgs {
 
 int run_rerank(RerankArgs& a) {
   if (a.top_k < 0) throw invalid_argument("--top-k must be >= 0, got " + std::to_string(a.top_k));
+  (void)api::cli::model_or_default(a.model.model);  // "no model" before waiting on stdin
   if (a.documents.empty()) {
     a.documents = api::cli::read_texts(std::cin, "stdin");
     if (a.documents.empty()) throw invalid_argument("no documents: pass DOC arguments or lines on stdin");
