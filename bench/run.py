@@ -369,8 +369,8 @@ def markdown(results, shapes, engines, bertcpp_engines, setup, agreement, length
             row.append(f"{v:,.0f}" if v else "—")
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
-    lines.append("¹ share of the machine's CPU time used by other processes while the row was "
-                 "timed (0% = clean; more than a few % means that row is disturbed).")
+    lines.append("¹ share of the machine's CPU time used by other processes while the peers "
+                 "computed this row (0% = clean; more than a few % means the row is disturbed).")
     lines.append("")
     lines.append("Numerical agreement first (last_hidden_state, max |Δ| over real tokens, "
                  "vs PyTorch fp32): " + ", ".join(
@@ -595,8 +595,7 @@ def main(argv=None):
                 return (1 if rnd == 0 else 0) if big else (2 if rnd == 0 else 1)
             acc = {e: {"times": [], "rounds": []} for e in engines}
             pids = [w.proc.pid for w in workers.values()]
-            tot0, busy0 = stat_ticks()
-            own0 = own_ticks(pids)
+            other_ticks = total_ticks = 0  # measured around the peers' pure-compute calls
             busy = wait_idle(args.wait_idle)
             log(f"shape {name}: {args.rounds} rounds x {per_round} iterations per engine"
                 f" (CPU busy before start: {busy:.0%})")
@@ -615,8 +614,13 @@ def main(argv=None):
                         else:
                             w = workers["torch"] if e.startswith("pytorch") else workers["ort"]
                             kw = {"dtype": e.split("-")[1]} if e.startswith("pytorch") else {}
+                            tot0, busy0 = stat_ticks()
+                            own0 = own_ticks(pids)
                             r = w.call(op="bench", inputs=inputs[name], iters=per_round,
                                        warmup=warmup(rnd), **kw)
+                            tot1, busy1 = stat_ticks()
+                            other_ticks += (busy1 - busy0) - (own_ticks(pids) - own0)
+                            total_ticks += tot1 - tot0
                             acc[e]["times"] += r["times_ms"]
                     except Exception as ex:  # keep going; report it
                         acc[e]["error"] = str(ex)
@@ -624,8 +628,7 @@ def main(argv=None):
                         if "not supported" in str(ex):
                             unsupported[e] = str(ex)
                     time.sleep(0.05)
-            tot1, busy1 = stat_ticks()
-            other = max(0.0, ((busy1 - busy0) - (own_ticks(pids) - own0)) / max(1, tot1 - tot0))
+            other = max(0.0, other_ticks / max(1, total_ticks))
             log(f"  CPU used by other processes while timing: {other:.0%}")
             real_tokens = int(lengths.sum()) if s is None else b * s
             res = {}
