@@ -324,6 +324,11 @@ class BertTokenizer:
         encodings = self._tok.encode_batch(texts, pairs, add_special_tokens=add_special_tokens,
                                            truncation=trunc, max_length=max_length, padding=pad,
                                            truncation_side=self.truncation_side)
+        tensor_type = _tensor_type(return_tensors)
+        if tensor_type is not None and not pad_to_multiple_of:
+            return self._collect_arrays(encodings, tensor_type, pairs is not None,
+                                        return_token_type_ids is not False, return_attention_mask is not False,
+                                        return_special_tokens_mask, return_offsets_mapping, return_length)
         data = self._collect(encodings, pad, pad_to_multiple_of,
                              return_token_type_ids=True if return_token_type_ids is None else return_token_type_ids,
                              return_attention_mask=True if return_attention_mask is None else return_attention_mask,
@@ -366,6 +371,27 @@ class BertTokenizer:
         if len(text_pair) != len(text):
             raise ValueError(f"text and text_pair have different lengths ({len(text)} vs {len(text_pair)})")
         return True, list(text), list(text_pair)
+
+    @staticmethod
+    def _collect_arrays(encodings: List[Any], tensor_type: str, is_pair: bool, token_type_ids: bool,
+                        attention_mask: bool, special_tokens_mask: bool, offsets: bool,
+                        length: bool) -> BatchEncoding:
+        """Fast path for return_tensors: the engine's encodings stacked in C++ (no Python lists)."""
+        fields = ["input_ids"] + (["token_type_ids"] if token_type_ids else []) + \
+            (["attention_mask"] if attention_mask else []) + \
+            (["special_tokens_mask"] if special_tokens_mask else []) + (["offset_mapping"] if offsets else [])
+        data: Dict[str, Any] = {}
+        for field in fields:
+            arr = _bertcpp.stack(encodings, field)
+            if arr is None:
+                raise ValueError(
+                    "Unable to create tensor, you should probably activate truncation and/or padding with "
+                    "'padding=True' 'truncation=True' to have batched tensors with the same length.")
+            data[field] = arr
+        if length:
+            data["length"] = np.full(len(encodings), data["input_ids"].shape[1], dtype=np.int64)
+        enc = BatchEncoding(data, encoding=encodings, n_sequences=2 if is_pair else 1)
+        return enc.convert_to_tensors(tensor_type)
 
     def _collect(self, encodings: List[Any], pad: str, pad_to_multiple_of: Optional[int], *,
                  return_token_type_ids: bool, return_attention_mask: bool, return_special_tokens_mask: bool,

@@ -495,6 +495,33 @@ PYBIND11_MODULE(_bertcpp, m) {
       py::arg("last_hidden_state"), py::arg("attention_mask"), py::arg("pooling") = "mean",
       py::arg("normalize") = false, "Pools [batch, seq, hidden] into [batch, hidden] (padding excluded).");
 
+  m.def(
+      "stack",
+      [](const std::vector<const Encoding*>& encs, const std::string& field) -> py::object {
+        // [batch, seq] int64 (offsets: [batch, seq, 2]) of one field; None when lengths differ.
+        const size_t n = encs.size();
+        const size_t len = n ? encs[0]->size() : 0;
+        for (const Encoding* e : encs)
+          if (e->size() != len) return py::none();
+        const bool offsets = field == "offset_mapping";
+        std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(len)};
+        if (offsets) shape.push_back(2);
+        py::array_t<int64_t> out(shape);
+        int64_t* dst = out.mutable_data();
+        for (const Encoding* e : encs) {
+          if (field == "input_ids") dst = std::copy(e->input_ids.begin(), e->input_ids.end(), dst);
+          else if (field == "token_type_ids") dst = std::copy(e->token_type_ids.begin(), e->token_type_ids.end(), dst);
+          else if (field == "attention_mask") dst = std::copy(e->attention_mask.begin(), e->attention_mask.end(), dst);
+          else if (field == "special_tokens_mask")
+            for (int s : e->sequence_ids) *dst++ = s < 0 ? 1 : 0;
+          else if (offsets)
+            for (const auto& [b, en] : e->offsets) { *dst++ = b; *dst++ = en; }
+          else throw invalid_argument("stack: unknown field '" + field + "'");
+        }
+        return out;
+      },
+      py::arg("encodings"), py::arg("field"), "Stacks one field of equally long encodings into a numpy array.");
+
   m.def("_test_tensor_roundtrip", [](int64_t n) {
     // A fresh engine tensor 0..n-1 exposed zero-copy (used by the tests of the numpy bridge).
     Tensor t = Tensor::empty(DType::F32, {n});
