@@ -167,10 +167,10 @@ def has_subcommand(binary, sub):
     return True, ""
 
 
-def run_bertcpp_bench(binary, model, shape, dtype, threads, iters, lengths_file):
+def run_bertcpp_bench(binary, model, shape, dtype, threads, iters, lengths_file, warmup):
     _, b, s, _ = shape
     argv = [binary, "bench", "--model", model, "--dtype", dtype, "--threads", str(threads),
-            "--iters", str(iters)]
+            "--iters", str(iters), "--warmup", str(warmup)]
     argv += ["--lengths", lengths_file] if s is None else ["--batch", str(b), "--seq", str(s)]
     r = subprocess.run(argv, capture_output=True, text=True)
     if r.returncode != 0:
@@ -609,7 +609,8 @@ def main(argv=None):
                     try:
                         if e.startswith("bertcpp"):
                             r = run_bertcpp_bench(bertcpp, model, shape, e.split("-", 1)[1],
-                                                  args.threads, per_round, lengths_file)
+                                                  args.threads, per_round, lengths_file,
+                                                  max(1, warmup(rnd)))
                             acc[e]["rounds"].append(r)
                         else:
                             w = workers["torch"] if e.startswith("pytorch") else workers["ort"]
