@@ -124,7 +124,7 @@ def _local_folder(id_or_path: str, revision: str = "main") -> Optional[str]:
 
 def _config_from_engine(engine: Any, id_or_path: str, revision: str) -> BertConfig:
     info = engine.config
-    folder = _local_folder(id_or_path, revision)
+    folder = engine.directory or _local_folder(id_or_path, revision)
     raw: Dict[str, Any] = {}
     if folder and os.path.isfile(os.path.join(folder, "config.json")):
         try:

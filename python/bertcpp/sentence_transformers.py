@@ -1,7 +1,6 @@
 """sentence-transformers' SentenceTransformer(name).encode(...) on the bertcpp engine."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any, List, Optional, Union
@@ -35,19 +34,16 @@ class SentenceTransformer:
                                                       revision=revision or "main")
         self.model_name_or_path = path
         self._tokenizer: Optional[BertTokenizer] = None
-        self._max_seq_length = self._read_max_seq_length(_local_folder(path, revision or "main"))
 
-    @staticmethod
-    def _read_max_seq_length(folder: Optional[str]) -> Optional[int]:
-        if folder is None:
-            return None
-        cfg = os.path.join(folder, "sentence_bert_config.json")
-        try:
-            with open(cfg, encoding="utf-8") as f:
-                value = json.load(f).get("max_seq_length")
-            return int(value) if value is not None else None
-        except (OSError, ValueError, TypeError):
-            return None
+    @property
+    def pooling(self) -> str:
+        """'cls', 'mean' or 'max': the folder's 1_Pooling config (mean for a plain BERT folder)."""
+        return self._engine.default_pooling
+
+    @property
+    def normalize(self) -> bool:
+        """True when the folder's modules.json has a Normalize module."""
+        return self._engine.default_normalize
 
     @property
     def tokenizer(self) -> BertTokenizer:
@@ -57,10 +53,8 @@ class SentenceTransformer:
 
     @property
     def max_seq_length(self) -> int:
-        limits = [self._engine.tokenizer.model_max_length, self._engine.config["max_position_embeddings"]]
-        if self._max_seq_length is not None:
-            limits.append(self._max_seq_length)
-        return int(min(limits))
+        """Longer texts are truncated (sentence_bert_config.json's max_seq_length when present)."""
+        return int(self._engine.max_seq_length)
 
     def get_sentence_embedding_dimension(self) -> int:
         return int(self._engine.config["hidden_size"])

@@ -328,6 +328,20 @@ PYBIND11_MODULE(_bertcpp, m) {
           py::arg("tokenize_chinese_chars") = py::none(), py::arg("model_max_length") = py::none())
       .def_property_readonly("tokenizer", [](const Model& m) { return m.tokenizer(); })
       .def_property_readonly("head", [](const Model& m) { return m.head(); })
+      .def_property_readonly("name", [](const Model& m) { return m.name(); })
+      .def_property_readonly("directory", [](const Model& m) { return m.directory(); },
+                             "the local folder the model was loaded from (a hub id's cache snapshot)")
+      .def_property_readonly("max_seq_length", [](const Model& m) { return m.max_seq_length(); })
+      .def_property_readonly("default_pooling",
+                             [](const Model& m) {
+                               switch (m.default_pooling()) {
+                                 case Pooling::Cls: return std::string("cls");
+                                 case Pooling::Max: return std::string("max");
+                                 case Pooling::Mean: break;
+                               }
+                               return std::string("mean");
+                             })
+      .def_property_readonly("default_normalize", [](const Model& m) { return m.default_normalize(); })
       .def_property_readonly("config",
                              [](const Model& m) {
                                const ModelConfigInfo& c = m.config();

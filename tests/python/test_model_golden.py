@@ -140,3 +140,29 @@ def test_sentence_transformer_mean_pooling_matches_reference():
     assert one.shape == (32,)
     assert float(np.max(np.abs(one - want[1]))) <= TOL
     assert st.get_sentence_embedding_dimension() == 32
+
+
+def test_sentence_transformer_folder_cls_normalize(tmp_path):
+    """A sentence-transformers folder (CLS pooling + Normalize): the reference CLS state, unit length."""
+    import shutil
+
+    for name in ("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"):
+        shutil.copy(os.path.join(TINY_BERT, name), tmp_path / name)
+    (tmp_path / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]))
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({
+        "word_embedding_dimension": 32, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False,
+        "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False}))
+    (tmp_path / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128, "do_lower_case": False}))
+    with open(os.path.join(TINY_BERT, "expected.json"), encoding="utf-8") as f:
+        texts = json.load(f)["texts"]["batch"]
+    exp = safetensors_np.load(os.path.join(TINY_BERT, "expected.safetensors"))
+    cls = exp["batch.last_hidden_state"][:, 0]
+    want = cls / np.linalg.norm(cls, axis=1, keepdims=True)
+    st = bertcpp.SentenceTransformer(str(tmp_path))
+    assert (st.pooling, st.normalize, st.max_seq_length) == ("cls", True, 128)
+    got = st.encode(texts, batch_size=4)
+    assert float(np.max(np.abs(got - want))) <= TOL
