@@ -236,6 +236,9 @@ class Permits {
 struct PermitGuard {
   Permits& permits;
   int64_t n;
+  PermitGuard(Permits& p, int64_t count) : permits(p), n(count) {}
+  PermitGuard(const PermitGuard&) = delete;
+  PermitGuard& operator=(const PermitGuard&) = delete;
   ~PermitGuard() { permits.release(n); }
 };
 
@@ -335,7 +338,7 @@ struct HttpServer::Impl {
       self.metrics_.counter_add("te_request_failure", {{"err", "overloaded"}});
       throw ApiError(ErrorType::Overloaded, "Model is overloaded");
     }
-    return std::make_unique<PermitGuard>(PermitGuard{permits, static_cast<int64_t>(n)});
+    return std::unique_ptr<PermitGuard>(new PermitGuard(permits, static_cast<int64_t>(n)));
   }
 
   void check_batch(size_t n, const char* what = "inputs") {
@@ -355,7 +358,7 @@ struct HttpServer::Impl {
                         TruncationSide side) {
     TokenizedInput out;
     if (item.is_ids) {
-      if (item.ids.empty()) throw validation("`inputs` cannot be empty");
+      if (item.ids.empty()) throw ApiError(ErrorType::Empty, "Input validation error: `inputs` cannot be empty");
       for (int64_t id : item.ids)
         if (id >= info().vocab_size)
           throw ApiError(ErrorType::Tokenizer, "tokenizer error: token id " + std::to_string(id) +
@@ -1050,6 +1053,8 @@ void HttpServer::stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (http_) http_->stop();
 }
+
+size_t HttpServer::queue_size() const { return batcher_->queue_size(); }
 
 void HttpServer::join() {
   if (thread_.joinable()) thread_.join();

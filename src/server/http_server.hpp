@@ -60,6 +60,7 @@ class HttpServer {
   void join();
 
   int port() const { return port_; }
+  size_t queue_size() const;  // inputs waiting for a batch
   Metrics& metrics() { return metrics_; }
   Logger& logger() { return logger_; }
 

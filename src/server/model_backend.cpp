@@ -4,8 +4,6 @@
 #include <cmath>
 #include <filesystem>
 
-#include "api/resolve.h"
-#include "api/sentence_transformers.h"
 #include "bertcpp/error.h"
 #include "bertcpp/model.hpp"
 #include "server/backend.hpp"
@@ -49,38 +47,24 @@ class ModelBackend final : public Backend {
       if (info_.labels.empty()) info_.labels = {"LABEL_0"};
     }
 
-    // The sentence-transformers configuration (pooling, max_seq_length) when the folder has one.
-    std::optional<int64_t> st_max;
-    std::optional<Pooling> st_pooling;
-    try {
-      const auto dir = api::resolve_model_dir(id_or_dir, options.revision);
-      const auto st = api::load_sentence_transformers_config(dir);
-      if (st.present) {
-        st_pooling = st.pooling;
-        st_max = st.max_seq_length;
-      }
-    } catch (const Error&) {
-      // from_pretrained succeeded; a missing/odd sentence-transformers config means defaults.
-    }
     if (pooling == "splade") {
       if (!info_.has_mlm_head)
         throw invalid_argument("--pooling splade needs a model with a masked-LM head; " + id_or_dir +
                                " has head '" + head + "'");
       info_.pooling = "splade";
     } else if (!pooling.empty()) {
-      pooling_ = parse_pooling(pooling).value_or(Pooling::Mean);
-      if (!parse_pooling(pooling)) throw invalid_argument("--pooling: unknown pooling '" + pooling + "'");
+      const auto p = parse_pooling(pooling);
+      if (!p) throw invalid_argument("--pooling: unknown pooling '" + pooling + "'");
+      pooling_ = *p;
       info_.pooling = pooling_name(pooling_);
     } else {
-      pooling_ = st_pooling.value_or(Pooling::Mean);
+      // embed()'s default: the sentence-transformers config when present, else mean.
+      pooling_ = model_.default_pooling();
       info_.pooling = pooling_name(pooling_);
     }
-
-    int64_t max_len = cfg.max_position_embeddings;
-    const int64_t tok_max = model_.tokenizer().model_max_length();
-    if (tok_max > 0) max_len = std::min(max_len, tok_max);
-    if (st_max && *st_max > 0) max_len = std::min(max_len, *st_max);
-    info_.max_input_length = max_len;
+    // embed()'s max_seq_length: sentence-transformers' max_seq_length, else the tokenizer's
+    // model_max_length capped at max_position_embeddings.
+    info_.max_input_length = model_.max_seq_length();
   }
 
   const BackendInfo& info() const override { return info_; }
