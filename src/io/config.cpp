@@ -10,7 +10,7 @@ namespace bertcpp::io {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+using Json = nlohmann::json;
 
 struct Reader {
   const Json& j;

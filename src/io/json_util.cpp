@@ -36,12 +36,12 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
-nlohmann::ordered_json parse_json_strict(std::string_view text, const std::string& source) {
+nlohmann::json parse_json_strict(std::string_view text, const std::string& source) {
   if (!is_valid_utf8(text)) throw invalid_file(source, "JSON is not valid UTF-8");
   std::vector<std::set<std::string>> keys;
   std::string duplicate;
-  auto cb = [&](int /*depth*/, nlohmann::ordered_json::parse_event_t event, nlohmann::ordered_json& parsed) {
-    using E = nlohmann::ordered_json::parse_event_t;
+  auto cb = [&](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
     if (event == E::object_start) keys.emplace_back();
     else if (event == E::object_end) { if (!keys.empty()) keys.pop_back(); }
     else if (event == E::key && !keys.empty() && duplicate.empty()) {
@@ -50,9 +50,9 @@ nlohmann::ordered_json parse_json_strict(std::string_view text, const std::strin
     }
     return true;
   };
-  nlohmann::ordered_json j;
+  nlohmann::json j;
   try {
-    j = nlohmann::ordered_json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true);
+    j = nlohmann::json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true);
   } catch (const nlohmann::json::exception& e) {
     std::string msg = e.what();
     // nlohmann prefixes "[json.exception.parse_error.101] "; keep the human part.
@@ -63,7 +63,7 @@ nlohmann::ordered_json parse_json_strict(std::string_view text, const std::strin
   return j;
 }
 
-std::string json_type_name(const nlohmann::ordered_json& j) {
+std::string json_type_name(const nlohmann::json& j) {
   switch (j.type()) {
     case nlohmann::json::value_t::null: return "null";
     case nlohmann::json::value_t::object: return "object";
@@ -77,7 +77,7 @@ std::string json_type_name(const nlohmann::ordered_json& j) {
   }
 }
 
-std::optional<int64_t> json_int64(const nlohmann::ordered_json& j) {
+std::optional<int64_t> json_int64(const nlohmann::json& j) {
   if (j.is_number_unsigned()) {
     const uint64_t u = j.get<uint64_t>();
     if (u > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
@@ -87,7 +87,7 @@ std::optional<int64_t> json_int64(const nlohmann::ordered_json& j) {
   return std::nullopt;
 }
 
-std::string json_brief(const nlohmann::ordered_json& j) {
+std::string json_brief(const nlohmann::json& j) {
   std::string s = j.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;

@@ -12,7 +12,7 @@ namespace bertcpp::io {
 
 static_assert(std::endian::native == std::endian::little, "bertcpp reads little-endian data in place");
 
-using Json = nlohmann::ordered_json;
+using Json = nlohmann::json;
 
 std::vector<SafetensorsEntry> parse_safetensors(const uint8_t* data, size_t size, const std::string& src,
                                                 std::map<std::string, std::string>* metadata) {
