@@ -2,6 +2,7 @@
 // entry point catches everything and turns it into a status code + thread-local message.
 #include "bertcpp/bertcpp.h"
 
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -44,6 +45,12 @@ int guarded(F&& f) noexcept {
 
 void require(bool ok, const char* what) {
   if (!ok) throw bertcpp::invalid_argument(what);
+}
+
+// a * b, or InvalidArgument when it does not fit in size_t (hostile sizes).
+size_t checked_mul(size_t a, size_t b, const char* what) {
+  if (b != 0 && a > SIZE_MAX / b) throw bertcpp::invalid_argument(std::string(what) + ": size overflows");
+  return a * b;
 }
 
 void require_capacity(size_t capacity, size_t needed, const char* what) {
@@ -110,7 +117,7 @@ int bertcpp_embed(const bertcpp_model* model, const char* const* texts, size_t n
     require(n_texts == 0 || texts != nullptr, "bertcpp_embed: texts is NULL");
     require(n_texts == 0 || out != nullptr, "bertcpp_embed: out is NULL");
     const auto H = static_cast<size_t>(model->model.config().hidden_size);
-    require_capacity(out_capacity, n_texts * H, "bertcpp_embed");
+    require_capacity(out_capacity, checked_mul(n_texts, H, "bertcpp_embed"), "bertcpp_embed");
     std::optional<bertcpp::Pooling> p;
     switch (pooling) {
       case BERTCPP_POOLING_DEFAULT: break;
@@ -142,7 +149,8 @@ int bertcpp_forward(const bertcpp_model* model, const int64_t* input_ids, const 
     const auto H = static_cast<size_t>(model->model.config().hidden_size);
     require(seq <= static_cast<size_t>(model->model.config().max_position_embeddings),
             "bertcpp_forward: seq exceeds the model's max_position_embeddings");
-    require_capacity(out_capacity, batch * seq * H, "bertcpp_forward");
+    require_capacity(out_capacity, checked_mul(checked_mul(batch, seq, "bertcpp_forward"), H, "bertcpp_forward"),
+                     "bertcpp_forward");
     const bertcpp::Shape shape{static_cast<int64_t>(batch), static_cast<int64_t>(seq)};
     auto copy = [&](const int64_t* src) {
       bertcpp::Tensor t = bertcpp::Tensor::empty(bertcpp::DType::I64, shape);

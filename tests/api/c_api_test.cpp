@@ -53,6 +53,8 @@ TEST(CApi, ForwardMatchesGolden) {
   EXPECT_NE(std::string(bertcpp_last_error()).find("needed"), std::string::npos);
   const int64_t bad_ids[2] = {101, 99999};
   EXPECT_EQ(bertcpp_forward(m, bad_ids, nullptr, nullptr, 1, 2, out.data(), out.size()), BERTCPP_ERR_INVALID_ARGUMENT);
+  // Hostile sizes are rejected before anything is read.
+  EXPECT_EQ(bertcpp_forward(m, bad_ids, nullptr, nullptr, SIZE_MAX / 2, 2, out.data(), out.size()), BERTCPP_ERR_INVALID_ARGUMENT);
   bertcpp_model_free(m);
 }
 
