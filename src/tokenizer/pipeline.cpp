@@ -528,23 +528,31 @@ void Tokenizer::Impl::run(std::string_view text, std::vector<Piece>& out, std::v
   decode_utf8(text, s.cps, s.byte_pos);
   if (byte_pos) *byte_pos = s.byte_pos;
   const size_t n = s.cps.size();
-  s.low.clear();
-  s.low_o.clear();
-  s.low.reserve(n + 8);
-  s.low_o.reserve(n + 8);
   // PreTrainedTokenizer.tokenize: re.sub("(special|...)|(.+?)", ...) lowercases every character
   // (one at a time, '\n' excluded since '.' does not match it) except special-token occurrences.
+  // Each code point yields at most kMaxLowerLen (= 2) code points; protected spans copy 1:1.
+  s.low.resize(2 * n + 1);
+  s.low_o.resize(2 * n + 1);
+  char32_t* lw = s.low.data();
+  uint32_t* lo = s.low_o.data();
+  size_t m = 0;
+  const char32_t* cp = s.cps.data();
   if (cfg.do_lower_case) {
     for (size_t i = 0; i < n;) {
-      const char32_t c = s.cps[i];
+      const char32_t c = cp[i];
+      if (c < 0x80 && !protect_ascii[c]) {  // fast path: ASCII, cannot start a special token
+        lw[m] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+        lo[m++] = static_cast<uint32_t>(i++);
+        continue;
+      }
       if ((c < 128 ? protect_ascii[c] : protect_nonascii) &&
           std::find(protect_first.begin(), protect_first.end(), c) != protect_first.end()) {
         bool matched = false;
         for (const auto& p : protect_patterns) {
-          if (p.size() <= n - i && std::equal(p.begin(), p.end(), s.cps.begin() + static_cast<std::ptrdiff_t>(i))) {
+          if (p.size() <= n - i && std::equal(p.begin(), p.end(), cp + i)) {
             for (size_t k = 0; k < p.size(); ++k) {
-              s.low.push_back(p[k]);
-              s.low_o.push_back(static_cast<uint32_t>(i + k));
+              lw[m] = p[k];
+              lo[m++] = static_cast<uint32_t>(i + k);
             }
             i += p.size();
             matched = true;
@@ -553,26 +561,24 @@ void Tokenizer::Impl::run(std::string_view text, std::vector<Piece>& out, std::v
         }
         if (matched) continue;
       }
-      if (c < 0x80) {
-        s.low.push_back((c >= 'A' && c <= 'Z') ? c + 32 : c);
-        s.low_o.push_back(static_cast<uint32_t>(i));
-      } else if (c == '\n') {
-        s.low.push_back(c);
-        s.low_o.push_back(static_cast<uint32_t>(i));
-      } else {
-        char32_t buf[kMaxLowerLen];
-        int k = lower_char(c, buf);
-        for (int j = 0; j < k; ++j) {
-          s.low.push_back(buf[j]);
-          s.low_o.push_back(static_cast<uint32_t>(i));
-        }
+      // '.' in the regex does not match '\n' (left as is); lower('\n') is '\n' anyway.
+      char32_t buf[kMaxLowerLen];
+      int k = lower_char(c, buf);
+      for (int j = 0; j < k; ++j) {
+        lw[m] = buf[j];
+        lo[m++] = static_cast<uint32_t>(i);
       }
       ++i;
     }
   } else {
-    s.low.assign(s.cps.begin(), s.cps.end());
-    for (size_t i = 0; i < n; ++i) s.low_o.push_back(static_cast<uint32_t>(i));
+    for (size_t i = 0; i < n; ++i) {
+      lw[i] = cp[i];
+      lo[i] = static_cast<uint32_t>(i);
+    }
+    m = n;
   }
+  s.low.resize(m);
+  s.low_o.resize(m);
 
   Runner r{*this, s, out};
   trie.split(s.low.data(), s.low.size(), s.frags);
