@@ -74,7 +74,7 @@ class ModelBackend final : public Backend {
     options.add_special_tokens = r.add_special_tokens;
     options.truncation = r.truncate ? Truncation::LongestFirst : Truncation::None;
     options.truncation_side = r.side;
-    options.max_length = r.max_length;
+    if (r.truncate) options.max_length = r.max_length;
     const Tokenizer& tok = model_.tokenizer();
     if (r.text_pair) return tok.encode_pair(r.text, *r.text_pair, options);
     return tok.encode(r.text, options);

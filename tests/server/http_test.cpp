@@ -531,14 +531,18 @@ TEST(ServerHttp, AbandonedClientDoesNotWedge) {
 TEST(ServerHttp, ConcurrentRequestsAreBatched) {
   Running s;
   s.backend.block();
-  std::vector<std::future<httplib::Result>> futures;
-  for (int i = 0; i < 8; ++i)
-    futures.push_back(std::async(std::launch::async, [&, i] {
+  const auto send = [&](int i) {
+    return std::async(std::launch::async, [&, i] {
       httplib::Client c("127.0.0.1", s.port);
       c.set_read_timeout(30, 0);
-      return c.Post("/embed", json{{"inputs", std::string("text ").append(std::to_string(i))}}.dump(), "application/json");
-    }));
-  s.backend.wait_until_running();
+      return c.Post("/embed", json{{"inputs", std::string("text ").append(std::to_string(i))}}.dump(),
+                    "application/json");
+    });
+  };
+  std::vector<std::future<httplib::Result>> futures;
+  futures.push_back(send(0));
+  s.backend.wait_until_running();  // the first request's batch holds the scheduler
+  for (int i = 1; i < 8; ++i) futures.push_back(send(i));
   for (int i = 0; i < 2000 && s.server->queue_size() < 7; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(s.server->queue_size(), 7u);
   s.backend.unblock();
