@@ -42,7 +42,7 @@ struct EncoderLayer {
   ops::Linear qkv;       // query, key, value fused: [3·hidden, hidden]
   ops::Linear attn_out;  // attention.output.dense
   LayerNormWeights attn_ln;
-  ops::Linear intermediate;
+  ops::Linear intermediate;  // with hidden_act fused
   ops::Linear output;
   LayerNormWeights out_ln;
 };
@@ -70,9 +70,9 @@ ops::Linear stacked_linear(const io::BertWeights& w, const std::vector<std::stri
   return ops::Linear(weight, bias);
 }
 
-ops::Linear linear(const io::BertWeights& w, const std::string& prefix) {
+ops::Linear linear(const io::BertWeights& w, const std::string& prefix, ops::Activation act = ops::Activation::Identity) {
   const std::string bias = prefix + ".bias";
-  return ops::Linear(w.get(prefix + ".weight"), w.has(bias) ? w.get(bias) : Tensor());
+  return ops::Linear(w.get(prefix + ".weight"), w.has(bias) ? w.get(bias) : Tensor(), act);
 }
 
 LayerNormWeights layer_norm_weights(const io::BertWeights& w, const std::string& prefix) {
@@ -92,10 +92,10 @@ struct Bert::Impl {
   Tensor word_embeddings, position_embeddings, token_type_embeddings;
   LayerNormWeights embeddings_ln;
   std::vector<EncoderLayer> layers;
-  ops::Linear pooler;  // undefined when the checkpoint has no pooler
+  ops::Linear pooler;  // dense + tanh; undefined when the checkpoint has no pooler
 
   // Heads.
-  ops::Linear mlm_transform, mlm_decoder;
+  ops::Linear mlm_transform, mlm_decoder;  // transform: dense + hidden_act
   LayerNormWeights mlm_ln;
   ops::Linear seq_relationship, classifier, qa_outputs;
 
@@ -131,17 +131,17 @@ std::unique_ptr<Bert> Bert::load(const std::filesystem::path& dir, const ModelOp
     layer.qkv = stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"});
     layer.attn_out = linear(w, p + "attention.output.dense");
     layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm");
-    layer.intermediate = linear(w, p + "intermediate.dense");
+    layer.intermediate = linear(w, p + "intermediate.dense", impl->act);
     layer.output = linear(w, p + "output.dense");
     layer.out_ln = layer_norm_weights(w, p + "output.LayerNorm");
     impl->layers.push_back(std::move(layer));
   }
-  if (w.has("pooler.dense.weight")) impl->pooler = linear(w, "pooler.dense");
+  if (w.has("pooler.dense.weight")) impl->pooler = linear(w, "pooler.dense", ops::Activation::Tanh);
 
   using io::HeadKind;
   const HeadKind head = impl->head;
   if (head == HeadKind::MaskedLM || head == HeadKind::PreTraining) {
-    impl->mlm_transform = linear(w, "cls.predictions.transform.dense");
+    impl->mlm_transform = linear(w, "cls.predictions.transform.dense", impl->act);
     impl->mlm_ln = layer_norm_weights(w, "cls.predictions.transform.LayerNorm");
     const Tensor& decoder = w.has("cls.predictions.decoder.weight") ? w.get("cls.predictions.decoder.weight")
                                                                     : impl->word_embeddings;  // tied
@@ -265,9 +265,8 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
     float* a = attn.data<float>();
     layer.attn_out.forward(context.data<float>(), T, a);
     m.layer_norm(a, h, T, layer.attn_ln);
-    // Feed-forward.
+    // Feed-forward: act(intermediate dense) in one GEMM, then output dense.
     layer.intermediate.forward(a, T, inter.data<float>());
-    ops::activate(inter.data<float>(), T * I, m.act);
     // The layer's output goes to a new tensor when every layer's output is returned; otherwise it
     // reuses the input's memory (no longer needed: its residual was consumed above).
     if (request.hidden_states) hidden = Tensor::empty(DType::F32, {B, S, H});
@@ -282,14 +281,12 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
   if (m.pooler.defined()) {
     out.pooler_output = Tensor::empty(DType::F32, {B, H});
     m.pooler.forward(h, B, out.pooler_output.data<float>(), S * H);
-    ops::activate(out.pooler_output.data<float>(), B * H, ops::Activation::Tanh);
   }
 
   using io::HeadKind;
   if (m.head == HeadKind::MaskedLM || m.head == HeadKind::PreTraining) {
     Tensor t = Tensor::empty(DType::F32, {T, H});
     m.mlm_transform.forward(h, T, t.data<float>());
-    ops::activate(t.data<float>(), T * H, m.act);
     m.layer_norm(t.data<float>(), nullptr, T, m.mlm_ln);
     out.prediction_logits = Tensor::empty(DType::F32, {B, S, m.mlm_decoder.out_features()});
     m.mlm_decoder.forward(t.data<float>(), T, out.prediction_logits.data<float>());

@@ -7,19 +7,22 @@
 #include <memory>
 
 #include "bertcpp/tensor.h"
+#include "ops/activation.h"
 
 namespace bertcpp::ops {
 
 class Linear {
  public:
   Linear() = default;
-  // weight: F32 [out, in]; bias: F32 [out] or undefined (no bias). The tensors must stay valid
-  // only during construction when the weight is packed; otherwise they are kept alive by copy.
-  Linear(const Tensor& weight, const Tensor& bias);
+  // weight: F32 [out, in]; bias: F32 [out] or undefined (no bias). The weight is packed (copied)
+  // or, when packing does not apply, kept alive by a shallow copy of the tensor.
+  // `activation` is applied to the result inside the GEMM: y = act(x·Wᵀ + b).
+  Linear(const Tensor& weight, const Tensor& bias, Activation activation = Activation::Identity);
 
   bool defined() const { return impl_ != nullptr; }
   int64_t in_features() const;
   int64_t out_features() const;
+  Activation activation() const;
 
   // y[rows, out] = x[rows, in]·Wᵀ + b. Row r of x starts at x + r*x_row_stride (x_row_stride ≥ in;
   // 0 means in). y is contiguous. x and y must not overlap.

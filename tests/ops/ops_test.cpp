@@ -90,6 +90,29 @@ TEST(Linear, TensorFormAndStridedRows) {
   EXPECT_THROW(lin.forward(tensor_of(random_vec(in + 1, 8), {1, in + 1})), Error);
 }
 
+TEST(Linear, FusedActivationMatchesLinearThenReference) {
+  const int64_t rows = 19, in = 48, out = 40;
+  const auto w = random_vec(out * in, 21, -0.5f, 0.5f), b = random_vec(out, 22), x = random_vec(rows * in, 23, -2.0f, 2.0f);
+  const auto lin = naive_linear(x, rows, in, w, &b, in, out);
+  struct Case { ops::Activation act; double (*f)(double); };
+  const Case cases[] = {
+      {ops::Activation::GeluErf, [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }},
+      {ops::Activation::GeluTanh, [](double v) { return 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v))); }},
+      {ops::Activation::Relu, [](double v) { return v > 0 ? v : 0.0; }},
+      {ops::Activation::Silu, [](double v) { return v / (1.0 + std::exp(-v)); }},
+      {ops::Activation::Tanh, [](double v) { return std::tanh(v); }},
+  };
+  for (const auto& c : cases) {
+    ops::Linear l(tensor_of(w, {out, in}), tensor_of(b, {out}), c.act);
+    EXPECT_EQ(l.activation(), c.act);
+    std::vector<float> y(rows * out);
+    l.forward(x.data(), rows, y.data());
+    std::vector<double> ref(lin.size());
+    for (size_t i = 0; i < lin.size(); ++i) ref[i] = c.f(lin[i]);
+    EXPECT_LT(max_abs_diff(y, ref), 1e-5) << ops::activation_name(c.act);
+  }
+}
+
 TEST(Linear, RejectsBadWeights) {
   EXPECT_THROW(ops::Linear(Tensor::zeros(DType::F32, {4}), Tensor()), Error);
   EXPECT_THROW(ops::Linear(Tensor::zeros(DType::F16, {4, 4}), Tensor()), Error);

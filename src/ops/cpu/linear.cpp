@@ -19,6 +19,7 @@ using tag = memory::format_tag;
 
 struct Linear::Impl {
   int64_t in = 0, out = 0;
+  Activation activation = Activation::Identity;
   Tensor plain_weight;  // kept only when packing did not happen
   Tensor bias;          // F32 [out] or undefined
   memory::desc weight_desc;
@@ -40,7 +41,25 @@ struct Linear::Impl {
     const memory::desc dst({rows, out}, dt::f32, tag::ab);
     const dnnl::matmul::desc d = bias.defined() ? dnnl::matmul::desc(src, w, bias_desc(), dst)
                                                 : dnnl::matmul::desc(src, w, dst);
-    return dnnl::matmul::primitive_desc(d, cpu::dnnl_default_attr(), cpu::dnnl_engine());
+    dnnl::primitive_attr attr = cpu::dnnl_default_attr();
+    if (activation != Activation::Identity) {
+      dnnl::post_ops po;
+      po.append_eltwise(1.0f, eltwise_algorithm(activation), activation == Activation::Silu ? 1.0f : 0.0f, 0.0f);
+      attr.set_post_ops(po);
+    }
+    return dnnl::matmul::primitive_desc(d, attr, cpu::dnnl_engine());
+  }
+
+  static dnnl::algorithm eltwise_algorithm(Activation a) {
+    switch (a) {
+      case Activation::GeluErf: return dnnl::algorithm::eltwise_gelu_erf;
+      case Activation::GeluTanh: return dnnl::algorithm::eltwise_gelu_tanh;
+      case Activation::Relu: return dnnl::algorithm::eltwise_relu;
+      case Activation::Silu: return dnnl::algorithm::eltwise_swish;  // x·sigmoid(alpha·x), alpha = 1
+      case Activation::Tanh: return dnnl::algorithm::eltwise_tanh;
+      case Activation::Identity: break;
+    }
+    throw Error(ErrorKind::Internal, "no oneDNN eltwise for activation " + std::string(activation_name(a)));
   }
 
   std::shared_ptr<const Plan> plan(int64_t rows, int64_t stride) const {
@@ -65,11 +84,12 @@ struct Linear::Impl {
   }
 };
 
-Linear::Linear(const Tensor& weight, const Tensor& bias) {
+Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation) {
   if (weight.dtype() != DType::F32 || weight.rank() != 2)
     throw invalid_argument("Linear weight must be F32 [out, in], got " + std::string(dtype_name(weight.dtype())) +
                            " " + shape_to_string(weight.shape()));
   auto impl = std::make_shared<Impl>();
+  impl->activation = activation;
   impl->out = weight.dim(0);
   impl->in = weight.dim(1);
   if (impl->in <= 0 || impl->out <= 0) throw invalid_argument("Linear weight has an empty shape " + shape_to_string(weight.shape()));
@@ -111,6 +131,7 @@ Linear::Linear(const Tensor& weight, const Tensor& bias) {
 
 int64_t Linear::in_features() const { return impl_ ? impl_->in : 0; }
 int64_t Linear::out_features() const { return impl_ ? impl_->out : 0; }
+Activation Linear::activation() const { return impl_ ? impl_->activation : Activation::Identity; }
 
 void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_stride) const {
   if (!impl_) throw Error(ErrorKind::Internal, "Linear::forward on an empty Linear");
