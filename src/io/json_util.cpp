@@ -36,30 +36,50 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
-nlohmann::json parse_json_strict(std::string_view text, const std::string& source) {
-  if (!is_valid_utf8(text)) throw invalid_file(source, "JSON is not valid UTF-8");
+namespace {
+
+// First pass: a SAX walk that only looks for duplicate keys (nlohmann's DOM parser keeps the last
+// duplicate silently, and its callback parser is quadratic in the size of an object).
+struct DuplicateFinder : nlohmann::json::json_sax_t {
   std::vector<std::set<std::string>> keys;
   std::string duplicate;
-  auto cb = [&](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    using E = nlohmann::json::parse_event_t;
-    if (event == E::object_start) keys.emplace_back();
-    else if (event == E::object_end) { if (!keys.empty()) keys.pop_back(); }
-    else if (event == E::key && !keys.empty() && duplicate.empty()) {
-      const std::string k = parsed.get<std::string>();
-      if (!keys.back().insert(k).second) duplicate = k;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { keys.emplace_back(); return true; }
+  bool key(string_t& k) override {
+    if (!keys.back().insert(k).second) {
+      duplicate = k;
+      return false;  // stop parsing
     }
     return true;
-  };
+  }
+  bool end_object() override { keys.pop_back(); return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::json::exception&) override { return false; }
+};
+
+}  // namespace
+
+nlohmann::json parse_json_strict(std::string_view text, const std::string& source) {
+  if (!is_valid_utf8(text)) throw invalid_file(source, "JSON is not valid UTF-8");
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true);
+    j = nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {
     std::string msg = e.what();
     // nlohmann prefixes "[json.exception.parse_error.101] "; keep the human part.
     if (auto pos = msg.find("] "); pos != std::string::npos) msg = msg.substr(pos + 2);
     throw invalid_file(source, "invalid JSON: " + msg);
   }
-  if (!duplicate.empty()) throw invalid_file(source, "duplicate JSON key \"" + duplicate + "\"");
+  DuplicateFinder finder;
+  nlohmann::json::sax_parse(text.begin(), text.end(), &finder);
+  if (!finder.duplicate.empty()) throw invalid_file(source, "duplicate JSON key \"" + finder.duplicate + "\"");
   return j;
 }
 
