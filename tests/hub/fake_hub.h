@@ -37,6 +37,7 @@ struct FakeFile {
   std::string claimed_sha256;  // LFS: X-Linked-Etag to announce if not the real hash (corruption test)
   long drop_after = -1;        // LFS: CDN closes the connection after this many bytes ...
   int drops = 0;               // ... this many times
+  bool ignore_range = false;   // LFS: CDN answers 200 with the whole file to Range requests
 };
 
 struct FakeRepo {
@@ -223,6 +224,20 @@ class FakeHub {
       drop = f.drop_after;
     }
     std::shared_ptr<const std::string> content = f.content;
+    if (f.ignore_range) {
+      // Chunked, so httplib does not apply the Range header itself.
+      res.status = 200;
+      res.set_chunked_content_provider("application/octet-stream",
+                                       [content](size_t offset, httplib::DataSink& sink) {
+                                         if (offset < content->size()) {
+                                           sink.write(content->data() + offset, content->size() - offset);
+                                         } else {
+                                           sink.done();
+                                         }
+                                         return true;
+                                       });
+      return;
+    }
     // httplib applies the Range header to the provider itself (206 + Content-Range).
     res.set_content_provider(content->size(), "application/octet-stream",
                              [content, drop](size_t offset, size_t length, httplib::DataSink& sink) {
@@ -244,6 +259,7 @@ class FakeHub {
     std::shared_ptr<const std::string> content;
     long drop_after = -1;
     int drops = 0;
+    bool ignore_range = false;
   };
   void register_lfs(const FakeRepo& repo) {
     for (const auto& [name, f] : repo.files) {
@@ -252,6 +268,7 @@ class FakeHub {
       e.content = std::make_shared<const std::string>(f.content);
       e.drop_after = f.drop_after;
       e.drops = f.drops;
+      e.ignore_range = f.ignore_range;
       cdn_files_[announced_sha(f)] = std::move(e);
     }
   }

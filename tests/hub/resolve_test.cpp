@@ -294,6 +294,21 @@ TEST_F(HubResolve, PartialDownloadOfAPreviousRunIsResumed) {
   EXPECT_EQ(ranges, std::vector<std::string>{"bytes=12345-"});
 }
 
+TEST_F(HubResolve, ServerIgnoringRangeRestartsTheFile) {
+  const std::string content = read_file(kTinyBert / "model.safetensors");
+  const std::string sha = sha256_hex(content);
+  hub_.edit_repo("google-bert/tiny-bert", [&](FakeRepo& r) { r.files["model.safetensors"].ignore_range = true; });
+  const fs::path blobs = repo_dir("google-bert/tiny-bert") / "blobs";
+  fs::create_directories(blobs);
+  std::ofstream(blobs / (sha + ".incomplete"), std::ios::binary) << content.substr(0, 777);
+  const fs::path snap = resolve_model("google-bert/tiny-bert", options(hub_.endpoint()));
+  EXPECT_EQ(read_file(snap / "model.safetensors"), content);
+  std::vector<std::string> ranges;
+  for (const auto& r : hub_.requests())
+    if (r.server == "cdn") ranges.push_back(r.range);
+  EXPECT_EQ(ranges, std::vector<std::string>{"bytes=777-"});
+}
+
 TEST_F(HubResolve, ConnectionDroppedWithoutProgressFailsThenNextRunResumes) {
   hub_.edit_repo("google-bert/tiny-bert", [&](FakeRepo& r) {
     r.files["model.safetensors"].drop_after = 0;  // closes before any byte
