@@ -503,3 +503,23 @@ TEST_F(Hostile, TruncatedAndMutatedPicklesNeverCrash) {
   }
   EXPECT_GT(accepted, 0);
 }
+
+TEST_F(Hostile, ShardedBinAndLegacyRebuildTensor) {
+  // Two .bin shards + index; the second uses the older torch._utils._rebuild_tensor.
+  put("binshards", "pytorch_model-00001-of-00002.bin",
+      torch_zip(state_dict_pickle({{"a", "FloatStorage", "0", 4, 0, {4}, {1}}}), {{"0", floats({1, 2, 3, 4})}}));
+  Pickle p;
+  p.proto().ordered_dict().mark().str("b").global("torch._utils", "_rebuild_tensor").mark().mark().str("storage")
+      .global("torch", "FloatStorage").str("7").str("cpu").integer(2).tuple().persid().integer(0).ints({2}).ints({1})
+      .tuple().reduce().setitems().stop();
+  put("binshards", "pytorch_model-00002-of-00002.bin", torch_zip(p.b, {{"7", floats({5, 6})}}));
+  put("binshards", "pytorch_model.bin.index.json",
+      R"({"weight_map":{"a":"pytorch_model-00001-of-00002.bin","b":"pytorch_model-00002-of-00002.bin"}})");
+  Checkpoint c = Checkpoint::open(dir_ / "binshards");
+  EXPECT_EQ(c.format(), "pytorch");
+  EXPECT_EQ(c.info("b").file, "pytorch_model-00002-of-00002.bin");
+  EXPECT_EQ(c.get("a").data<float>()[3], 4.0f);
+  EXPECT_EQ(c.get("b").data<float>()[1], 6.0f);
+  put("binshards-evil", "pytorch_model.bin.index.json", R"({"weight_map":{"a":"../binshards/pytorch_model-00001-of-00002.bin"}})");
+  expect_rejected(dir_ / "binshards-evil", {"not a plain file name"}, ErrorKind::InvalidFile, "pytorch_model.bin.index.json");
+}

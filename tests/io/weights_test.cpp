@@ -1,7 +1,12 @@
 // Weight mapping on the golden checkpoints.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "bertcpp/error.h"
 #include "io/checkpoint.h"
@@ -116,4 +121,51 @@ TEST(Weights, OneErrorListsEveryProblem) {
   }
   // A head needing the pooler on a checkpoint without it; an MLM head without cls.* weights.
   EXPECT_THROW(BertWeights::load(m.checkpoint, m.config, HeadKind::MaskedLM), Error);
+}
+
+namespace {
+// Writes tensors as a safetensors file (test helper; F16/F32 raw bytes as given).
+void write_safetensors(const std::filesystem::path& p, const std::vector<std::pair<std::string, Tensor>>& ts) {
+  nlohmann::json h = nlohmann::json::object();
+  std::string data;
+  for (const auto& [name, t] : ts) {
+    h[name] = {{"dtype", std::string(dtype_name(t.dtype()))}, {"shape", t.shape()}, {"data_offsets", {data.size(), data.size() + t.nbytes()}}};
+    data.append(static_cast<const char*>(t.raw()), t.nbytes());
+  }
+  const std::string hs = h.dump();
+  std::ofstream out(p, std::ios::binary);
+  const uint64_t n = hs.size();
+  out.write(reinterpret_cast<const char*>(&n), 8);
+  out << hs << data;
+}
+}  // namespace
+
+TEST(Weights, PoolerOptionalAndMlmBiasFallback) {
+  Checkpoint src = Checkpoint::open(kModels + "tiny-bert-pretraining-f16");
+  std::vector<std::pair<std::string, Tensor>> kept;
+  for (const auto& t : src.tensors()) {
+    if (t.name.find("pooler") != std::string::npos || t.name == "cls.predictions.decoder.bias" ||
+        t.name.rfind("cls.seq_relationship", 0) == 0)
+      continue;
+    kept.emplace_back(t.name, src.get(t.name));
+  }
+  const auto dir = std::filesystem::temp_directory_path() / ("bertcpp-mlm-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  write_safetensors(dir / "model.safetensors", kept);
+  Checkpoint c = Checkpoint::open(dir);
+  const BertConfig cfg = load_bert_config(kModels + "tiny-bert-pretraining-f16/config.json");
+  BertWeights w = BertWeights::load(c, cfg, HeadKind::MaskedLM);
+  EXPECT_FALSE(w.has("pooler.dense.weight"));
+  EXPECT_FALSE(w.has("pooler.dense.bias"));
+  EXPECT_TRUE(same_f32(w.get("cls.predictions.decoder.bias"), src.get_f32("cls.predictions.bias")));
+  EXPECT_TRUE(same_f32(w.get("cls.predictions.decoder.weight"), src.get_f32("bert.embeddings.word_embeddings.weight")));
+  BertWeights base = BertWeights::load(c, cfg, HeadKind::None);
+  EXPECT_FALSE(base.has("pooler.dense.weight"));
+  try {
+    BertWeights::load(c, cfg, HeadKind::SequenceClassification);
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing pooler.dense.weight"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
 }
