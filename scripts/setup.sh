@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian package bertcpp needs on a bare machine. Idempotent.
-# Usage: scripts/setup.sh [--peers]   (--peers adds the benchmark peers: PyTorch, numpy, ONNX)
+# Usage: scripts/setup.sh [--peers]   (--peers adds the benchmark peers: PyTorch, OpenBLAS, ONNX)
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -12,9 +12,10 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   pybind11-dev python3-dev python3-numpy python3-pytest
 )
+# Node.js runs the real npm clients (openai, @huggingface/inference) in the server tests.
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)
 if [ "${1:-}" = "--peers" ]; then
   PKGS+=(libopenblas0-openmp python3-torch python3-onnx)
-  command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)
 fi
 
 missing=()
@@ -26,4 +27,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The server tests drive bertcpp serve with real npm clients; install them once (lock file pinned).
+here=$(cd "$(dirname "$0")/.." && pwd)
+if command -v npm >/dev/null 2>&1 && [ ! -d "$here/tests/server/clients/node_modules/openai" ]; then
+  echo "setup: installing the npm clients for the server tests" >&2
+  npm ci --prefix "$here/tests/server/clients" --ignore-scripts --no-audit --no-fund >&2 ||
+    echo "setup: warning: npm ci failed; the real-client server test will be skipped" >&2
 fi
