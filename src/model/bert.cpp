@@ -2,6 +2,8 @@
 // Linears), input validation, embeddings, encoder layers, pooler, heads.
 #include "model/bert.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -240,6 +242,18 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
     float* ma = mask_add.data<float>();
     for (int64_t i = 0; i < T; ++i) ma[i] = (1.0f - static_cast<float>(am[i])) * std::numeric_limits<float>::lowest();
   }
+  // Each sequence's key length when its mask is ones then zeros (right padding); 0 = use the mask.
+  std::vector<int64_t> key_len(static_cast<size_t>(B), S);
+  if (batch.attention_mask.defined()) {
+    const int64_t* am = batch.attention_mask.data<int64_t>();
+    for (int64_t b = 0; b < B; ++b) {
+      int64_t len = 0;
+      while (len < S && am[b * S + len] == 1) ++len;
+      bool prefix = len > 0;
+      for (int64_t s2 = len; s2 < S && prefix; ++s2) prefix = am[b * S + s2] == 0;
+      key_len[static_cast<size_t>(b)] = prefix ? len : 0;
+    }
+  }
   const float divisor = static_cast<float>(std::sqrt(static_cast<double>(d)));
 
   Tensor qkv = Tensor::empty(DType::F32, {T, 3 * H});
@@ -247,21 +261,47 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
   Tensor attn = Tensor::empty(DType::F32, {B, S, H});
   Tensor inter = Tensor::empty(DType::F32, {T, I});
   Tensor scores_buf = request.attentions ? Tensor() : Tensor::empty(DType::F32, {B, heads, S, S});
-  const std::array<int64_t, 4> sdims{B, heads, S, S};
   for (const EncoderLayer& layer : m.layers) {
     // Self-attention.
     float* q = qkv.data<float>();
     layer.qkv.forward(h, T, q);
     Tensor scores = request.attentions ? Tensor::empty(DType::F32, {B, heads, S, S}) : scores_buf;
     float* sc = scores.data<float>();
-    ops::batched_matmul({q, {B, heads, S, d}, {S * 3 * H, d, 3 * H, 1}},
-                        {q + H, {B, heads, d, S}, {S * 3 * H, d, 1, 3 * H}},
-                        {sc, sdims, ops::contiguous_strides(sdims)});
-    ops::attention_softmax(sc, B, heads * S, S, divisor, mask_add.defined() ? mask_add.data<float>() : nullptr);
+    // Attention per sequence over its own keys: a right-padded text attends to its `len` real keys
+    // only, so its result does not depend on how much padding the batch has (bitwise: the GEMM
+    // reduction length is the text's own). Other masks (left padding, holes, all zero) use the
+    // full length with the additive mask, exactly as transformers.
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t len = key_len[static_cast<size_t>(b)];
+      const bool own = len > 0;
+      const int64_t keys = own ? len : S;
+      const float* mrow = (!own && mask_add.defined()) ? mask_add.data<float>() + b * S : nullptr;
+      const float* qb = q + b * S * 3 * H;
+      // Query rows [r0, r0 + rows) against `keys` keys. Without requested attentions the scores
+      // are compact [heads, rows, keys], so a text's real rows run the very same GEMMs (shapes and
+      // layouts) whatever the padding; padded query rows (real rows first) are a separate call.
+      auto attend = [&](int64_t r0, int64_t rows) {
+        if (rows <= 0) return;
+        float* scb = request.attentions ? sc + b * heads * S * S + r0 * S : sc;
+        const int64_t rs = request.attentions ? S : keys;
+        const std::array<int64_t, 4> st{heads * rows * rs, request.attentions ? S * S : rows * rs, rs, 1};
+        ops::batched_matmul({qb + r0 * 3 * H, {1, heads, rows, d}, {S * 3 * H, d, 3 * H, 1}},
+                            {qb + H, {1, heads, d, keys}, {S * 3 * H, d, 1, 3 * H}},
+                            {scb, {1, heads, rows, keys}, st});
+        for (int64_t hh = 0; hh < heads; ++hh)
+          ops::attention_softmax_strided(scb + hh * st[1], rows, keys, rs, divisor, mrow);
+        if (request.attentions && keys < S) {
+          for (int64_t hh = 0; hh < heads; ++hh)
+            for (int64_t r = 0; r < rows; ++r) std::fill(scb + hh * st[1] + r * S + keys, scb + hh * st[1] + r * S + S, 0.0f);
+        }
+        ops::batched_matmul({scb, {1, heads, rows, keys}, st},
+                            {qb + 2 * H, {1, heads, keys, d}, {S * 3 * H, d, 3 * H, 1}},
+                            {context.data<float>() + (b * S + r0) * H, {1, heads, rows, d}, {S * H, d, H, 1}});
+      };
+      attend(0, keys);
+      attend(keys, S - keys);
+    }
     if (request.attentions) out.attentions.push_back(scores);
-    ops::batched_matmul({sc, sdims, ops::contiguous_strides(sdims)},
-                        {q + 2 * H, {B, heads, S, d}, {S * 3 * H, d, 3 * H, 1}},
-                        {context.data<float>(), {B, heads, S, d}, {S * H, d, H, 1}});
     float* a = attn.data<float>();
     layer.attn_out.forward(context.data<float>(), T, a);
     m.layer_norm(a, h, T, layer.attn_ln);

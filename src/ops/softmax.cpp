@@ -41,4 +41,18 @@ void attention_softmax(float* scores, int64_t batch, int64_t rows_per_batch, int
   }
 }
 
+void attention_softmax_strided(float* scores, int64_t rows, int64_t cols, int64_t row_stride, float divisor,
+                               const float* m) {
+  if (rows <= 0 || cols <= 0) return;
+#pragma omp parallel for schedule(static) if (rows * cols >= 16384)
+  for (int64_t r = 0; r < rows; ++r) {
+    float* x = scores + r * row_stride;
+    if (m)
+      for (int64_t c = 0; c < cols; ++c) x[c] = x[c] / divisor + m[c];
+    else
+      for (int64_t c = 0; c < cols; ++c) x[c] = x[c] / divisor;
+    softmax_row(x, cols);
+  }
+}
+
 }  // namespace bertcpp::ops

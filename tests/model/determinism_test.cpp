@@ -1,0 +1,99 @@
+// fp32 determinism: the same input gives bitwise identical results whatever the thread count and
+// whatever else is in the batch (Linear row counts, padding, batch neighbours).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "golden_util.h"
+#include "model/bert.h"
+#include "ops/linear.h"
+#include "ops/threads.h"
+
+using namespace bertcpp;
+
+namespace {
+
+Tensor random_tensor(Shape s, uint32_t seed, float scale = 0.05f) {
+  Tensor t = Tensor::empty(DType::F32, std::move(s));
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, scale);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = nd(rng);
+  return t;
+}
+
+bool same_bits(const float* a, const float* b, int64_t n) { return std::memcmp(a, b, static_cast<size_t>(n) * 4) == 0; }
+
+Tensor row_of(const Tensor& t, int64_t b, int64_t len) {
+  Tensor r = Tensor::empty(t.dtype(), {1, len});
+  std::memcpy(r.raw(), static_cast<const char*>(t.raw()) + b * t.dim(1) * 8, static_cast<size_t>(len) * 8);
+  return r;
+}
+
+}  // namespace
+
+TEST(Determinism, LinearRowsDoNotDependOnRowCountOrThreads) {
+  // Shapes of bert-base (the tiny test models are too small to reach multi-threaded GEMM paths).
+  for (auto [in, out] : {std::pair<int64_t, int64_t>{768, 2304}, {3072, 768}, {768, 3072}, {48, 144}, {32, 96}, {32, 64}, {64, 32}, {32, 32}}) {
+    SCOPED_TRACE(std::to_string(in) + "->" + std::to_string(out));
+    const ops::Linear lin(random_tensor({out, in}, 1), random_tensor({out}, 2), ops::Activation::Identity);
+    const int64_t R = 300;
+    const Tensor x = random_tensor({R, in}, 3, 1.0f);
+    ops::set_num_threads(1);
+    Tensor ref = Tensor::empty(DType::F32, {R, out});
+    lin.forward(x.data<float>(), R, ref.data<float>());
+    for (int threads : {1, 2}) {
+      ops::set_num_threads(threads);
+      for (int64_t rows : {int64_t{1}, int64_t{5}, int64_t{16}, int64_t{33}, int64_t{128}, int64_t{300}}) {
+        for (int64_t first : {int64_t{0}, R - rows}) {
+          Tensor y = Tensor::empty(DType::F32, {rows, out});
+          lin.forward(x.data<float>() + first * in, rows, y.data<float>());
+          EXPECT_TRUE(same_bits(y.data<float>(), ref.data<float>() + first * out, rows * out))
+              << "threads " << threads << ", rows " << rows << " from row " << first;
+        }
+      }
+    }
+  }
+  ops::set_num_threads(0);
+}
+
+TEST(Determinism, ModelOutputIsBitwiseStableAcrossThreadsAndBatches) {
+  for (const char* name : {"tiny-bert", "tiny-bert-pretraining-f16"}) {
+    SCOPED_TRACE(name);
+    const auto dir = bertcpp::testing::model_dir(name);
+    const bertcpp::testing::Golden g(dir);
+    const Batch batch = g.batch("batch");
+    const int64_t B = batch.batch_size(), S = batch.seq_len();
+    ModelOptions o1, o2;
+    o1.threads = 1;
+    o2.threads = 2;
+    auto one = model::Bert::load(dir, o1);
+    auto two = model::Bert::load(dir, o2);
+    const int64_t H = one->config().hidden_size;
+    const ModelOutput ref = one->forward(batch, {});
+    // Run to run, and 1 vs 2 threads: the whole padded batch.
+    for (const model::Bert* m : {one.get(), two.get(), one.get(), two.get()}) {
+      const ModelOutput o = m->forward(batch, {});
+      EXPECT_TRUE(same_bits(o.last_hidden_state.data<float>(), ref.last_hidden_state.data<float>(), B * S * H));
+      if (ref.pooler_output.defined()) {
+        EXPECT_TRUE(same_bits(o.pooler_output.data<float>(), ref.pooler_output.data<float>(), B * H));
+      }
+    }
+    // Each text alone (no padding, no neighbours) equals its rows in the padded batch, bitwise.
+    for (int64_t b = 0; b < B; ++b) {
+      int64_t len = 0;
+      for (int64_t s = 0; s < S; ++s) len += batch.attention_mask.data<int64_t>()[b * S + s];
+      const Batch alone{row_of(batch.input_ids, b, len), row_of(batch.attention_mask, b, len),
+                        row_of(batch.token_type_ids, b, len)};
+      for (const model::Bert* m : {one.get(), two.get()}) {
+        const ModelOutput o = m->forward(alone, {});
+        EXPECT_TRUE(same_bits(o.last_hidden_state.data<float>(), ref.last_hidden_state.data<float>() + b * S * H, len * H))
+            << "text " << b;
+        if (ref.pooler_output.defined()) {
+          EXPECT_TRUE(same_bits(o.pooler_output.data<float>(), ref.pooler_output.data<float>() + b * H, H)) << "text " << b;
+        }
+      }
+    }
+  }
+}
