@@ -256,15 +256,39 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
   }
   const float divisor = static_cast<float>(std::sqrt(static_cast<double>(d)));
 
-  Tensor qkv = Tensor::empty(DType::F32, {T, 3 * H});
-  Tensor context = Tensor::empty(DType::F32, {T, H});
-  Tensor attn = Tensor::empty(DType::F32, {B, S, H});
-  Tensor inter = Tensor::empty(DType::F32, {T, I});
+  // Unpadded rows: when every text is right-padded and no per-layer outputs are requested, the
+  // encoder runs on the real tokens only, packed [N, H] (text b's rows start at off[b]); the
+  // result is scattered back to [B, S, H] with zeros at padded positions.
+  bool packed = batch.attention_mask.defined() && !request.hidden_states && !request.attentions;
+  int64_t N = 0;
+  std::vector<int64_t> off(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    packed = packed && key_len[static_cast<size_t>(b)] > 0;
+    off[static_cast<size_t>(b)] = N;
+    N += key_len[static_cast<size_t>(b)];
+  }
+  packed = packed && N < T;
+  Tensor work;
+  if (packed) {
+    work = Tensor::empty(DType::F32, {N, H});
+    for (int64_t b = 0; b < B; ++b)
+      std::memcpy(work.data<float>() + off[static_cast<size_t>(b)] * H, h + b * S * H,
+                  static_cast<size_t>(key_len[static_cast<size_t>(b)] * H) * sizeof(float));
+    h = work.data<float>();
+  } else {
+    N = T;
+    for (int64_t b = 0; b < B; ++b) off[static_cast<size_t>(b)] = b * S;
+  }
+
+  Tensor qkv = Tensor::empty(DType::F32, {N, 3 * H});
+  Tensor context = Tensor::empty(DType::F32, {N, H});
+  Tensor attn = Tensor::empty(DType::F32, {N, H});
+  Tensor inter = Tensor::empty(DType::F32, {N, I});
   Tensor scores_buf = request.attentions ? Tensor() : Tensor::empty(DType::F32, {B, heads, S, S});
   for (const EncoderLayer& layer : m.layers) {
     // Self-attention.
     float* q = qkv.data<float>();
-    layer.qkv.forward(h, T, q);
+    layer.qkv.forward(h, N, q);
     Tensor scores = request.attentions ? Tensor::empty(DType::F32, {B, heads, S, S}) : scores_buf;
     float* sc = scores.data<float>();
     // Attention per sequence over its own keys: a right-padded text attends to its `len` real keys
@@ -276,7 +300,7 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
       const bool own = len > 0;
       const int64_t keys = own ? len : S;
       const float* mrow = (!own && mask_add.defined()) ? mask_add.data<float>() + b * S : nullptr;
-      const float* qb = q + b * S * 3 * H;
+      const float* qb = q + off[static_cast<size_t>(b)] * 3 * H;
       // Query rows [r0, r0 + rows) against `keys` keys. Without requested attentions the scores
       // are compact [heads, rows, keys], so a text's real rows run the very same GEMMs (shapes and
       // layouts) whatever the padding; padded query rows (real rows first) are a separate call.
@@ -296,24 +320,31 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
         }
         ops::batched_matmul({scb, {1, heads, rows, keys}, st},
                             {qb + 2 * H, {1, heads, keys, d}, {S * 3 * H, d, 3 * H, 1}},
-                            {context.data<float>() + (b * S + r0) * H, {1, heads, rows, d}, {S * H, d, H, 1}});
+                            {context.data<float>() + (off[static_cast<size_t>(b)] + r0) * H, {1, heads, rows, d}, {S * H, d, H, 1}});
       };
       attend(0, keys);
-      attend(keys, S - keys);
+      if (!packed) attend(keys, S - keys);
     }
     if (request.attentions) out.attentions.push_back(scores);
     float* a = attn.data<float>();
-    layer.attn_out.forward(context.data<float>(), T, a);
-    m.layer_norm(a, h, T, layer.attn_ln);
+    layer.attn_out.forward(context.data<float>(), N, a);
+    m.layer_norm(a, h, N, layer.attn_ln);
     // Feed-forward: act(intermediate dense) in one GEMM, then output dense.
-    layer.intermediate.forward(a, T, inter.data<float>());
+    layer.intermediate.forward(a, N, inter.data<float>());
     // The layer's output goes to a new tensor when every layer's output is returned; otherwise it
     // reuses the input's memory (no longer needed: its residual was consumed above).
     if (request.hidden_states) hidden = Tensor::empty(DType::F32, {B, S, H});
-    h = hidden.data<float>();
-    layer.output.forward(inter.data<float>(), T, h);
-    m.layer_norm(h, a, T, layer.out_ln);
+    h = packed ? work.data<float>() : hidden.data<float>();
+    layer.output.forward(inter.data<float>(), N, h);
+    m.layer_norm(h, a, N, layer.out_ln);
     if (request.hidden_states) out.hidden_states.push_back(hidden);
+  }
+  if (packed) {
+    h = hidden.data<float>();
+    std::fill(h, h + T * H, 0.0f);
+    for (int64_t b = 0; b < B; ++b)
+      std::memcpy(h + b * S * H, work.data<float>() + off[static_cast<size_t>(b)] * H,
+                  static_cast<size_t>(key_len[static_cast<size_t>(b)] * H) * sizeof(float));
   }
   out.last_hidden_state = hidden;
 
