@@ -50,7 +50,7 @@ struct EncoderLayer {
 };
 
 // Rows of several [out_i, in] weights (and their [out_i] biases) stacked into one Linear.
-ops::Linear stacked_linear(const io::BertWeights& w, const std::vector<std::string>& prefixes) {
+ops::Linear stacked_linear(const io::BertWeights& w, const std::vector<std::string>& prefixes, ops::GemmType gemm) {
   int64_t rows = 0, in = 0;
   for (const auto& p : prefixes) {
     const Tensor& t = w.get(p + ".weight");
@@ -69,12 +69,13 @@ ops::Linear stacked_linear(const io::BertWeights& w, const std::vector<std::stri
     wd += t.numel();
     bd += b.numel();
   }
-  return ops::Linear(weight, bias);
+  return ops::Linear(weight, bias, ops::Activation::Identity, gemm);
 }
 
-ops::Linear linear(const io::BertWeights& w, const std::string& prefix, ops::Activation act = ops::Activation::Identity) {
+ops::Linear linear(const io::BertWeights& w, const std::string& prefix, ops::Activation act = ops::Activation::Identity,
+                   ops::GemmType gemm = ops::GemmType::F32) {
   const std::string bias = prefix + ".bias";
-  return ops::Linear(w.get(prefix + ".weight"), w.has(bias) ? w.get(bias) : Tensor(), act);
+  return ops::Linear(w.get(prefix + ".weight"), w.has(bias) ? w.get(bias) : Tensor(), act, gemm);
 }
 
 LayerNormWeights layer_norm_weights(const io::BertWeights& w, const std::string& prefix) {
@@ -109,9 +110,8 @@ struct Bert::Impl {
 };
 
 std::unique_ptr<Bert> Bert::load(const std::filesystem::path& dir, const ModelOptions& options) {
-  if (options.compute != ComputeType::F32)
-    throw unsupported(std::string("compute type ") + (options.compute == ComputeType::BF16 ? "bf16" : "int8") +
-                      " is not supported yet (only f32)");
+  if (options.compute == ComputeType::Int8) throw unsupported("compute type int8 is not supported yet (f32, bf16)");
+  const ops::GemmType gemm = options.compute == ComputeType::BF16 ? ops::GemmType::BF16 : ops::GemmType::F32;
   if (options.threads < 0) throw invalid_argument("threads must be >= 0 (0 = all cores), got " + std::to_string(options.threads));
   auto impl = std::make_unique<Impl>();
   impl->config = io::load_bert_config(dir / "config.json");
@@ -130,11 +130,11 @@ std::unique_ptr<Bert> Bert::load(const std::filesystem::path& dir, const ModelOp
   for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
     EncoderLayer layer;
-    layer.qkv = stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"});
-    layer.attn_out = linear(w, p + "attention.output.dense");
+    layer.qkv = stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, gemm);
+    layer.attn_out = linear(w, p + "attention.output.dense", ops::Activation::Identity, gemm);
     layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm");
-    layer.intermediate = linear(w, p + "intermediate.dense", impl->act);
-    layer.output = linear(w, p + "output.dense");
+    layer.intermediate = linear(w, p + "intermediate.dense", impl->act, gemm);
+    layer.output = linear(w, p + "output.dense", ops::Activation::Identity, gemm);
     layer.out_ln = layer_norm_weights(w, p + "output.LayerNorm");
     impl->layers.push_back(std::move(layer));
   }

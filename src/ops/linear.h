@@ -11,13 +11,19 @@
 
 namespace bertcpp::ops {
 
+// What the GEMM multiplies in. BF16: the weight is converted to bf16 once at construction and
+// each call's input rows are rounded to bf16 (nearest even); accumulation and output stay f32.
+enum class GemmType { F32, BF16 };
+
 class Linear {
  public:
   Linear() = default;
   // weight: F32 [out, in]; bias: F32 [out] or undefined (no bias). The weight is packed (copied)
   // or, when packing does not apply, kept alive by a shallow copy of the tensor.
   // `activation` is applied to the result inside the GEMM: y = act(x·Wᵀ + b).
-  Linear(const Tensor& weight, const Tensor& bias, Activation activation = Activation::Identity);
+  // Throws Unsupported when the CPU has no GEMM for `gemm` (bf16 needs AVX-512).
+  Linear(const Tensor& weight, const Tensor& bias, Activation activation = Activation::Identity,
+         GemmType gemm = GemmType::F32);
 
   bool defined() const { return impl_ != nullptr; }
   int64_t in_features() const;

@@ -7,7 +7,9 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <cstring>
 #include <utility>
+#include <vector>
 
 #include "ops/cpu/dnnl_context.h"
 
@@ -20,6 +22,8 @@ using tag = memory::format_tag;
 struct Linear::Impl {
   int64_t in = 0, out = 0;
   Activation activation = Activation::Identity;
+  GemmType gemm = GemmType::F32;
+  dt wdt() const { return gemm == GemmType::BF16 ? dt::bf16 : dt::f32; }
   Tensor plain_weight;  // kept only when packing did not happen
   Tensor bias;          // F32 [out] or undefined
   memory::desc weight_desc;
@@ -37,7 +41,7 @@ struct Linear::Impl {
   memory::desc bias_desc() const { return memory::desc({1, out}, dt::f32, tag::ab); }
 
   dnnl::matmul::primitive_desc make_pd(int64_t rows, int64_t stride, const memory::desc& w) const {
-    const memory::desc src({rows, in}, dt::f32, memory::dims{stride, 1});
+    const memory::desc src({rows, in}, wdt(), memory::dims{stride, 1});
     const memory::desc dst({rows, out}, dt::f32, tag::ab);
     const dnnl::matmul::desc d = bias.defined() ? dnnl::matmul::desc(src, w, bias_desc(), dst)
                                                 : dnnl::matmul::desc(src, w, dst);
@@ -84,12 +88,13 @@ struct Linear::Impl {
   }
 };
 
-Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation) {
+Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, GemmType gemm) {
   if (weight.dtype() != DType::F32 || weight.rank() != 2)
     throw invalid_argument("Linear weight must be F32 [out, in], got " + std::string(dtype_name(weight.dtype())) +
                            " " + shape_to_string(weight.shape()));
   auto impl = std::make_shared<Impl>();
   impl->activation = activation;
+  impl->gemm = gemm;
   impl->out = weight.dim(0);
   impl->in = weight.dim(1);
   if (impl->in <= 0 || impl->out <= 0) throw invalid_argument("Linear weight has an empty shape " + shape_to_string(weight.shape()));
@@ -105,8 +110,10 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation) 
   try {
     // The layout oneDNN wants for a typical sequence-sized GEMM; the same layout is then used for
     // every row count (it accepts any explicit weights layout it can handle).
-    packed = impl->make_pd(128, impl->in, memory::desc({impl->in, impl->out}, dt::f32, tag::any)).weights_desc();
-  } catch (const dnnl::error&) {
+    packed = impl->make_pd(128, impl->in, memory::desc({impl->in, impl->out}, impl->wdt(), tag::any)).weights_desc();
+  } catch (const dnnl::error& e) {
+    if (gemm != GemmType::F32)
+      throw unsupported(std::string("this CPU has no bf16 GEMM (oneDNN: ") + e.what() + "); use f32");
     packed = plain;
   }
   if (packed == plain) {
@@ -133,16 +140,40 @@ int64_t Linear::in_features() const { return impl_ ? impl_->in : 0; }
 int64_t Linear::out_features() const { return impl_ ? impl_->out : 0; }
 Activation Linear::activation() const { return impl_ ? impl_->activation : Activation::Identity; }
 
+namespace {
+// Rounds rows of f32 to bf16 (nearest even) into a per-thread buffer, contiguous [rows, in].
+const uint16_t* to_bf16(const float* x, int64_t rows, int64_t in, int64_t stride) {
+  thread_local std::vector<uint16_t> buf;
+  const size_t need = static_cast<size_t>(rows * in);
+  if (buf.size() < need) buf.resize(need);
+  uint16_t* out = buf.data();
+#pragma omp parallel for schedule(static) if (rows * in >= 65536)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * stride;
+    uint16_t* o = out + r * in;
+    for (int64_t c = 0; c < in; ++c) {
+      uint32_t u;
+      std::memcpy(&u, xr + c, 4);
+      u += 0x7fffu + ((u >> 16) & 1u);
+      o[c] = static_cast<uint16_t>(u >> 16);
+    }
+  }
+  return out;
+}
+}  // namespace
+
 void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_stride) const {
   if (!impl_) throw Error(ErrorKind::Internal, "Linear::forward on an empty Linear");
   if (rows < 0) throw invalid_argument("Linear::forward: negative row count " + std::to_string(rows));
   if (rows == 0) return;
   const int64_t stride = x_row_stride == 0 ? impl_->in : x_row_stride;
   if (stride < impl_->in) throw invalid_argument("Linear::forward: row stride " + std::to_string(stride) + " < in_features " + std::to_string(impl_->in));
-  auto plan = impl_->plan(rows, stride);
+  const bool bf16 = impl_->gemm == GemmType::BF16;
+  const void* src = bf16 ? static_cast<const void*>(to_bf16(x, rows, impl_->in, stride)) : static_cast<const void*>(x);
+  auto plan = impl_->plan(rows, bf16 ? impl_->in : stride);
   const auto& eng = cpu::dnnl_engine();
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, memory(plan->src, eng, const_cast<float*>(x))},
+      {DNNL_ARG_SRC, memory(plan->src, eng, const_cast<void*>(src))},
       {DNNL_ARG_WEIGHTS, impl_->weight_mem},
       {DNNL_ARG_DST, memory(plan->dst, eng, y)},
   };
