@@ -5,6 +5,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,10 @@ namespace bertcpp {
 // What the weights are computed in. F32 is the reference-parity mode.
 enum class ComputeType { F32, BF16, Int8 };
 enum class Pooling { Cls, Mean, Max };
+// "cls", "mean", "max"
+const char* pooling_name(Pooling pooling);
+// Parses "cls" | "mean" | "max"; anything else throws InvalidArgument naming the value.
+Pooling parse_pooling(std::string_view name);
 
 struct ModelOptions {
   int threads = 0;                      // 0 = all cores

@@ -140,13 +140,6 @@ Tensor to_i64_tensor(const I64Array& a, const char* name) {
   return t;
 }
 
-Pooling parse_pooling(const std::string& s) {
-  if (s == "cls") return Pooling::Cls;
-  if (s == "mean") return Pooling::Mean;
-  if (s == "max") return Pooling::Max;
-  throw invalid_argument("pooling must be 'cls', 'mean' or 'max', got '" + s + "'");
-}
-
 ComputeType parse_compute(const std::string& s) {
   if (s == "f32" || s == "float32" || s == "fp32") return ComputeType::F32;
   if (s == "bf16" || s == "bfloat16") return ComputeType::BF16;

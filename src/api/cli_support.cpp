@@ -28,13 +28,6 @@ Model load_model(const std::string& model_option, int threads, const std::string
   return Model::from_pretrained(model_or_default(model_option), o);
 }
 
-Pooling parse_pooling(const std::string& s) {
-  if (s == "cls") return Pooling::Cls;
-  if (s == "mean") return Pooling::Mean;
-  if (s == "max") return Pooling::Max;
-  throw invalid_argument("unknown pooling '" + s + "' (expected cls, mean or max)");
-}
-
 ComputeType parse_compute(const std::string& s) {
   if (s == "f32" || s.empty()) return ComputeType::F32;
   if (s == "bf16") return ComputeType::BF16;
@@ -42,14 +35,6 @@ ComputeType parse_compute(const std::string& s) {
   throw invalid_argument("unknown dtype '" + s + "' (expected f32, bf16 or int8)");
 }
 
-const char* pooling_name(Pooling p) {
-  switch (p) {
-    case Pooling::Cls: return "cls";
-    case Pooling::Mean: return "mean";
-    case Pooling::Max: return "max";
-  }
-  return "mean";
-}
 
 const char* compute_name(ComputeType c) {
   switch (c) {

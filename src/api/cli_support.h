@@ -17,9 +17,7 @@ std::string model_or_default(const std::string& model_option);
 // Loads `model` (id or folder) with the CLI's --threads / --dtype values.
 Model load_model(const std::string& model_option, int threads, const std::string& dtype);
 
-Pooling parse_pooling(const std::string& s);        // cls | mean | max
 ComputeType parse_compute(const std::string& s);    // f32 | bf16 | int8
-const char* pooling_name(Pooling p);
 const char* compute_name(ComputeType c);
 
 // Texts from a stream: one per line; a line whose first non-blank character is '{' must be a JSON

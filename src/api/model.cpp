@@ -239,6 +239,22 @@ ModelOutput Model::forward(const Batch& batch, const OutputRequest& request) con
 // ---------------------------------------------------------------------------------------------
 // Sentence embeddings
 
+const char* pooling_name(Pooling pooling) {
+  switch (pooling) {
+    case Pooling::Cls: return "cls";
+    case Pooling::Mean: return "mean";
+    case Pooling::Max: return "max";
+  }
+  return "mean";
+}
+
+Pooling parse_pooling(std::string_view name) {
+  if (name == "cls") return Pooling::Cls;
+  if (name == "mean") return Pooling::Mean;
+  if (name == "max") return Pooling::Max;
+  throw invalid_argument("unknown pooling '" + std::string(name) + "' (expected cls, mean or max)");
+}
+
 Tensor Model::pool(const Tensor& last_hidden_state, const Tensor& attention_mask, Pooling pooling, bool normalize) {
   if (!last_hidden_state.defined() || last_hidden_state.rank() != 3)
     throw invalid_argument("pool: last_hidden_state must be [batch, seq, hidden]");

@@ -24,7 +24,7 @@ struct EmbedArgs {
 
 int run_embed(const EmbedArgs& a) {
   std::optional<Pooling> pooling;
-  if (!a.pooling.empty()) pooling = api::cli::parse_pooling(a.pooling);
+  if (!a.pooling.empty()) pooling = parse_pooling(a.pooling);
   std::optional<bool> normalize;
   if (a.normalize) normalize = true;
   if (a.no_normalize) normalize = false;
@@ -65,7 +65,7 @@ int run_embed(const EmbedArgs& a) {
     }
   } else {
     s = "{\"model\":" + api::cli::json_string(model.name()) + ",\"dimensions\":" + std::to_string(H) +
-        ",\"pooling\":\"" + api::cli::pooling_name(pooling.value_or(model.default_pooling())) +
+        ",\"pooling\":\"" + pooling_name(pooling.value_or(model.default_pooling())) +
         "\",\"normalized\":" + (normalize.value_or(model.default_normalize()) ? "true" : "false") + ",\"embeddings\":[";
     for (int64_t i = 0; i < N; ++i) {
       if (i) s += ',';

@@ -11,22 +11,6 @@
 namespace bertcpp::server {
 namespace {
 
-std::optional<Pooling> parse_pooling(const std::string& s) {
-  if (s == "cls") return Pooling::Cls;
-  if (s == "mean") return Pooling::Mean;
-  if (s == "max") return Pooling::Max;
-  return std::nullopt;
-}
-
-const char* pooling_name(Pooling p) {
-  switch (p) {
-    case Pooling::Cls: return "cls";
-    case Pooling::Mean: return "mean";
-    case Pooling::Max: return "max";
-  }
-  return "mean";
-}
-
 class ModelBackend final : public Backend {
  public:
   ModelBackend(const std::string& id_or_dir, const std::string& pooling, int threads) {
@@ -53,9 +37,7 @@ class ModelBackend final : public Backend {
                                " has head '" + head + "'");
       info_.pooling = "splade";
     } else if (!pooling.empty()) {
-      const auto p = parse_pooling(pooling);
-      if (!p) throw invalid_argument("--pooling: unknown pooling '" + pooling + "'");
-      pooling_ = *p;
+      pooling_ = parse_pooling(pooling);
       info_.pooling = pooling_name(pooling_);
     } else {
       // embed()'s default: the sentence-transformers config when present, else mean.
