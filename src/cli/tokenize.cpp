@@ -132,8 +132,8 @@ int run_tokenize(TokenizeArgs& a) {
   base.padding = parse_padding(a.padding, "--");
   base.max_length = a.max_length;
   base.add_special_tokens = !a.no_special;
-  // A local folder (Tokenizer::from_pretrained, with hub ids, lives in the api layer).
-  const Tokenizer tok = Tokenizer::from_dir(a.model, to);
+  // A local folder or a hub id (resolved through the Hugging Face cache, downloaded when missing).
+  const Tokenizer tok = Tokenizer::from_pretrained(a.model, to);
   if (!a.texts.empty()) {
     for (size_t i = 0; i < a.texts.size(); ++i) {
       EncodeOptions o = base;
@@ -167,7 +167,7 @@ std::function<int()> setup(CLI::App& app) {
       "\"attention_mask\":[...],\"offsets\":[[begin,end],...]} (offsets in code points of the text;\n"
       "[0,0] for special and padding tokens). A bad input line stops with exit code 2.\n"
       "Example: bertcpp tokenize -m ./bert-base-uncased \"Hello, world!\"");
-  app.add_option("-m,--model", a->model, "Folder with vocab.txt (+ tokenizer_config.json) or tokenizer.json")->required();
+  app.add_option("-m,--model", a->model, "A Hugging Face id or a folder with vocab.txt (+ tokenizer_config.json) or tokenizer.json")->required();
   app.add_flag("--lower-case", a->lower, "Force do_lower_case=True");
   app.add_flag("--no-lower-case", a->no_lower, "Force do_lower_case=False");
   app.add_flag("--strip-accents", a->strip, "Force strip_accents=True");
