@@ -138,6 +138,12 @@ std::optional<std::string> get_opt_string(const json& body, const char* key) {
   return it->get<std::string>();
 }
 
+// bertcpp has no sentence-transformers prompts: a request naming one gets 424 (see docs/server.md).
+void reject_prompt_name(const json& body) {
+  if (get_opt_string(body, "prompt_name"))
+    throw backend_error("`prompt_name` is not supported: this model has no sentence-transformers prompts");
+}
+
 const json& require(const json& body, const char* key) {
   auto it = body.find(key);
   if (it == body.end())
@@ -466,9 +472,7 @@ struct HttpServer::Impl {
   std::string handle_embed(const json& body) {
     auto [items, single] = parse_input(require(body, "inputs"), "inputs");
     if (!single) check_batch(items.size());
-    (void)get_opt_string(body, "prompt_name");  // sentence-transformers prompts: not supported (see below)
-    if (get_opt_string(body, "prompt_name"))
-      throw backend_error("`prompt_name` is not supported: this model has no sentence-transformers prompts");
+    reject_prompt_name(body);
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
     const bool normalize = get_bool(body, "normalize", true);
@@ -528,8 +532,7 @@ struct HttpServer::Impl {
       if (!it->is_object()) throw type_error("parameters", "an object");
       params = *it;
     }
-    if (get_opt_string(params, "prompt_name"))
-      throw backend_error("`prompt_name` is not supported: this model has no sentence-transformers prompts");
+    reject_prompt_name(params);
     const bool truncate = get_opt_bool(params, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(params);
     std::vector<InputItem> items;
@@ -548,8 +551,7 @@ struct HttpServer::Impl {
   std::string handle_embed_all(const json& body) {
     auto [items, single] = parse_input(require(body, "inputs"), "inputs");
     if (!single) check_batch(items.size());
-    if (get_opt_string(body, "prompt_name"))
-      throw backend_error("`prompt_name` is not supported: this model has no sentence-transformers prompts");
+    reject_prompt_name(body);
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
     require_embedding("/embed_all");
@@ -577,8 +579,7 @@ struct HttpServer::Impl {
   std::string handle_embed_sparse(const json& body) {
     auto [items, single] = parse_input(require(body, "inputs"), "inputs");
     if (!single) check_batch(items.size());
-    if (get_opt_string(body, "prompt_name"))
-      throw backend_error("`prompt_name` is not supported: this model has no sentence-transformers prompts");
+    reject_prompt_name(body);
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
     if (!info().has_mlm_head) {
@@ -749,8 +750,7 @@ struct HttpServer::Impl {
     }
     if (!single) check_batch(texts.size());
     const bool add_special = get_bool(body, "add_special_tokens", true);
-    if (get_opt_string(body, "prompt_name"))
-      throw backend_error("`prompt_name` is not supported: this model has no sentence-transformers prompts");
+    reject_prompt_name(body);
     json result = json::array();
     for (const auto& text : texts) {
       if (text.empty()) throw ApiError(ErrorType::Empty, "Input validation error: `inputs` cannot be empty");
