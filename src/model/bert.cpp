@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,8 +18,7 @@
 #include "ops/embedding.h"
 #include "ops/layer_norm.h"
 #include "ops/linear.h"
-#include "ops/matmul.h"
-#include "ops/softmax.h"
+#include "ops/attention.h"
 #include "ops/threads.h"
 
 namespace bertcpp::model {
@@ -81,6 +81,35 @@ ops::Linear linear(const io::BertWeights& w, const std::string& prefix, ops::Act
 LayerNormWeights layer_norm_weights(const io::BertWeights& w, const std::string& prefix) {
   return {w.get(prefix + ".weight"), w.get(prefix + ".bias")};
 }
+
+// Per-thread scratch for the encoder's intermediate activations, kept between calls so a
+// forward pass does not allocate (and page-fault) them again; blocks above kKeepBytes are
+// released after the call that needed them.
+class Workspace {
+ public:
+  static Workspace& of_this_thread() {
+    thread_local Workspace ws;
+    return ws;
+  }
+  float* get(size_t floats) {
+    if (floats > size_) {
+      data_.reset(new float[floats]);
+      size_ = floats;
+    }
+    return data_.get();
+  }
+  void trim() {
+    if (size_ * sizeof(float) > kKeepBytes) {
+      data_.reset();
+      size_ = 0;
+    }
+  }
+
+ private:
+  static constexpr size_t kKeepBytes = size_t{64} << 20;
+  std::unique_ptr<float[]> data_;
+  size_t size_ = 0;
+};
 
 std::string at(int64_t b, int64_t s) { return "[" + std::to_string(b) + ", " + std::to_string(s) + "]"; }
 
@@ -280,65 +309,57 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
     for (int64_t b = 0; b < B; ++b) off[static_cast<size_t>(b)] = b * S;
   }
 
-  Tensor qkv = Tensor::empty(DType::F32, {N, 3 * H});
-  Tensor context = Tensor::empty(DType::F32, {N, H});
-  Tensor attn = Tensor::empty(DType::F32, {N, H});
-  Tensor inter = Tensor::empty(DType::F32, {N, I});
-  Tensor scores_buf = request.attentions ? Tensor() : Tensor::empty(DType::F32, {B, heads, S, S});
+  // Scratch for one layer, reused across calls on this thread (see Workspace).
+  Workspace& ws = Workspace::of_this_thread();
+  float* qkv = ws.get(static_cast<size_t>(N * (5 * H + I)));
+  float* context = qkv + N * 3 * H;
+  float* a = context + N * H;
+  float* inter = a + N * H;
+
+  // Each sequence's attention: its real query rows (packed) or all S rows (padded batch) against
+  // its own keys; a right-padded text attends to its `len` real keys only, so its result does not
+  // depend on how much padding the batch has. Other masks (left padding, holes, all zero) use the
+  // full length with the additive mask, exactly as transformers.
+  const ops::AttentionShape ashape{heads, d, 3 * H, H, divisor};
+  std::vector<ops::AttentionSequence> seqs(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t len = key_len[static_cast<size_t>(b)];
+    ops::AttentionSequence& sq = seqs[static_cast<size_t>(b)];
+    sq.qkv = qkv + off[static_cast<size_t>(b)] * 3 * H;
+    sq.ctx = context + off[static_cast<size_t>(b)] * H;
+    sq.rows = packed ? len : S;
+    sq.keys = len > 0 ? len : S;
+    sq.mask = (len == 0 && mask_add.defined()) ? mask_add.data<float>() + b * S : nullptr;
+  }
   for (const EncoderLayer& layer : m.layers) {
     // Self-attention.
-    float* q = qkv.data<float>();
-    layer.qkv.forward(h, N, q);
-    Tensor scores = request.attentions ? Tensor::empty(DType::F32, {B, heads, S, S}) : scores_buf;
-    float* sc = scores.data<float>();
-    // Attention per sequence over its own keys: a right-padded text attends to its `len` real keys
-    // only, so its result does not depend on how much padding the batch has (bitwise: the GEMM
-    // reduction length is the text's own). Other masks (left padding, holes, all zero) use the
-    // full length with the additive mask, exactly as transformers.
-    for (int64_t b = 0; b < B; ++b) {
-      const int64_t len = key_len[static_cast<size_t>(b)];
-      const bool own = len > 0;
-      const int64_t keys = own ? len : S;
-      const float* mrow = (!own && mask_add.defined()) ? mask_add.data<float>() + b * S : nullptr;
-      const float* qb = q + off[static_cast<size_t>(b)] * 3 * H;
-      // Query rows [r0, r0 + rows) against `keys` keys. Without requested attentions the scores
-      // are compact [heads, rows, keys], so a text's real rows run the very same GEMMs (shapes and
-      // layouts) whatever the padding; padded query rows (real rows first) are a separate call.
-      auto attend = [&](int64_t r0, int64_t rows) {
-        if (rows <= 0) return;
-        float* scb = request.attentions ? sc + b * heads * S * S + r0 * S : sc;
-        const int64_t rs = request.attentions ? S : keys;
-        const std::array<int64_t, 4> st{heads * rows * rs, request.attentions ? S * S : rows * rs, rs, 1};
-        ops::batched_matmul({qb + r0 * 3 * H, {1, heads, rows, d}, {S * 3 * H, d, 3 * H, 1}},
-                            {qb + H, {1, heads, d, keys}, {S * 3 * H, d, 1, 3 * H}},
-                            {scb, {1, heads, rows, keys}, st});
-        for (int64_t hh = 0; hh < heads; ++hh)
-          ops::attention_softmax_strided(scb + hh * st[1], rows, keys, rs, divisor, mrow);
-        if (request.attentions && keys < S) {
-          for (int64_t hh = 0; hh < heads; ++hh)
-            for (int64_t r = 0; r < rows; ++r) std::fill(scb + hh * st[1] + r * S + keys, scb + hh * st[1] + r * S + S, 0.0f);
-        }
-        ops::batched_matmul({scb, {1, heads, rows, keys}, st},
-                            {qb + 2 * H, {1, heads, keys, d}, {S * 3 * H, d, 3 * H, 1}},
-                            {context.data<float>() + (off[static_cast<size_t>(b)] + r0) * H, {1, heads, rows, d}, {S * H, d, H, 1}});
-      };
-      attend(0, keys);
-      if (!packed) attend(keys, S - keys);
+    layer.qkv.forward(h, N, qkv);
+    Tensor scores;
+    if (request.attentions) {
+      scores = Tensor::empty(DType::F32, {B, heads, S, S});
+      for (int64_t b = 0; b < B; ++b) {
+        ops::AttentionSequence& sq = seqs[static_cast<size_t>(b)];
+        sq.probs = scores.data<float>() + b * heads * S * S;
+        sq.probs_head_stride = S * S;
+        sq.probs_row_stride = S;
+        sq.probs_cols = S;
+      }
     }
+    ops::attention(ashape, seqs);
     if (request.attentions) out.attentions.push_back(scores);
-    float* a = attn.data<float>();
-    layer.attn_out.forward(context.data<float>(), N, a);
+    layer.attn_out.forward(context, N, a);
     m.layer_norm(a, h, N, layer.attn_ln);
     // Feed-forward: act(intermediate dense) in one GEMM, then output dense.
-    layer.intermediate.forward(a, N, inter.data<float>());
+    layer.intermediate.forward(a, N, inter);
     // The layer's output goes to a new tensor when every layer's output is returned; otherwise it
     // reuses the input's memory (no longer needed: its residual was consumed above).
     if (request.hidden_states) hidden = Tensor::empty(DType::F32, {B, S, H});
     h = packed ? work.data<float>() : hidden.data<float>();
-    layer.output.forward(inter.data<float>(), N, h);
+    layer.output.forward(inter, N, h);
     m.layer_norm(h, a, N, layer.out_ln);
     if (request.hidden_states) out.hidden_states.push_back(hidden);
   }
+  ws.trim();
   if (packed) {
     h = hidden.data<float>();
     std::fill(h, h + T * H, 0.0f);

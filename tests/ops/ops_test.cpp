@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <thread>
 #include <utility>
@@ -12,7 +14,7 @@
 #include "ops/embedding.h"
 #include "ops/layer_norm.h"
 #include "ops/linear.h"
-#include "ops/matmul.h"
+#include "ops/attention.h"
 #include "ops/softmax.h"
 #include "ops/threads.h"
 
@@ -137,46 +139,114 @@ TEST(Linear, ConcurrentCallsAgree) {
   for (double e : errs) EXPECT_LT(e, 1e-5);
 }
 
-TEST(BatchedMatmul, AttentionLayoutsMatchNaive) {
-  // qkv [B, S, 3H] as a fused projection writes it; Q·Kᵀ per head, then P·V into [B, S, H].
-  const int64_t B = 2, S = 5, heads = 3, d = 4, H = heads * d;
-  const auto qkv = random_vec(B * S * 3 * H, 12);
-  std::vector<float> scores(B * heads * S * S);
-  ops::StridedView q{qkv.data(), {B, heads, S, d}, {S * 3 * H, d, 3 * H, 1}};
-  ops::StridedView kt{qkv.data() + H, {B, heads, d, S}, {S * 3 * H, d, 1, 3 * H}};
-  ops::MutableStridedView sc{scores.data(), {B, heads, S, S}, ops::contiguous_strides({B, heads, S, S})};
-  ops::batched_matmul(q, kt, sc);
-  std::vector<double> ref(scores.size());
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < S; ++i)
-        for (int64_t j = 0; j < S; ++j) {
-          double acc = 0;
-          for (int64_t k = 0; k < d; ++k)
-            acc += double(qkv[b * S * 3 * H + i * 3 * H + h * d + k]) * qkv[b * S * 3 * H + j * 3 * H + H + h * d + k];
-          ref[((b * heads + h) * S + i) * S + j] = acc;
-        }
-  EXPECT_LT(max_abs_diff(scores, ref), 1e-5);
+// softmax(Q·Kᵀ / divisor + mask) · V per head in double, over the first `keys` tokens.
+std::vector<double> naive_attention(const float* qkv, int64_t rows, int64_t keys, int64_t heads, int64_t d, double divisor,
+                                    const float* mask, std::vector<double>* probs) {
+  const int64_t H = heads * d;
+  std::vector<double> ctx(static_cast<size_t>(rows * H));
+  if (probs) probs->assign(static_cast<size_t>(heads * rows * keys), 0.0);
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < rows; ++i) {
+      std::vector<double> s(static_cast<size_t>(keys));
+      double mx = -INFINITY;
+      for (int64_t j = 0; j < keys; ++j) {
+        double acc = 0;
+        for (int64_t k = 0; k < d; ++k) acc += double(qkv[i * 3 * H + h * d + k]) * qkv[j * 3 * H + H + h * d + k];
+        s[j] = acc / divisor + (mask ? double(mask[j]) : 0.0);
+        mx = std::max(mx, s[j]);
+      }
+      double sum = 0;
+      for (double& v : s) sum += (v = std::exp(v - mx));
+      for (int64_t j = 0; j < keys; ++j) {
+        s[j] /= sum;
+        if (probs) (*probs)[static_cast<size_t>((h * rows + i) * keys + j)] = s[j];
+      }
+      for (int64_t k = 0; k < d; ++k) {
+        double acc = 0;
+        for (int64_t j = 0; j < keys; ++j) acc += s[j] * qkv[j * 3 * H + 2 * H + h * d + k];
+        ctx[static_cast<size_t>(i * H + h * d + k)] = acc;
+      }
+    }
+  return ctx;
+}
 
-  std::vector<float> ctx(B * S * H, NAN);
-  ops::StridedView p{scores.data(), {B, heads, S, S}, ops::contiguous_strides({B, heads, S, S})};
-  ops::StridedView v{qkv.data() + 2 * H, {B, heads, S, d}, {S * 3 * H, d, 3 * H, 1}};
-  ops::MutableStridedView out{ctx.data(), {B, heads, S, d}, {S * H, d, H, 1}};
-  ops::batched_matmul(p, v, out);
-  std::vector<double> ref2(ctx.size());
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < S; ++i)
-        for (int64_t k = 0; k < d; ++k) {
-          double acc = 0;
-          for (int64_t j = 0; j < S; ++j)
-            acc += double(scores[((b * heads + h) * S + i) * S + j]) * qkv[b * S * 3 * H + j * 3 * H + 2 * H + h * d + k];
-          ref2[b * S * H + i * H + h * d + k] = acc;
+TEST(Attention, MatchesDoubleReferenceForManyShapes) {
+  struct Case { int64_t heads, d, rows, keys; bool mask; };
+  // head_dim and key counts on and off the kernel's 16/32/64-wide tiles; rows > keys are a padded
+  // batch's padding rows (they attend to the real keys like every row).
+  for (const Case c : {Case{3, 4, 5, 5, false}, Case{2, 24, 17, 17, true}, Case{12, 64, 40, 40, false},
+                       Case{4, 32, 70, 33, true}, Case{1, 80, 9, 1, false}, Case{2, 16, 100, 100, true}}) {
+    const int64_t H = c.heads * c.d;
+    const auto qkv = random_vec(static_cast<size_t>(c.rows * 3 * H), 12, -2.0f, 2.0f);
+    std::vector<float> mask(static_cast<size_t>(c.keys), 0.0f);
+    if (c.mask) mask[static_cast<size_t>(c.keys / 2)] = std::numeric_limits<float>::lowest();
+    const float divisor = std::sqrt(float(c.d));
+    std::vector<float> ctx(static_cast<size_t>(c.rows * H), NAN);
+    const int64_t pcols = c.keys + 3;  // probabilities row wider than the keys: the rest must be 0
+    std::vector<float> probs(static_cast<size_t>(c.heads * c.rows * pcols), NAN);
+    ops::AttentionSequence seq;
+    seq.qkv = qkv.data();
+    seq.ctx = ctx.data();
+    seq.rows = c.rows;
+    seq.keys = c.keys;
+    seq.mask = c.mask ? mask.data() : nullptr;
+    seq.probs = probs.data();
+    seq.probs_head_stride = c.rows * pcols;
+    seq.probs_row_stride = pcols;
+    seq.probs_cols = pcols;
+    ops::attention({c.heads, c.d, 3 * H, H, divisor}, {seq});
+    std::vector<double> ref_probs;
+    const auto ref = naive_attention(qkv.data(), c.rows, c.keys, c.heads, c.d, divisor, seq.mask, &ref_probs);
+    EXPECT_LT(max_abs_diff(ctx, ref), 2e-6) << c.heads << "x" << c.d << " rows " << c.rows << " keys " << c.keys;
+    double pd = 0;
+    for (int64_t h = 0; h < c.heads; ++h)
+      for (int64_t i = 0; i < c.rows; ++i)
+        for (int64_t j = 0; j < pcols; ++j) {
+          const double want = j < c.keys ? ref_probs[static_cast<size_t>((h * c.rows + i) * c.keys + j)] : 0.0;
+          pd = std::max(pd, std::abs(probs[static_cast<size_t>((h * c.rows + i) * pcols + j)] - want));
         }
-  EXPECT_LT(max_abs_diff(ctx, ref2), 1e-5);
+    EXPECT_LT(pd, 1e-6) << c.heads << "x" << c.d << " rows " << c.rows << " keys " << c.keys;
+  }
+}
 
-  ops::MutableStridedView bad{ctx.data(), {B, heads, S, d + 1}, {S * H, d, H, 1}};
-  EXPECT_THROW(ops::batched_matmul(p, v, bad), Error);
+TEST(Attention, RowsAreBitwiseIndependentOfBatchAndThreads) {
+  // One text alone, then beside two others of different lengths, with 1 and 2 threads: its
+  // context rows must be bitwise equal (the determinism the model promises).
+  const int64_t heads = 4, d = 24, H = heads * d;
+  const int64_t lens[3] = {37, 9, 64};
+  std::vector<std::vector<float>> qkv, ctx;
+  for (int t = 0; t < 3; ++t) {
+    qkv.push_back(random_vec(static_cast<size_t>(lens[t] * 3 * H), 40 + t, -2.0f, 2.0f));
+    ctx.emplace_back(static_cast<size_t>(lens[t] * H), NAN);
+  }
+  auto seq = [&](int t) {
+    ops::AttentionSequence s;
+    s.qkv = qkv[t].data();
+    s.ctx = ctx[t].data();
+    s.rows = s.keys = lens[t];
+    return s;
+  };
+  const ops::AttentionShape shape{heads, d, 3 * H, H, std::sqrt(float(d))};
+  ops::set_num_threads(1);
+  ops::attention(shape, {seq(0)});
+  const auto alone = ctx[0];
+  ops::set_num_threads(2);
+  std::fill(ctx[0].begin(), ctx[0].end(), NAN);
+  ops::attention(shape, {seq(1), seq(0), seq(2)});
+  EXPECT_EQ(std::memcmp(alone.data(), ctx[0].data(), alone.size() * sizeof(float)), 0);
+  ops::set_num_threads(0);
+}
+
+TEST(Attention, RejectsBadShapes) {
+  std::vector<float> buf(64);
+  ops::AttentionSequence s;
+  s.qkv = buf.data();
+  s.ctx = buf.data();
+  s.rows = 1;
+  s.keys = 0;
+  EXPECT_THROW(ops::attention({1, 4, 12, 4, 2.0f}, {s}), Error);
+  s.keys = 1;
+  EXPECT_THROW(ops::attention({1, 4, 8, 4, 2.0f}, {s}), Error);  // qkv rows narrower than Q|K|V
 }
 
 TEST(LayerNorm, MatchesDoubleReferenceWithAndWithoutResidual) {
@@ -221,29 +291,6 @@ TEST(Softmax, MatchesReferenceAndSurvivesLargeValues) {
     for (int64_t c = 0; c < cols; ++c) sum += std::exp(double(x[r * cols + c]) - mx);
     for (int64_t c = 0; c < cols; ++c) EXPECT_NEAR(y[r * cols + c], std::exp(double(x[r * cols + c]) - mx) / sum, 1e-6);
   }
-}
-
-TEST(Softmax, AttentionScaleAndMask) {
-  const int64_t batch = 2, rpb = 3, cols = 5;
-  const auto x = random_vec(batch * rpb * cols, 18, -4.0f, 4.0f);
-  const float lowest = std::numeric_limits<float>::lowest();
-  const std::vector<float> mask = {0, 0, 0, 0, 0, 0, 0, 0, lowest, lowest};  // batch 1: last two masked
-  auto y = x;
-  ops::attention_softmax(y.data(), batch, rpb, cols, 2.0f, mask.data());
-  for (int64_t r = 0; r < batch * rpb; ++r) {
-    const int64_t b = r / rpb;
-    const int64_t valid = b == 0 ? 5 : 3;
-    double mx = -INFINITY, sum = 0;
-    for (int64_t c = 0; c < valid; ++c) mx = std::max(mx, x[r * cols + c] / 2.0);
-    for (int64_t c = 0; c < valid; ++c) sum += std::exp(x[r * cols + c] / 2.0 - mx);
-    for (int64_t c = 0; c < cols; ++c)
-      EXPECT_NEAR(y[r * cols + c], c < valid ? std::exp(x[r * cols + c] / 2.0 - mx) / sum : 0.0, 1e-6);
-  }
-  auto z = x;
-  ops::attention_softmax(z.data(), batch, rpb, cols, 1.0f, nullptr);
-  auto w = x;
-  ops::softmax(w.data(), batch * rpb, cols);
-  EXPECT_LT(max_abs_diff(z, w), 1e-7);
 }
 
 TEST(Activation, FormulasMatchDoubleReference) {

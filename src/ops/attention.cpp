@@ -1,0 +1,171 @@
+// Attention kernels in plain C++ that the compiler vectorizes per ISA (BERTCPP_MULTIVERSION).
+// Work unit: one (sequence, head). Its keys are transposed into a thread-local
+// Kᵀ [head_dim, keys rounded up to 16] and its values packed, then for every group of 4 query rows: scores = Q·Kᵀ (4×16 register tiles), softmax per row, context = P·V (4×16 tiles).
+// This file is compiled with -ffp-contract=fast (see src/CMakeLists.txt) so the tiles use FMA
+// where the clone's ISA has it; determinism comes from every row taking the same code path.
+#include "ops/attention.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bertcpp/error.h"
+#include "ops/cpu/multiversion.h"
+#include "ops/cpu/vec_math.h"
+
+namespace bertcpp::ops {
+
+namespace {
+
+constexpr int64_t kRows = 4;       // query rows per register tile
+constexpr int64_t kCols = 16;      // key (or value) columns per register tile
+
+struct Task {
+  int64_t seq, head;
+};
+
+struct Scratch {
+  std::vector<float> kt, v, scores, ctx;
+};
+
+// 16 floats as one value (GCC vector extension): one zmm with AVX-512, two ymm with AVX2, four
+// xmm otherwise; a·b + c becomes FMA where the clone's ISA has it.
+typedef float v16 __attribute__((vector_size(64)));
+[[gnu::always_inline]] inline v16 load16(const float* p) {
+  v16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Each output element below is one sum in a fixed order (d, resp. j, ascending), so the tile
+// shape never changes a result: wider tiles only reuse loads better.
+
+// out[i][c] = Σ_d q[i][d] · kt[d][c] for 4 query rows and 16·NV key columns.
+template <int NV>
+[[gnu::always_inline]] inline void score_tile(const float* const q[kRows], const float* kt, int64_t kt_stride,
+                                              int64_t head_dim, float* out, int64_t out_stride) {
+  v16 acc[kRows][NV] = {};
+  for (int64_t d = 0; d < head_dim; ++d) {
+    v16 k[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) k[v] = load16(kt + d * kt_stride + 16 * v);
+#pragma GCC unroll 4
+    for (int i = 0; i < kRows; ++i) {
+      const float qv = q[i][d];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] += qv * k[v];
+    }
+  }
+  for (int i = 0; i < kRows; ++i) std::memcpy(out + i * out_stride, acc[i], sizeof acc[i]);
+}
+
+// out[i][c] = Σ_j p[i][j] · v[j][c] for 4 rows and 16·NV value columns (v packed, zero-padded).
+template <int NV>
+[[gnu::always_inline]] inline void context_tile(const float* p, int64_t p_stride, int64_t keys, const float* v,
+                                                int64_t v_stride, float* out, int64_t out_stride) {
+  v16 acc[kRows][NV] = {};
+  for (int64_t j = 0; j < keys; ++j) {
+    v16 x[NV];
+#pragma GCC unroll 4
+    for (int w = 0; w < NV; ++w) x[w] = load16(v + j * v_stride + 16 * w);
+#pragma GCC unroll 4
+    for (int i = 0; i < kRows; ++i) {
+      const float pv = p[i * p_stride + j];
+#pragma GCC unroll 4
+      for (int w = 0; w < NV; ++w) acc[i][w] += pv * x[w];
+    }
+  }
+  for (int i = 0; i < kRows; ++i) std::memcpy(out + i * out_stride, acc[i], sizeof acc[i]);
+}
+
+BERTCPP_MULTIVERSION
+void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t head, Scratch& scratch) {
+  const int64_t r0 = 0, r1 = s.rows;
+  const int64_t d = shape.head_dim, H = shape.heads * d, stride = shape.qkv_stride;
+  const int64_t keys = s.keys, kp = (keys + kCols - 1) / kCols * kCols;
+  const float* Q = s.qkv + head * d;
+  const float* K = s.qkv + H + head * d;
+  const float* V = s.qkv + 2 * H + head * d;
+
+  // Kᵀ [d, kp], zero beyond `keys`.
+  scratch.kt.assign(static_cast<size_t>(d * kp), 0.0f);
+  float* kt = scratch.kt.data();
+  for (int64_t j0 = 0; j0 < keys; j0 += kCols) {
+    const int64_t jn = std::min(kCols, keys - j0);
+    for (int64_t c = 0; c < d; ++c)
+      for (int64_t j = 0; j < jn; ++j) kt[c * kp + j0 + j] = K[(j0 + j) * stride + c];
+  }
+  // V [keys, dp], dp = head_dim rounded up to 16, zero-padded columns.
+  const int64_t dp = (d + kCols - 1) / kCols * kCols;
+  scratch.v.assign(static_cast<size_t>(keys * dp), 0.0f);
+  float* vp = scratch.v.data();
+  for (int64_t j = 0; j < keys; ++j) std::memcpy(vp + j * dp, V + j * stride, static_cast<size_t>(d) * sizeof(float));
+  scratch.ctx.resize(static_cast<size_t>(kRows * dp));
+  const int64_t rows = r1 - r0;
+  const int64_t groups = (rows + kRows - 1) / kRows;
+  scratch.scores.resize(static_cast<size_t>(kRows * kp));
+  float* sc = scratch.scores.data();
+
+  for (int64_t g = 0; g < groups; ++g) {
+    // Rows past the block's end repeat its last row (same code path; their results are dropped).
+    const float* q[kRows];
+    int64_t row[kRows];
+    for (int64_t i = 0; i < kRows; ++i) {
+      row[i] = std::min(r0 + g * kRows + i, r1 - 1);
+      q[i] = Q + row[i] * stride;
+    }
+    float* sg = sc;  // one group's scores at a time
+    int64_t jb = 0;
+    for (; jb + 32 <= kp; jb += 32) score_tile<2>(q, kt + jb, kp, d, sg + jb, kp);
+    for (; jb < kp; jb += 16) score_tile<1>(q, kt + jb, kp, d, sg + jb, kp);
+    for (int64_t i = 0; i < kRows; ++i) cpu::softmax_row(sg + i * kp, keys, shape.divisor, s.mask);
+
+    // Context for the group's 4 rows into a [4, dp] tile, then the real rows are copied out.
+    float* tile = scratch.ctx.data();
+    int64_t c0 = 0;
+    for (; c0 + 64 <= dp; c0 += 64) context_tile<4>(sg, kp, keys, vp + c0, dp, tile + c0, dp);
+    for (; c0 < dp; c0 += 16) context_tile<1>(sg, kp, keys, vp + c0, dp, tile + c0, dp);
+    for (int64_t i = 0; i < kRows && r0 + g * kRows + i < r1; ++i)
+      std::memcpy(s.ctx + row[i] * shape.ctx_stride + head * d, tile + i * dp, static_cast<size_t>(d) * sizeof(float));
+    if (s.probs) {
+      for (int64_t i = 0; i < kRows && r0 + g * kRows + i < r1; ++i) {
+        float* pr = s.probs + head * s.probs_head_stride + row[i] * s.probs_row_stride;
+        std::memcpy(pr, sg + i * kp, static_cast<size_t>(keys) * sizeof(float));
+        std::fill(pr + keys, pr + s.probs_cols, 0.0f);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void attention(const AttentionShape& shape, const std::vector<AttentionSequence>& sequences) {
+  if (shape.heads <= 0 || shape.head_dim <= 0 || shape.qkv_stride < 3 * shape.heads * shape.head_dim ||
+      shape.ctx_stride < shape.heads * shape.head_dim)
+    throw invalid_argument("attention: bad shape (heads " + std::to_string(shape.heads) + ", head_dim " +
+                           std::to_string(shape.head_dim) + ", qkv_stride " + std::to_string(shape.qkv_stride) +
+                           ", ctx_stride " + std::to_string(shape.ctx_stride) + ")");
+  std::vector<Task> tasks;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const AttentionSequence& s = sequences[i];
+    if (s.rows < 0 || s.keys <= 0) {
+      if (s.rows == 0) continue;
+      throw invalid_argument("attention: sequence " + std::to_string(i) + " has " + std::to_string(s.rows) +
+                             " rows and " + std::to_string(s.keys) + " keys");
+    }
+    for (int64_t h = 0; h < shape.heads; ++h) tasks.push_back({static_cast<int64_t>(i), h});
+  }
+  const int64_t n = static_cast<int64_t>(tasks.size());
+#pragma omp parallel if (n > 1)
+  {
+    thread_local Scratch scratch;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t t = 0; t < n; ++t) {
+      const Task& task = tasks[static_cast<size_t>(t)];
+      run_task(shape, sequences[static_cast<size_t>(task.seq)], task.head, scratch);
+    }
+  }
+}
+
+}  // namespace bertcpp::ops

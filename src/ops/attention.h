@@ -1,0 +1,38 @@
+// Scaled dot-product self-attention over a fused QKV buffer, f32, all heads and sequences of a
+// batch in one parallel loop: softmax(Q·Kᵀ / divisor + mask) · V per (sequence, head).
+//
+// Layout: each token's row in `qkv` holds [Q | K | V], each of width heads·head_dim, with head h
+// at columns h·head_dim of its part (the output of one fused Linear). The context output row of a
+// token is [heads·head_dim] with head h at columns h·head_dim (what attention.output.dense reads).
+//
+// Determinism: every query row goes through the same instructions whatever its neighbours, the
+// batch composition or the thread count, so a text's result is bitwise reproducible.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace bertcpp::ops {
+
+struct AttentionShape {
+  int64_t heads = 0, head_dim = 0;
+  int64_t qkv_stride = 0;  // elements between consecutive token rows of qkv (≥ 3·heads·head_dim)
+  int64_t ctx_stride = 0;  // elements between consecutive rows of the context output
+  float divisor = 1.0f;    // scores are divided by it (√head_dim), as transformers does
+};
+
+struct AttentionSequence {
+  const float* qkv = nullptr;  // the sequence's first token row
+  float* ctx = nullptr;        // its first context row
+  int64_t rows = 0;            // query rows
+  int64_t keys = 0;            // keys/values attended: token rows [0, keys)
+  const float* mask = nullptr; // additive mask [keys] or nullptr
+  // Optional probabilities output: probs[h·probs_head_stride + r·probs_row_stride + j] for
+  // j < probs_cols; columns from `keys` on are written as 0.
+  float* probs = nullptr;
+  int64_t probs_head_stride = 0, probs_row_stride = 0, probs_cols = 0;
+};
+
+// Computes the context rows of every sequence. Uses the OpenMP threads (ops::set_num_threads).
+void attention(const AttentionShape& shape, const std::vector<AttentionSequence>& sequences);
+
+}  // namespace bertcpp::ops
