@@ -189,6 +189,28 @@ def run_bertcpp_bench(binary, model, shape, dtype, threads, iters, lengths_file,
 
 
 # ---------------------------------------------------------------- agreement
+def gemm_floors(bertcpp, cfg, tokens, threads, dtypes):
+    """GEMM floor per dtype: oneDNN alone on the encoder's GEMMs for `tokens` rows (bench/gemm_floor)."""
+    out = {}
+    gf = os.path.join(os.path.dirname(bertcpp), "gemm_floor") if bertcpp else ""
+    if not gf or not os.path.exists(gf):
+        return out
+    for d in dtypes:
+        cmd = [gf, "--tokens", str(tokens), "--threads", str(threads), "--dtype", d,
+               "--hidden", str(cfg["hidden_size"]), "--intermediate", str(cfg["intermediate_size"]),
+               "--layers", str(cfg["num_hidden_layers"]), "--iters", "20"]
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+            if p.returncode == 0:
+                out[d] = json.loads(p.stdout)["floor_ms"]
+                log(f"  GEMM floor {d}: {out[d]:.2f} ms")
+            else:
+                log(f"  GEMM floor {d}: {p.stderr.strip()}")
+        except (OSError, subprocess.TimeoutExpired, ValueError, KeyError) as ex:
+            log(f"  GEMM floor {d}: {ex}")
+    return out
+
+
 def masked_maxdiff(a_path, b_path, mask):
     a = safetensors_np.read(a_path, as_f32=True)["last_hidden_state"]
     b = safetensors_np.read(b_path, as_f32=True)["last_hidden_state"]
@@ -341,6 +363,9 @@ def markdown(results, shapes, engines, bertcpp_engines, setup, agreement, length
     hdr = ["shape"] + engines
     for be in bertcpp_engines:
         hdr += [f"{be} vs ORT", f"{be} vs PyTorch"]
+        if be != "bertcpp-f32" and "bertcpp-f32" in bertcpp_engines:
+            hdr.append(f"{be} vs own f32")
+        hdr.append(f"{be} / GEMM floor²")
     hdr.append("other load¹")
     lines.append("| " + " | ".join(hdr) + " |")
     lines.append("|" + "---|" * len(hdr))
@@ -357,6 +382,11 @@ def markdown(results, shapes, engines, bertcpp_engines, setup, agreement, length
             for peer in ("ort-fp32", peer_t):
                 pm = r.get(peer, {}).get("median_ms")
                 row.append(f"{pm / bm:.2f}×" if bm and pm else "—")
+            if be != "bertcpp-f32" and "bertcpp-f32" in bertcpp_engines:
+                fm = r.get("bertcpp-f32", {}).get("median_ms")
+                row.append(f"{fm / bm:.2f}×" if bm and fm else "—")
+            fl = r.get("_floor_ms", {}).get(be.split("-", 1)[1])
+            row.append(f"{bm / fl:.2f}" if bm and fl else "—")
         row.append(f"{r.get('_cpu_other_during', r.get('_cpu_busy_before', 0)):.0%}")
         lines.append("| " + " | ".join(row) + " |")
     if latency_only:
@@ -376,6 +406,14 @@ def markdown(results, shapes, engines, bertcpp_engines, setup, agreement, length
     lines.append("")
     lines.append("¹ share of the machine's CPU time used by other processes while the peers "
                  "computed this row (0% = clean; more than a few % means the row is disturbed).")
+    lines.append("")
+    lines.append("² bertcpp median / the GEMM floor: oneDNN matmul alone on the encoder's GEMM "
+                 "shapes for the real tokens, same dtype and threads, summed over layers "
+                 "(`build/bin/gemm_floor`); 1.00 would be a forward pass that is nothing but "
+                 "oneDNN's GEMMs. Floors (ms): " + "; ".join(
+                     f"{shape_label(sh, lengths)} " + ", ".join(
+                         f"{d} {v:.1f}" for d, v in results.get(sh[0], {}).get("_floor_ms", {}).items())
+                     for sh in shapes if results.get(sh[0], {}).get("_floor_ms")) + ".")
     lines.append("")
     lines.append("Numerical agreement first (last_hidden_state, max |Δ| over real tokens, "
                  "vs PyTorch fp32): " + ", ".join(
@@ -661,6 +699,7 @@ def main(argv=None):
                         f"{res[e]['min_ms']:9.2f} ms  {res[e]['tokens_per_s']:10,.0f} tok/s")
             res["_cpu_busy_before"] = busy
             res["_cpu_other_during"] = other
+            res["_floor_ms"] = gemm_floors(bertcpp, cfg, real_tokens, args.threads, args.bertcpp_dtypes)
             results[name] = res
         setup["loadavg_end"] = os.getloadavg()
     finally:

@@ -1,6 +1,7 @@
 // Linear on oneDNN matmul: the weight [out, in] is viewed as Wᵀ [in, out] (strides {1, in}) and
 // reordered once into the blocked layout oneDNN picks for it ("any"); a matmul primitive is
-// created per (rows, row stride) and cached.
+// created per row count and cached. Input rows always reach oneDNN contiguous (strided rows are
+// gathered first: oneDNN 2.6 falls back to its reference kernel for them).
 #include "ops/linear.h"
 
 #include <map>
@@ -160,6 +161,15 @@ const uint16_t* to_bf16(const float* x, int64_t rows, int64_t in, int64_t stride
   }
   return out;
 }
+// Copies strided rows into a per-thread contiguous buffer [rows, in].
+const float* gather_rows(const float* x, int64_t rows, int64_t in, int64_t stride) {
+  thread_local std::vector<float> buf;
+  const size_t need = static_cast<size_t>(rows * in);
+  if (buf.size() < need) buf.resize(need);
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(buf.data() + r * in, x + r * stride, static_cast<size_t>(in) * sizeof(float));
+  return buf.data();
+}
 }  // namespace
 
 void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_stride) const {
@@ -169,8 +179,15 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   const int64_t stride = x_row_stride == 0 ? impl_->in : x_row_stride;
   if (stride < impl_->in) throw invalid_argument("Linear::forward: row stride " + std::to_string(stride) + " < in_features " + std::to_string(impl_->in));
   const bool bf16 = impl_->gemm == GemmType::BF16;
-  const void* src = bf16 ? static_cast<const void*>(to_bf16(x, rows, impl_->in, stride)) : static_cast<const void*>(x);
-  auto plan = impl_->plan(rows, bf16 ? impl_->in : stride);
+  const void* src = x;
+  if (bf16) {
+    src = to_bf16(x, rows, impl_->in, stride);
+  } else if (stride != impl_->in) {
+    // oneDNN 2.6 has only its reference matmul for strided rows (measured: 1.4 s for the pooler's
+    // 64 rows × 768 → 768); gathering them first costs a copy.
+    src = gather_rows(x, rows, impl_->in, stride);
+  }
+  auto plan = impl_->plan(rows, impl_->in);
   const auto& eng = cpu::dnnl_engine();
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, memory(plan->src, eng, const_cast<void*>(src))},
