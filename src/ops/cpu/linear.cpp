@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ops/cpu/dnnl_context.h"
+#include "ops/cpu/multiversion.h"
 
 namespace bertcpp::ops {
 
@@ -142,25 +143,30 @@ int64_t Linear::out_features() const { return impl_ ? impl_->out : 0; }
 Activation Linear::activation() const { return impl_ ? impl_->activation : Activation::Identity; }
 
 namespace {
-// Rounds rows of f32 to bf16 (nearest even) into a per-thread buffer, contiguous [rows, in].
+// One row of f32 rounded to bf16 (nearest even); cloned per ISA so it vectorizes (NaN inputs do
+// not occur: activations are finite).
+BERTCPP_MULTIVERSION
+void row_to_bf16(const float* x, int64_t n, uint16_t* o) {
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) {
+    uint32_t u;
+    std::memcpy(&u, x + c, 4);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    o[c] = static_cast<uint16_t>(u >> 16);
+  }
+}
+
+// Rounds rows of f32 to bf16 into a per-thread buffer, contiguous [rows, in].
 const uint16_t* to_bf16(const float* x, int64_t rows, int64_t in, int64_t stride) {
   thread_local std::vector<uint16_t> buf;
   const size_t need = static_cast<size_t>(rows * in);
   if (buf.size() < need) buf.resize(need);
   uint16_t* out = buf.data();
 #pragma omp parallel for schedule(static) if (rows * in >= 65536)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * stride;
-    uint16_t* o = out + r * in;
-    for (int64_t c = 0; c < in; ++c) {
-      uint32_t u;
-      std::memcpy(&u, xr + c, 4);
-      u += 0x7fffu + ((u >> 16) & 1u);
-      o[c] = static_cast<uint16_t>(u >> 16);
-    }
-  }
+  for (int64_t r = 0; r < rows; ++r) row_to_bf16(x + r * stride, in, out + r * in);
   return out;
 }
+
 // Copies strided rows into a per-thread contiguous buffer [rows, in].
 const float* gather_rows(const float* x, int64_t rows, int64_t in, int64_t stride) {
   thread_local std::vector<float> buf;
