@@ -38,6 +38,13 @@ double rss_peak_mb() {
   return ::getrusage(RUSAGE_SELF, &u) == 0 ? static_cast<double>(u.ru_maxrss) / 1024.0 : -1;  // Linux: KiB
 }
 
+// CPU time (user + system) of this process so far, ms.
+double cpu_ms() {
+  rusage u{};
+  if (::getrusage(RUSAGE_SELF, &u) != 0) return 0;
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+
 struct BenchArgs {
   api::cli::ModelFlags model;
   int64_t batch = 1;
@@ -78,9 +85,11 @@ std::vector<int64_t> read_lengths(const std::string& file, int64_t max_len) {
 int run_bench(const BenchArgs& a) {
   if (a.iters < 1) throw invalid_argument("--iters must be >= 1");
   if (a.warmup < 0) throw invalid_argument("--warmup must be >= 0");
+  const double c0 = cpu_ms();
   const auto l0 = std::chrono::steady_clock::now();
   const Model model = api::cli::load_model(a.model);  // config, tokenizer, weights, GEMM packing
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - l0).count();
+  const double load_cpu_ms = cpu_ms() - c0;
   const double rss_after_load = rss_now_mb();
   const ModelConfigInfo& cfg = model.config();
   std::vector<int64_t> lengths;
@@ -148,6 +157,7 @@ int run_bench(const BenchArgs& a) {
   j["tokens_per_s"] = static_cast<double>(real_tokens) / (median / 1000.0);
   j["real_tokens"] = real_tokens;
   j["load_ms"] = load_ms;
+  j["load_cpu_ms"] = load_cpu_ms;
   j["weight_bytes"] = weight_bytes;
   j["rss_after_load_mb"] = rss_after_load;
   j["peak_rss_mb"] = peak_rss;
@@ -161,11 +171,12 @@ std::function<int()> setup(CLI::App& app) {
   app.footer(
       "Times Model::forward (no tokenization) after --warmup runs, on random valid ids ([CLS] ... [SEP]).\n"
       "Prints one JSON object: {\"model\",\"batch\",\"seq\",\"dtype\",\"threads\",\"iters\",\"median_ms\",\"min_ms\",\n"
-      "\"mean_ms\",\"tokens_per_s\",\"real_tokens\",\"load_ms\",\"weight_bytes\",\"rss_after_load_mb\",\"peak_rss_mb\",\"cpu_features\"};\n"
+      "\"mean_ms\",\"tokens_per_s\",\"real_tokens\",\"load_ms\",\"load_cpu_ms\",\"weight_bytes\",\"rss_after_load_mb\",\"peak_rss_mb\",\"cpu_features\"};\n"
       "tokens_per_s = real (non-padding) tokens / median. load_ms: wall time of loading the model (config,\n"
-      "tokenizer, weights, GEMM weight packing). weight_bytes: bytes of all tensors as stored in the checkpoint.\n"
-      "rss_after_load_mb: resident set (VmRSS, MiB) right after loading; peak_rss_mb: peak resident set\n"
-      "(ru_maxrss, MiB) of the whole process, loading included, after the timed runs.\n"
+      "tokenizer, weights, GEMM weight packing); load_cpu_ms: its CPU time (all threads). weight_bytes: bytes\n"
+      "of all tensors as stored in the checkpoint. rss_after_load_mb: resident set (VmRSS, MiB) right after\n"
+      "loading; peak_rss_mb: peak resident set (ru_maxrss, MiB) of the whole process, loading included,\n"
+      "after the timed runs.\n"
       "--lengths FILE: one sequence length per line = a ragged batch padded to the longest.\n"
       "Example: bertcpp bench -m ./bert-base-uncased --batch 8 --seq 128 --threads 2");
   api::cli::add_model_flags(app, a->model);

@@ -176,6 +176,7 @@ TEST(BenchMemory, ReportsLoadTimeWeightBytesAndRss) {
   ASSERT_TRUE(j.contains("load_ms") && j.contains("weight_bytes") && j.contains("rss_after_load_mb") && j.contains("peak_rss_mb"))
       << j.dump();
   EXPECT_GT(j["load_ms"].get<double>(), 0.0);
+  EXPECT_GE(j.value("load_cpu_ms", -1.0), 0.0) << j.dump();
   // weight_bytes = the data section of model.safetensors: file size - 8 - header length.
   const fs::path st = bertcpp::testing::model_dir("tiny-bert") / "model.safetensors";
   std::ifstream f(st, std::ios::binary);
