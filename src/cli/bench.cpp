@@ -136,7 +136,8 @@ int run_bench(const BenchArgs& a) {
   }
   const double peak_rss = rss_peak_mb();
   size_t weight_bytes = 0;  // as stored in the checkpoint (opened again after the peak is taken)
-  for (const auto& t : io::Checkpoint::open(model.directory()).tensors()) weight_bytes += t.nbytes;
+  const io::Checkpoint checkpoint = io::Checkpoint::open(model.directory());
+  for (const auto& t : checkpoint.tensors()) weight_bytes += t.nbytes;
   std::vector<double> sorted = ms;
   std::sort(sorted.begin(), sorted.end());
   const size_t n = sorted.size();
