@@ -9,7 +9,7 @@ PKGS=(
   cmake g++ make pkg-config git
   libutf8proc-dev nlohmann-json3-dev libdnnl-dev ocl-icd-opencl-dev opencl-headers libzip-dev zlib1g-dev
   libcurl4-openssl-dev libcpp-httplib-dev libssl-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev qemu-user
   pybind11-dev python3-dev python3-numpy python3-pytest
 )
 # Node.js runs the real npm clients (openai, @huggingface/inference) in the server tests.

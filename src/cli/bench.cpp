@@ -1,4 +1,6 @@
 // bertcpp bench: times Model::forward in-process on random valid ids; prints one JSON object.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -12,9 +14,36 @@
 #include "api/cli_options.h"
 #include "api/cpu_info.h"
 #include "cli/command.h"
+#include "io/checkpoint.h"
 
 namespace bertcpp::cli {
 namespace {
+
+// Resident set size now (VmRSS) and its peak so far (ru_maxrss), in MiB; -1 when unknown.
+double rss_now_mb() {
+  std::ifstream f("/proc/self/status");
+  std::string key;
+  while (f >> key) {
+    if (key == "VmRSS:") {
+      double kb = -1;
+      f >> kb;
+      return kb < 0 ? -1 : kb / 1024.0;
+    }
+    f.ignore(1 << 20, '\n');
+  }
+  return -1;
+}
+double rss_peak_mb() {
+  rusage u{};
+  return ::getrusage(RUSAGE_SELF, &u) == 0 ? static_cast<double>(u.ru_maxrss) / 1024.0 : -1;  // Linux: KiB
+}
+
+// CPU time (user + system) of this process so far, ms.
+double cpu_ms() {
+  rusage u{};
+  if (::getrusage(RUSAGE_SELF, &u) != 0) return 0;
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
 
 struct BenchArgs {
   api::cli::ModelFlags model;
@@ -56,7 +85,12 @@ std::vector<int64_t> read_lengths(const std::string& file, int64_t max_len) {
 int run_bench(const BenchArgs& a) {
   if (a.iters < 1) throw invalid_argument("--iters must be >= 1");
   if (a.warmup < 0) throw invalid_argument("--warmup must be >= 0");
-  const Model model = api::cli::load_model(a.model);
+  const double c0 = cpu_ms();
+  const auto l0 = std::chrono::steady_clock::now();
+  const Model model = api::cli::load_model(a.model);  // config, tokenizer, weights, GEMM packing
+  const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - l0).count();
+  const double load_cpu_ms = cpu_ms() - c0;
+  const double rss_after_load = rss_now_mb();
   const ModelConfigInfo& cfg = model.config();
   std::vector<int64_t> lengths;
   if (!a.lengths_file.empty()) {
@@ -100,6 +134,10 @@ int run_bench(const BenchArgs& a) {
     if (!out.last_hidden_state.defined()) throw Error(ErrorKind::Internal, "forward returned no last_hidden_state");
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
+  const double peak_rss = rss_peak_mb();
+  size_t weight_bytes = 0;  // as stored in the checkpoint (opened again after the peak is taken)
+  const io::Checkpoint checkpoint = io::Checkpoint::open(model.directory());
+  for (const auto& t : checkpoint.tensors()) weight_bytes += t.nbytes;
   std::vector<double> sorted = ms;
   std::sort(sorted.begin(), sorted.end());
   const size_t n = sorted.size();
@@ -119,6 +157,11 @@ int run_bench(const BenchArgs& a) {
   j["mean_ms"] = mean;
   j["tokens_per_s"] = static_cast<double>(real_tokens) / (median / 1000.0);
   j["real_tokens"] = real_tokens;
+  j["load_ms"] = load_ms;
+  j["load_cpu_ms"] = load_cpu_ms;
+  j["weight_bytes"] = weight_bytes;
+  j["rss_after_load_mb"] = rss_after_load;
+  j["peak_rss_mb"] = peak_rss;
   j["cpu_features"] = api::cpu_features();
   api::cli::write_output("", j.dump() + "\n");
   return 0;
@@ -129,7 +172,12 @@ std::function<int()> setup(CLI::App& app) {
   app.footer(
       "Times Model::forward (no tokenization) after --warmup runs, on random valid ids ([CLS] ... [SEP]).\n"
       "Prints one JSON object: {\"model\",\"batch\",\"seq\",\"dtype\",\"threads\",\"iters\",\"median_ms\",\"min_ms\",\n"
-      "\"mean_ms\",\"tokens_per_s\",\"real_tokens\",\"cpu_features\"}; tokens_per_s = real (non-padding) tokens / median.\n"
+      "\"mean_ms\",\"tokens_per_s\",\"real_tokens\",\"load_ms\",\"load_cpu_ms\",\"weight_bytes\",\"rss_after_load_mb\",\"peak_rss_mb\",\"cpu_features\"};\n"
+      "tokens_per_s = real (non-padding) tokens / median. load_ms: wall time of loading the model (config,\n"
+      "tokenizer, weights, GEMM weight packing); load_cpu_ms: its CPU time (all threads). weight_bytes: bytes\n"
+      "of all tensors as stored in the checkpoint. rss_after_load_mb: resident set (VmRSS, MiB) right after\n"
+      "loading; peak_rss_mb: peak resident set (ru_maxrss, MiB) of the whole process, loading included,\n"
+      "after the timed runs.\n"
       "--lengths FILE: one sequence length per line = a ragged batch padded to the longest.\n"
       "Example: bertcpp bench -m ./bert-base-uncased --batch 8 --seq 128 --threads 2");
   api::cli::add_model_flags(app, a->model);

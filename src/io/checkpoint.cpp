@@ -20,6 +20,7 @@ struct Checkpoint::Impl {
   std::vector<TensorInfo> infos;
   std::unordered_map<std::string, size_t> index;
   std::vector<std::function<Tensor()>> loaders;
+  std::vector<std::shared_ptr<const MappedFile>> maps;  // of the safetensors files (release_pages)
 
   void add(TensorInfo info, std::function<Tensor()> loader, const std::string& source) {
     if (index.count(info.name))
@@ -35,6 +36,7 @@ namespace {
 void add_safetensors(Checkpoint::Impl& impl, const fs::path& file, const std::string& rel,
                      const std::set<std::string>* only) {
   auto st = std::make_shared<SafetensorsFile>(read_safetensors(file));
+  impl.maps.push_back(st->map);
   for (size_t i = 0; i < st->entries.size(); ++i) {
     const auto& e = st->entries[i];
     if (only && !only->count(e.name)) continue;
@@ -149,6 +151,12 @@ Tensor Checkpoint::get(const std::string& name) const {
   auto it = checked(impl_).index.find(name);
   if (it == impl_->index.end()) throw not_found("tensor \"" + name + "\" is not in the checkpoint");
   return impl_->loaders[it->second]();
+}
+
+void Checkpoint::release_pages(const Tensor& t) const {
+  if (!impl_ || !t.defined() || !t.is_borrowed()) return;
+  for (const auto& m : impl_->maps)
+    if (m && m->contains(t.raw(), t.nbytes())) m->release(t.raw(), t.nbytes());
 }
 
 Tensor Checkpoint::get_f32(const std::string& name) const {

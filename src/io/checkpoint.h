@@ -35,6 +35,10 @@ class Checkpoint {
   Tensor get_f32(const std::string& name) const;
   // "safetensors" or "pytorch"
   const std::string& format() const;
+  // Drops the resident pages of `t`'s data when it is borrowed from one of this checkpoint's memory
+  // maps (see MappedFile::release); call it once the tensor has been copied or packed elsewhere.
+  // Always safe: a later read of `t` faults the bytes back in from the file. No-op otherwise.
+  void release_pages(const Tensor& t) const;
 
   struct Impl;
 

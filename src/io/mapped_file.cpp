@@ -40,6 +40,25 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   return m;
 }
 
+bool MappedFile::contains(const void* p, size_t n) const {
+  const auto a = reinterpret_cast<uintptr_t>(p), base = reinterpret_cast<uintptr_t>(data_);
+  return data_ && a >= base && a - base <= size_ && n <= size_ - (a - base);
+}
+
+void MappedFile::release(const void* p, size_t n) const {
+  if (!contains(p, n)) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t begin = (a + page - 1) / page * page, end = (a + n) / page * page;  // whole pages only
+  if (end <= begin) return;
+  void* range = reinterpret_cast<void*>(begin);
+  (void)::madvise(range, end - begin, MADV_DONTNEED);
+  // A later fault next to the range (a bias, a LayerNorm weight) must not map the released pages
+  // back: the kernel maps whole large folios / fault-around windows on a fault, clipped to the
+  // mapping's region. MADV_RANDOM makes the released range a region of its own without that.
+  (void)::madvise(range, end - begin, MADV_RANDOM);
+}
+
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }

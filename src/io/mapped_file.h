@@ -18,6 +18,13 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // True when [p, p + n) lies inside the map.
+  bool contains(const void* p, size_t n) const;
+  // Drops the resident pages wholly inside [p, p + n) from this process (madvise MADV_DONTNEED).
+  // Safe at any time: the map is read-only and file-backed, so a later read faults the same bytes
+  // back in from the page cache. Used once weights have been packed elsewhere, so that the packed
+  // copy and the file's pages are not both counted in the resident set. No-op outside the map.
+  void release(const void* p, size_t n) const;
 
  private:
   MappedFile() = default;

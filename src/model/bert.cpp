@@ -166,6 +166,9 @@ std::unique_ptr<Bert> Bert::load(const std::filesystem::path& dir, const ModelOp
     layer.output = linear(w, p + "output.dense", ops::Activation::Identity, gemm);
     layer.out_ln = layer_norm_weights(w, p + "output.LayerNorm");
     impl->layers.push_back(std::move(layer));
+    // Its weights are packed now: drop the file's pages from RSS (forward re-reads the rest on demand).
+    for (const auto& [name, t] : w.all())
+      if (name.rfind(p, 0) == 0) checkpoint.release_pages(t);
   }
   if (w.has("pooler.dense.weight")) impl->pooler = linear(w, "pooler.dense", ops::Activation::Tanh);
 
@@ -191,6 +194,7 @@ std::unique_ptr<Bert> Bert::load(const std::filesystem::path& dir, const ModelOp
     throw invalid_file(dir.string(), "the " + std::string(head == HeadKind::PreTraining ? "pre-training" : "sequence classification") +
                                          " head needs pooler.dense weights, which the checkpoint lacks");
 
+  for (const auto& [name, t] : w.all()) checkpoint.release_pages(t);  // pooler, heads, embeddings: as above
   std::unique_ptr<Bert> bert(new Bert());
   bert->impl_ = std::move(impl);
   return bert;
