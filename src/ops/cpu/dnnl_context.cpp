@@ -7,6 +7,10 @@
 
 #include "bertcpp/error.h"
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace bertcpp::ops::cpu {
 
 const dnnl::engine& dnnl_engine() {
@@ -46,6 +50,20 @@ dnnl::memory dnnl_thread_scratchpad(const dnnl::memory::desc& desc) {
     scratch.size = rounded;
   }
   return dnnl::memory(desc, dnnl_engine(), need ? scratch.data.get() : nullptr);
+}
+
+dnnl::memory dnnl_weights_memory(const dnnl::memory::desc& desc, std::shared_ptr<void>& storage) {
+  const size_t need = desc.get_size();
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t align = need >= kHuge ? kHuge : 64;
+  const size_t rounded = (need + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, rounded == 0 ? align : rounded);
+  if (!p) throw Error(ErrorKind::Internal, "out of memory allocating " + std::to_string(need) + " bytes of packed weights");
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (align == kHuge) madvise(p, rounded, MADV_HUGEPAGE);  // a hint: ignored where THP is off
+#endif
+  storage = std::shared_ptr<void>(p, FreeDeleter{});
+  return dnnl::memory(desc, dnnl_engine(), p);
 }
 
 void dnnl_execute(const dnnl::primitive& p, std::unordered_map<int, dnnl::memory> args,

@@ -3,6 +3,8 @@
 #pragma once
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <memory>
+
 namespace bertcpp::ops::cpu {
 
 const dnnl::engine& dnnl_engine();
@@ -11,6 +13,10 @@ dnnl::stream& dnnl_thread_stream();
 dnnl::primitive_attr dnnl_default_attr();
 // A scratchpad memory of at least desc's size, owned by the calling thread (reused across calls).
 dnnl::memory dnnl_thread_scratchpad(const dnnl::memory::desc& desc);
+// Memory for long-lived packed weights: 2 MiB-aligned and, on Linux, marked MADV_HUGEPAGE, so the
+// hundreds of MB of a model take few TLB entries and few page faults when first written. The
+// buffer is owned by `storage` (keep it as long as the memory object).
+dnnl::memory dnnl_weights_memory(const dnnl::memory::desc& desc, std::shared_ptr<void>& storage);
 // Runs a primitive on the thread's stream and waits; converts dnnl::error into bertcpp::Error.
 void dnnl_execute(const dnnl::primitive& p, std::unordered_map<int, dnnl::memory> args,
                   const dnnl::memory::desc& scratchpad_desc);

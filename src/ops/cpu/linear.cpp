@@ -27,6 +27,7 @@ struct Linear::Impl {
   GemmType gemm = GemmType::F32;
   dt wdt() const { return gemm == GemmType::BF16 ? dt::bf16 : dt::f32; }
   Tensor plain_weight;  // kept only when packing did not happen
+  std::shared_ptr<void> weight_storage;  // the packed weights' buffer (huge pages where possible)
   Tensor bias;          // F32 [out] or undefined
   memory::desc weight_desc;
   memory weight_mem;    // packed (or plain) weights
@@ -124,7 +125,7 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
     impl->weight_mem = memory(plain, cpu::dnnl_engine(), const_cast<float*>(weight.data<float>()));
   } else {
     impl->weight_desc = packed;
-    impl->weight_mem = memory(packed, cpu::dnnl_engine());
+    impl->weight_mem = cpu::dnnl_weights_memory(packed, impl->weight_storage);
     memory src(plain, cpu::dnnl_engine(), const_cast<float*>(weight.data<float>()));
     try {
       dnnl::reorder r(src, impl->weight_mem);
