@@ -56,65 +56,94 @@ bool is_cjk(char32_t cp) {
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
-bool in_ranges(const CpRange* r, size_t n, char32_t cp) {
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (r[mid].last < cp)
-      lo = mid + 1;
-    else if (r[mid].first > cp)
-      hi = mid;
-    else
-      return true;
+// Membership of increasing code points in sorted, disjoint ranges, in O(1) amortized per query.
+class RangeCursor {
+ public:
+  RangeCursor(const CpRange* r, size_t n) : r_(r), n_(n) {}
+  bool contains(char32_t cp) {
+    while (i_ < n_ && r_[i_].last < cp) ++i_;
+    return i_ < n_ && r_[i_].first <= cp;
   }
-  return false;
+
+ private:
+  const CpRange* r_;
+  size_t n_, i_ = 0;
+};
+
+// The override (if any) for increasing code points, from a list sorted here by code point.
+template <class T>
+class OverrideCursor {
+ public:
+  explicit OverrideCursor(std::vector<const T*> v) : v_(std::move(v)) {
+    std::sort(v_.begin(), v_.end(), [](const T* a, const T* b) { return a->cp < b->cp; });
+  }
+  const T* find(char32_t cp) {
+    while (i_ < v_.size() && v_[i_]->cp < cp) ++i_;
+    return i_ < v_.size() && v_[i_]->cp == cp ? v_[i_] : nullptr;
+  }
+
+ private:
+  std::vector<const T*> v_;
+  size_t i_ = 0;
+};
+
+template <class T, class End>
+std::vector<const T*> entries(const T* first, End is_end) {
+  std::vector<const T*> v;
+  for (const T* o = first; !is_end(*o); ++o) v.push_back(o);
+  return v;
 }
 
 Data* build() {
   auto* d = new Data();
   constexpr char32_t kMax = 0x110000;
   std::vector<uint16_t> flat(kMax, 0);
-  std::unordered_map<char32_t, const char*> cat_over;
-  for (const auto* o = kCategoryOverrides; o->category; ++o) cat_over[o->cp] = o->category;
-  std::unordered_map<char32_t, bool> space_over;
-  for (const auto* o = kSpaceOverrides; o->cp; ++o) space_over[o->cp] = o->space;
-  std::unordered_map<char32_t, const SeqOverride<kMaxLower>*> lower_over;
-  for (const auto* o = kLowerOverrides; o->cp; ++o) lower_over[o->cp] = o;
-  std::unordered_map<char32_t, const SeqOverride<kMaxNfd>*> nfd_over;
-  for (const auto* o = kNfdOverrides; o->cp; ++o) nfd_over[o->cp] = o;
-  std::unordered_map<char32_t, int> ccc_over;
-  for (const auto* o = kCccOverrides; o->cp; ++o) ccc_over[o->cp] = o->ccc;
-  const size_t n_unassigned = sizeof(kPyUnassigned) / sizeof(kPyUnassigned[0]);
-  const size_t n_cased = sizeof(kCasedRanges) / sizeof(kCasedRanges[0]);
-  const size_t n_ign = sizeof(kCaseIgnorableRanges) / sizeof(kCaseIgnorableRanges[0]);
+  // Every lookup below is by increasing code point: cursors instead of hash maps and binary
+  // searches keep this one-time build (it runs when the first tokenizer is made) fast.
+  OverrideCursor<CategoryOverride> cat_over(entries(kCategoryOverrides, [](const CategoryOverride& o) { return !o.category; }));
+  OverrideCursor<SpaceOverride> space_over(entries(kSpaceOverrides, [](const SpaceOverride& o) { return !o.cp; }));
+  OverrideCursor<SeqOverride<kMaxLower>> lower_over(entries(kLowerOverrides, [](const SeqOverride<kMaxLower>& o) { return !o.cp; }));
+  OverrideCursor<SeqOverride<kMaxNfd>> nfd_over(entries(kNfdOverrides, [](const SeqOverride<kMaxNfd>& o) { return !o.cp; }));
+  OverrideCursor<CccOverride> ccc_over(entries(kCccOverrides, [](const CccOverride& o) { return !o.cp; }));
+  RangeCursor unassigned(kPyUnassigned, sizeof(kPyUnassigned) / sizeof(kPyUnassigned[0]));
+  RangeCursor cased(kCasedRanges, sizeof(kCasedRanges) / sizeof(kCasedRanges[0]));
+  RangeCursor ignorable(kCaseIgnorableRanges, sizeof(kCaseIgnorableRanges) / sizeof(kCaseIgnorableRanges[0]));
 
   for (char32_t cp = 0; cp < kMax; ++cp) {
     const utf8proc_property_t* p = utf8proc_get_property(static_cast<utf8proc_int32_t>(cp));
+    const bool is_unassigned = unassigned.contains(cp);
+    if (is_unassigned && p->category == UTF8PROC_CATEGORY_CN && !cat_over.find(cp) && !space_over.find(cp)) {
+      // Unassigned for Python and utf8proc alike (most of the 1.1M code points): dropped by
+      // clean_text, no case, decomposition or combining class; only the range-based flags apply.
+      flat[cp] = static_cast<uint16_t>(kDrop | (is_cjk(cp) ? kCjk : 0) | (cased.contains(cp) ? kCased : 0) |
+                                       (ignorable.contains(cp) ? kCaseIgnorable : 0));
+      continue;
+    }
     std::string_view cat = utf8proc_category_string(static_cast<utf8proc_int32_t>(cp));
-    if (auto it = cat_over.find(cp); it != cat_over.end()) cat = it->second;
-    if (in_ranges(kPyUnassigned, n_unassigned, cp)) cat = "Cn";
+    if (const auto* o = cat_over.find(cp)) cat = o->category;
+    if (is_unassigned) cat = "Cn";
     uint16_t f = 0;
     const bool tnr = cp == '\t' || cp == '\n' || cp == '\r';
     if (cp == 0 || cp == 0xFFFD || (!tnr && cat[0] == 'C')) f |= kDrop;
     if (cp == ' ' || tnr || cat == "Zs") f |= kWhitespace;
     bool space = cat == "Zs" || p->bidi_class == UTF8PROC_BIDI_CLASS_B || p->bidi_class == UTF8PROC_BIDI_CLASS_S ||
                  p->bidi_class == UTF8PROC_BIDI_CLASS_WS;
-    if (auto it = space_over.find(cp); it != space_over.end()) space = it->second;
+    if (const auto* o = space_over.find(cp)) space = o->space;
     if (space) f |= kPySpace;
     if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126) ||
         cat[0] == 'P')
       f |= kPunct;
     if (is_cjk(cp)) f |= kCjk;
     if (cat == "Mn") f |= kMn;
-    if (in_ranges(kCasedRanges, n_cased, cp)) f |= kCased;
-    if (in_ranges(kCaseIgnorableRanges, n_ign, cp)) f |= kCaseIgnorable;
+    if (cased.contains(cp)) f |= kCased;
+    if (ignorable.contains(cp)) f |= kCaseIgnorable;
 
     if (cp < 0xD800 || cp > 0xDFFF) {
       // Lowercase (full mapping as Python).
       Seq4 low{};
-      if (auto it = lower_over.find(cp); it != lower_over.end()) {
-        low.len = static_cast<uint8_t>(it->second->len);
-        for (int i = 0; i < low.len; ++i) low.cp[i] = it->second->seq[i];
+      if (const auto* o = lower_over.find(cp)) {
+        low.len = static_cast<uint8_t>(o->len);
+        for (int i = 0; i < low.len; ++i) low.cp[i] = o->seq[i];
       } else {
         low.len = 1;
         low.cp[0] = static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp)));
@@ -125,9 +154,9 @@ Data* build() {
       }
       // NFD.
       Seq4 dec{};
-      if (auto it = nfd_over.find(cp); it != nfd_over.end()) {
-        dec.len = static_cast<uint8_t>(it->second->len);
-        for (int i = 0; i < dec.len; ++i) dec.cp[i] = it->second->seq[i];
+      if (const auto* o = nfd_over.find(cp)) {
+        dec.len = static_cast<uint8_t>(o->len);
+        for (int i = 0; i < dec.len; ++i) dec.cp[i] = o->seq[i];
       } else {
         utf8proc_int32_t buf[8];
         int bound = 0;
@@ -146,7 +175,7 @@ Data* build() {
         d->nfd[cp] = dec;
       }
       int ccc = p->combining_class;
-      if (auto it = ccc_over.find(cp); it != ccc_over.end()) ccc = it->second;
+      if (const auto* o = ccc_over.find(cp)) ccc = o->ccc;
       if (ccc != 0) {
         f |= kCccNonzero;
         d->ccc[cp] = static_cast<uint8_t>(ccc);
