@@ -1,15 +1,8 @@
 // Linear on oneDNN matmul: the weight [out, in] is viewed as Wᵀ [in, out] (strides {1, in}) and
 // reordered once into the blocked layout oneDNN picks for it ("any"); a matmul primitive is
 // created per (rows, row stride) and cached.
-// Int8: the weight is quantized per output channel at construction (optionally smoothed, see
-// linear.h), oneDNN runs s8·s8 with the per-channel weight scales as CONSTANT output scales
-// (runtime scales make oneDNN 2.6 fall back to a 10× slower kernel), and our own passes quantize
-// the input per row and apply the row scale, bias and activation (epilogue).
 #include "ops/linear.h"
 
-#include <algorithm>
-#include <cmath>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -19,7 +12,7 @@
 #include <vector>
 
 #include "ops/cpu/dnnl_context.h"
-#include "ops/cpu/multiversion.h"
+#include "ops/cpu/int8.h"
 
 namespace bertcpp::ops {
 
@@ -104,80 +97,6 @@ struct Linear::Impl {
     return plans.emplace(key, std::move(p)).first->second;
   }
 };
-
-namespace {
-
-// Int8 weight quantization: W'[c,k] = W[c,k]·s[k] (s = `smooth`, or 1), sw[c] = max_k |W'[c,k]|/127,
-// q[c,k] = round(W'[c,k]/sw[c]). Rows that are all zero get sw = 1 (q = 0).
-void quantize_weight(const float* w, int64_t out, int64_t in, const std::vector<float>& smooth, int8_t* q,
-                     float* sw) {
-  std::vector<float> row(static_cast<size_t>(in));
-  for (int64_t c = 0; c < out; ++c) {
-    float m = 0.0f;
-    for (int64_t k = 0; k < in; ++k) {
-      row[k] = smooth.empty() ? w[c * in + k] : w[c * in + k] * smooth[static_cast<size_t>(k)];
-      m = std::max(m, std::fabs(row[k]));
-    }
-    const float scale = m > 0.0f ? m / 127.0f : 1.0f;
-    sw[c] = scale;
-    for (int64_t k = 0; k < in; ++k)
-      q[c * in + k] = static_cast<int8_t>(std::clamp(std::nearbyint(row[k] / scale), -127.0f, 127.0f));
-  }
-}
-
-// SmoothQuant migration strength α = ½: s[k] = √(absmax[k] / max_c |W[c,k]|), clamped to
-// [1e-4, 1e4]; channels with no estimate or an all-zero column keep s = 1.
-std::vector<float> smoothing(const float* w, int64_t out, int64_t in, const Tensor& absmax) {
-  std::vector<float> wmax(static_cast<size_t>(in), 0.0f), s(static_cast<size_t>(in), 1.0f);
-  for (int64_t c = 0; c < out; ++c)
-    for (int64_t k = 0; k < in; ++k) wmax[k] = std::max(wmax[k], std::fabs(w[c * in + k]));
-  const float* a = absmax.data<float>();
-  for (int64_t k = 0; k < in; ++k) {
-    if (!(a[k] > 0.0f) || !(wmax[k] > 0.0f) || !std::isfinite(a[k])) continue;
-    s[k] = std::clamp(std::sqrt(a[k] / wmax[k]), 1e-4f, 1e4f);
-  }
-  return s;
-}
-
-}  // namespace
-
-void Linear::init_int8(Impl& impl, const Tensor& weight, const Tensor& input_absmax) {
-  const int64_t in = impl.in, out = impl.out;
-  const float* w = weight.data<float>();
-  std::vector<float> smooth;
-  if (input_absmax.defined()) {
-    smooth = smoothing(w, out, in, input_absmax);
-    impl.inv_smooth.resize(smooth.size());
-    for (size_t k = 0; k < smooth.size(); ++k) impl.inv_smooth[k] = 1.0f / smooth[k];
-  }
-  std::vector<int8_t> q(static_cast<size_t>(out * in));
-  impl.wscale.resize(static_cast<size_t>(out));
-  quantize_weight(w, out, in, smooth, q.data(), impl.wscale.data());
-  const memory::desc plain({in, out}, dt::s8, memory::dims{1, in});
-  memory::desc packed;
-  try {
-    packed = impl.make_pd(128, in, memory::desc({in, out}, dt::s8, tag::any)).weights_desc();
-  } catch (const dnnl::error& e) {
-    throw unsupported(std::string("this CPU has no int8 GEMM (oneDNN: ") + e.what() + "); use f32");
-  }
-  if (packed == plain) {
-    impl.qweight = std::move(q);
-    impl.weight_desc = plain;
-    impl.weight_mem = memory(plain, cpu::dnnl_engine(), impl.qweight.data());
-    return;
-  }
-  impl.weight_desc = packed;
-  impl.weight_mem = memory(packed, cpu::dnnl_engine());
-  memory src(plain, cpu::dnnl_engine(), q.data());
-  try {
-    dnnl::reorder r(src, impl.weight_mem);
-    dnnl::stream& s = cpu::dnnl_thread_stream();
-    r.execute(s, src, impl.weight_mem);
-    s.wait();
-  } catch (const dnnl::error& e) {
-    throw Error(ErrorKind::Internal, std::string("oneDNN int8 weight packing failed: ") + e.what());
-  }
-}
 
 Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, GemmType gemm,
                const Tensor& input_absmax) {
@@ -264,70 +183,6 @@ const uint16_t* to_bf16(const float* x, int64_t rows, int64_t in, int64_t stride
   }
   return out;
 }
-
-// Int8 input quantization of one row: v[k] = x[k]·inv_smooth[k] (when given),
-// q[k] = round(v[k]·127/max|v|); returns the row scale max|v|/127 (0 for an all-zero row).
-// Rounds half away from zero by truncation (no libm), so each ISA clone vectorizes it.
-BERTCPP_MULTIVERSION
-float quantize_row(const float* x, int64_t in, const float* inv_smooth, int8_t* q) {
-  float m = 0.0f, nonfinite = 0.0f;  // nonfinite: Σ (v − v), NaN iff some v is inf or NaN
-  if (inv_smooth) {
-#pragma omp simd reduction(max : m) reduction(+ : nonfinite)
-    for (int64_t k = 0; k < in; ++k) {
-      const float v = x[k] * inv_smooth[k];
-      m = std::max(m, v < 0.0f ? -v : v);
-      nonfinite += v - v;
-    }
-  } else {
-#pragma omp simd reduction(max : m) reduction(+ : nonfinite)
-    for (int64_t k = 0; k < in; ++k) {
-      m = std::max(m, x[k] < 0.0f ? -x[k] : x[k]);
-      nonfinite += x[k] - x[k];
-    }
-  }
-  if (nonfinite != 0.0f || m == 0.0f) {  // an inf/NaN input makes the row NaN (as f32 would); zeros stay zero
-    std::fill(q, q + in, int8_t{0});
-    return nonfinite != 0.0f ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
-  }
-  const float inv = 127.0f / m;
-  if (inv_smooth) {
-#pragma omp simd
-    for (int64_t k = 0; k < in; ++k) {
-      const float v = x[k] * inv_smooth[k] * inv;
-      q[k] = static_cast<int8_t>(static_cast<int32_t>(v + (v < 0.0f ? -0.5f : 0.5f)));
-    }
-  } else {
-#pragma omp simd
-    for (int64_t k = 0; k < in; ++k) {
-      const float v = x[k] * inv;
-      q[k] = static_cast<int8_t>(static_cast<int32_t>(v + (v < 0.0f ? -0.5f : 0.5f)));
-    }
-  }
-  return m / 127.0f;
-}
-
-// Int8 epilogue of one row, in place: y[c] = y[c]·sx + b[c] (y already holds acc·sw[c]).
-BERTCPP_MULTIVERSION
-void dequantize_row(float* y, int64_t out, float sx, const float* b) {
-  if (b) {
-#pragma omp simd
-    for (int64_t c = 0; c < out; ++c) y[c] = y[c] * sx + b[c];
-  } else {
-#pragma omp simd
-    for (int64_t c = 0; c < out; ++c) y[c] = y[c] * sx;
-  }
-}
-
-struct Int8Buffers {
-  std::vector<int8_t> q;
-  std::vector<float> scale;
-};
-Int8Buffers& int8_buffers(int64_t rows, int64_t in) {
-  thread_local Int8Buffers buf;
-  if (buf.q.size() < static_cast<size_t>(rows * in)) buf.q.resize(static_cast<size_t>(rows * in));
-  if (buf.scale.size() < static_cast<size_t>(rows)) buf.scale.resize(static_cast<size_t>(rows));
-  return buf;
-}
 }  // namespace
 
 void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_stride) const {
@@ -350,34 +205,6 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   cpu::dnnl_execute(plan->prim, std::move(args), plan->scratch);
 }
 
-void Linear::forward_int8(const float* x, int64_t rows, float* y, int64_t stride) const {
-  const Impl& m = *impl_;
-  const int64_t in = m.in, out = m.out;
-  Int8Buffers& buf = int8_buffers(rows, in);
-  int8_t* q = buf.q.data();
-  float* sx = buf.scale.data();
-  const float* inv_smooth = m.inv_smooth.empty() ? nullptr : m.inv_smooth.data();
-#pragma omp parallel for schedule(static) if (rows * in >= 16384)
-  for (int64_t r = 0; r < rows; ++r) sx[r] = quantize_row(x + r * stride, in, inv_smooth, q + r * in);
-
-  auto plan = m.plan(rows, in);
-  const auto& eng = cpu::dnnl_engine();
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, memory(plan->src, eng, q)},
-      {DNNL_ARG_WEIGHTS, m.weight_mem},
-      {DNNL_ARG_DST, memory(plan->dst, eng, y)},
-  };
-  cpu::dnnl_execute(plan->prim, std::move(args), plan->scratch);
-
-  const float* b = m.bias.defined() ? m.bias.data<float>() : nullptr;
-  const Activation act = m.activation;
-#pragma omp parallel for schedule(static) if (rows * out >= 16384)
-  for (int64_t r = 0; r < rows; ++r) {
-    dequantize_row(y + r * out, out, sx[r], b);
-    activate(y + r * out, out, act);
-  }
-}
-
 Tensor Linear::forward(const Tensor& x) const {
   if (!impl_) throw Error(ErrorKind::Internal, "Linear::forward on an empty Linear");
   if (x.dtype() != DType::F32 || x.rank() < 1 || x.dim(-1) != impl_->in)
@@ -388,6 +215,69 @@ Tensor Linear::forward(const Tensor& x) const {
   Tensor y = Tensor::empty(DType::F32, out_shape);
   forward(x.data<float>(), x.numel() / impl_->in, y.data<float>());
   return y;
+}
+
+// Int8 (see linear.h): the weight is quantized per output channel here (optionally smoothed);
+// oneDNN runs s8·s8 with the per-channel weight scales as CONSTANT output scales (runtime scales
+// make oneDNN 2.6 fall back to a 10× slower kernel); our passes in ops/cpu/int8.cpp quantize the
+// input per row (into a contiguous buffer) and apply the row scale, bias and activation.
+void Linear::init_int8(Impl& impl, const Tensor& weight, const Tensor& input_absmax) {
+  const int64_t in = impl.in, out = impl.out;
+  const float* w = weight.data<float>();
+  std::vector<float> smooth;
+  if (input_absmax.defined()) {
+    smooth = cpu::int8_smoothing(w, out, in, input_absmax);
+    impl.inv_smooth.resize(smooth.size());
+    for (size_t k = 0; k < smooth.size(); ++k) impl.inv_smooth[k] = 1.0f / smooth[k];
+  }
+  std::vector<int8_t> q(static_cast<size_t>(out * in));
+  impl.wscale.resize(static_cast<size_t>(out));
+  cpu::int8_quantize_weight(w, out, in, smooth, q.data(), impl.wscale.data());
+  const memory::desc plain({in, out}, dt::s8, memory::dims{1, in});
+  memory::desc packed;
+  try {
+    packed = impl.make_pd(128, in, memory::desc({in, out}, dt::s8, tag::any)).weights_desc();
+  } catch (const dnnl::error& e) {
+    throw unsupported(std::string("this CPU has no int8 GEMM (oneDNN: ") + e.what() + "); use f32");
+  }
+  if (packed == plain) {
+    impl.qweight = std::move(q);
+    impl.weight_desc = plain;
+    impl.weight_mem = memory(plain, cpu::dnnl_engine(), impl.qweight.data());
+    return;
+  }
+  impl.weight_desc = packed;
+  impl.weight_mem = memory(packed, cpu::dnnl_engine());
+  memory src(plain, cpu::dnnl_engine(), q.data());
+  try {
+    dnnl::reorder r(src, impl.weight_mem);
+    dnnl::stream& s = cpu::dnnl_thread_stream();
+    r.execute(s, src, impl.weight_mem);
+    s.wait();
+  } catch (const dnnl::error& e) {
+    throw Error(ErrorKind::Internal, std::string("oneDNN int8 weight packing failed: ") + e.what());
+  }
+}
+
+void Linear::forward_int8(const float* x, int64_t rows, float* y, int64_t stride) const {
+  const Impl& m = *impl_;
+  const int64_t in = m.in, out = m.out;
+  thread_local std::vector<int8_t> q;  // the quantized rows, contiguous [rows, in]
+  thread_local std::vector<float> sx;   // their scales
+  if (q.size() < static_cast<size_t>(rows * in)) q.resize(static_cast<size_t>(rows * in));
+  if (sx.size() < static_cast<size_t>(rows)) sx.resize(static_cast<size_t>(rows));
+  cpu::int8_quantize_rows(x, rows, in, stride, m.inv_smooth.empty() ? nullptr : m.inv_smooth.data(), q.data(), sx.data());
+
+  auto plan = m.plan(rows, in);
+  const auto& eng = cpu::dnnl_engine();
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, memory(plan->src, eng, q.data())},
+      {DNNL_ARG_WEIGHTS, m.weight_mem},
+      {DNNL_ARG_DST, memory(plan->dst, eng, y)},
+  };
+  cpu::dnnl_execute(plan->prim, std::move(args), plan->scratch);
+
+  cpu::int8_dequantize_rows(y, rows, out, sx.data(), m.bias.defined() ? m.bias.data<float>() : nullptr, m.activation);
 }
 
 }  // namespace bertcpp::ops
