@@ -40,6 +40,17 @@ struct LayerNormWeights {
   Tensor gamma, beta;
 };
 
+// Int8 smoothing input: an estimate of max |y_j| over the tokens of a LayerNorm's output
+// y_j = γ_j·x̂_j + β_j (x̂ normalized, |x̂_j| ≲ 4): 4·|γ_j| + |β_j|. Outlier channels of BERTs
+// come from large γ_j/β_j, so this marks them without calibration data.
+Tensor layer_norm_absmax(const LayerNormWeights& ln) {
+  const int64_t n = ln.gamma.numel();
+  Tensor a = Tensor::empty(DType::F32, {n});
+  for (int64_t j = 0; j < n; ++j)
+    a.data<float>()[j] = 4.0f * std::fabs(ln.gamma.data<float>()[j]) + std::fabs(ln.beta.data<float>()[j]);
+  return a;
+}
+
 struct EncoderLayer {
   ops::Linear qkv;       // query, key, value fused: [3·hidden, hidden]
   ops::Linear attn_out;  // attention.output.dense
@@ -81,17 +92,6 @@ ops::Linear linear(const io::BertWeights& w, const std::string& prefix, ops::Act
 
 LayerNormWeights layer_norm_weights(const io::BertWeights& w, const std::string& prefix) {
   return {w.get(prefix + ".weight"), w.get(prefix + ".bias")};
-}
-
-// Int8 smoothing input: an estimate of max |y_j| over the tokens of a LayerNorm's output
-// y_j = γ_j·x̂_j + β_j (x̂ normalized, |x̂_j| ≲ 4): 4·|γ_j| + |β_j|. Outlier channels of BERTs
-// come from large γ_j/β_j, so this marks them without calibration data.
-Tensor layer_norm_absmax(const LayerNormWeights& ln) {
-  const int64_t n = ln.gamma.numel();
-  Tensor a = Tensor::empty(DType::F32, {n});
-  for (int64_t j = 0; j < n; ++j)
-    a.data<float>()[j] = 4.0f * std::fabs(ln.gamma.data<float>()[j]) + std::fabs(ln.beta.data<float>()[j]);
-  return a;
 }
 
 std::string at(int64_t b, int64_t s) { return "[" + std::to_string(b) + ", " + std::to_string(s) + "]"; }

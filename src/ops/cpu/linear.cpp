@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "ops/cpu/dnnl_context.h"
 #include "ops/cpu/int8.h"
+#include "ops/cpu/dnnl_context.h"
 
 namespace bertcpp::ops {
 
