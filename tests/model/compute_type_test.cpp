@@ -7,6 +7,12 @@
 #include <memory>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+
 #include "golden_util.h"
 #include "model/bert.h"
 
@@ -173,4 +179,39 @@ TEST(ComputeType, Int8OnOutlierChannels) {
   const int64_t H = c.dim(2);
   for (int64_t i = 0; i < (S - 13) * H; ++i)
     ASSERT_EQ(c.data<float>()[i], b.data<float>()[S * H + i]) << "element " << i;
+}
+
+// `bertcpp embed --dtype int8` end to end: same shape as f32, embeddings within cosine 0.99.
+TEST(ComputeType, Int8EmbedCli) {
+  auto embed = [](const std::string& dtype) {
+    const std::string cmd = std::string(BERTCPP_CLI) + " embed --threads 1 --dtype " + dtype + " -m '" +
+                            bertcpp::testing::model_dir("tiny-bert").string() +
+                            "' 'Hello, world!' 'the quick brown fox jumps over the lazy dog' 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = p ? pclose(p) : -1;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+    return nlohmann::json::parse(out, nullptr, false);
+  };
+  const nlohmann::json a = embed("f32"), b = embed("int8");
+  ASSERT_FALSE(a.is_discarded());
+  ASSERT_FALSE(b.is_discarded());
+  ASSERT_EQ(a["embeddings"].size(), 2u);
+  ASSERT_EQ(b["embeddings"].size(), 2u);
+  for (size_t t = 0; t < 2; ++t) {
+    const auto& x = a["embeddings"][t];
+    const auto& y = b["embeddings"][t];
+    ASSERT_EQ(x.size(), y.size());
+    double dot = 0, nx = 0, ny = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double u = x[i].get<double>(), v = y[i].get<double>();
+      dot += u * v;
+      nx += u * u;
+      ny += v * v;
+    }
+    EXPECT_GE(dot / std::sqrt(nx * ny), 0.99) << "text " << t;
+  }
 }
