@@ -179,6 +179,15 @@ TEST(ComputeType, Int8OnOutlierChannels) {
   const int64_t H = c.dim(2);
   for (int64_t i = 0; i < (S - 13) * H; ++i)
     ASSERT_EQ(c.data<float>()[i], b.data<float>()[S * H + i]) << "element " << i;
+  // ... nor on the thread count (the s32 accumulation is exact; everything else is per element/row).
+  for (int threads : {1, 2}) {
+    ModelOptions o;
+    o.compute = ComputeType::Int8;
+    o.threads = threads;
+    const Tensor d = model::Bert::load(dir, o)->forward(batch, {}).last_hidden_state;
+    for (int64_t i = 0; i < d.numel(); ++i)
+      ASSERT_EQ(d.data<float>()[i], b.data<float>()[i]) << threads << " threads, element " << i;
+  }
 }
 
 // `bertcpp embed --dtype int8` end to end: same shape as f32, embeddings within cosine 0.99.
