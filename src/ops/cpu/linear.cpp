@@ -3,6 +3,10 @@
 // created per (rows, row stride) and cached.
 #include "ops/linear.h"
 
+#include <omp.h>
+
+#include <algorithm>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -266,18 +270,44 @@ void Linear::forward_int8(const float* x, int64_t rows, float* y, int64_t stride
   thread_local std::vector<float> sx;   // their scales
   if (q.size() < static_cast<size_t>(rows * in)) q.resize(static_cast<size_t>(rows * in));
   if (sx.size() < static_cast<size_t>(rows)) sx.resize(static_cast<size_t>(rows));
-  cpu::int8_quantize_rows(x, rows, in, stride, m.inv_smooth.empty() ? nullptr : m.inv_smooth.data(), q.data(), sx.data());
-
-  auto plan = m.plan(rows, in);
-  const auto& eng = cpu::dnnl_engine();
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, memory(plan->src, eng, q.data())},
-      {DNNL_ARG_WEIGHTS, m.weight_mem},
-      {DNNL_ARG_DST, memory(plan->dst, eng, y)},
+  const float* inv_smooth = m.inv_smooth.empty() ? nullptr : m.inv_smooth.data();
+  const float* b = m.bias.defined() ? m.bias.data<float>() : nullptr;
+  int8_t* qd = q.data();
+  float* sd = sx.data();
+  // Rows [r0, r1): quantize, GEMM, epilogue — a row's result depends on that row only.
+  auto block = [&](int64_t r0, int64_t r1) {
+    if (r1 <= r0) return;
+    cpu::int8_quantize_rows(x + r0 * stride, r1 - r0, in, stride, inv_smooth, qd + r0 * in, sd + r0);
+    auto plan = m.plan(r1 - r0, in);
+    const auto& eng = cpu::dnnl_engine();
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, memory(plan->src, eng, qd + r0 * in)},
+        {DNNL_ARG_WEIGHTS, m.weight_mem},
+        {DNNL_ARG_DST, memory(plan->dst, eng, y + r0 * out)},
+    };
+    cpu::dnnl_execute(plan->prim, std::move(args), plan->scratch);
+    cpu::int8_dequantize_rows(y + r0 * out, r1 - r0, out, sd + r0, b, m.activation);
   };
-  cpu::dnnl_execute(plan->prim, std::move(args), plan->scratch);
-
-  cpu::int8_dequantize_rows(y, rows, out, sx.data(), m.bias.defined() ? m.bias.data<float>() : nullptr, m.activation);
+  // One parallel region per call (each thread runs its block of rows, oneDNN single-threaded
+  // inside) instead of three (quantize, GEMM, epilogue): fewer barriers, which matters when the
+  // cores are shared. Blocks of >= 32 rows keep the GEMM efficient; fewer rows run as one block.
+  const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), rows / 32));  // >= 32 rows each
+  if (threads <= 1 || omp_in_parallel()) {
+    block(0, rows);
+    return;
+  }
+  std::exception_ptr error;
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
+    try {
+      block(rows * t / n, rows * (t + 1) / n);
+    } catch (...) {
+#pragma omp critical(bertcpp_int8_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace bertcpp::ops
