@@ -40,6 +40,17 @@ struct LayerNormWeights {
   Tensor gamma, beta;
 };
 
+// Int8 smoothing input: an estimate of max |y_j| over the tokens of a LayerNorm's output
+// y_j = γ_j·x̂_j + β_j (x̂ normalized, |x̂_j| ≲ 4): 4·|γ_j| + |β_j|. Outlier channels of BERTs
+// come from large γ_j/β_j, so this marks them without calibration data.
+Tensor layer_norm_absmax(const LayerNormWeights& ln) {
+  const int64_t n = ln.gamma.numel();
+  Tensor a = Tensor::empty(DType::F32, {n});
+  for (int64_t j = 0; j < n; ++j)
+    a.data<float>()[j] = 4.0f * std::fabs(ln.gamma.data<float>()[j]) + std::fabs(ln.beta.data<float>()[j]);
+  return a;
+}
+
 struct EncoderLayer {
   ops::Linear qkv;       // query, key, value fused: [3·hidden, hidden]
   ops::Linear attn_out;  // attention.output.dense
@@ -50,7 +61,8 @@ struct EncoderLayer {
 };
 
 // Rows of several [out_i, in] weights (and their [out_i] biases) stacked into one Linear.
-ops::Linear stacked_linear(const io::BertWeights& w, const std::vector<std::string>& prefixes, ops::GemmType gemm) {
+ops::Linear stacked_linear(const io::BertWeights& w, const std::vector<std::string>& prefixes, ops::GemmType gemm,
+                           const Tensor& input_absmax = Tensor()) {
   int64_t rows = 0, in = 0;
   for (const auto& p : prefixes) {
     const Tensor& t = w.get(p + ".weight");
@@ -69,13 +81,13 @@ ops::Linear stacked_linear(const io::BertWeights& w, const std::vector<std::stri
     wd += t.numel();
     bd += b.numel();
   }
-  return ops::Linear(weight, bias, ops::Activation::Identity, gemm);
+  return ops::Linear(weight, bias, ops::Activation::Identity, gemm, input_absmax);
 }
 
 ops::Linear linear(const io::BertWeights& w, const std::string& prefix, ops::Activation act = ops::Activation::Identity,
-                   ops::GemmType gemm = ops::GemmType::F32) {
+                   ops::GemmType gemm = ops::GemmType::F32, const Tensor& input_absmax = Tensor()) {
   const std::string bias = prefix + ".bias";
-  return ops::Linear(w.get(prefix + ".weight"), w.has(bias) ? w.get(bias) : Tensor(), act, gemm);
+  return ops::Linear(w.get(prefix + ".weight"), w.has(bias) ? w.get(bias) : Tensor(), act, gemm, input_absmax);
 }
 
 LayerNormWeights layer_norm_weights(const io::BertWeights& w, const std::string& prefix) {
@@ -139,8 +151,10 @@ struct Bert::Impl {
 };
 
 std::unique_ptr<Bert> Bert::load(const std::filesystem::path& dir, const ModelOptions& options) {
-  if (options.compute == ComputeType::Int8) throw unsupported("compute type int8 is not supported yet (f32, bf16)");
-  const ops::GemmType gemm = options.compute == ComputeType::BF16 ? ops::GemmType::BF16 : ops::GemmType::F32;
+  const ops::GemmType gemm = options.compute == ComputeType::BF16  ? ops::GemmType::BF16
+                             : options.compute == ComputeType::Int8 ? ops::GemmType::Int8
+                                                                    : ops::GemmType::F32;
+  const bool smooth = gemm == ops::GemmType::Int8;  // QKV and intermediate inputs are LayerNorm outputs
   if (options.threads < 0) throw invalid_argument("threads must be >= 0 (0 = all cores), got " + std::to_string(options.threads));
   auto impl = std::make_unique<Impl>();
   impl->config = io::load_bert_config(dir / "config.json");
@@ -156,16 +170,20 @@ std::unique_ptr<Bert> Bert::load(const std::filesystem::path& dir, const ModelOp
   impl->position_embeddings = w.get("embeddings.position_embeddings.weight");
   impl->token_type_embeddings = w.get("embeddings.token_type_embeddings.weight");
   impl->embeddings_ln = layer_norm_weights(w, "embeddings.LayerNorm");
+  LayerNormWeights prev_ln = impl->embeddings_ln;  // the LayerNorm feeding the next QKV (shallow copy)
   for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
     EncoderLayer layer;
-    layer.qkv = stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, gemm);
+    layer.qkv = stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, gemm,
+                               smooth ? layer_norm_absmax(prev_ln) : Tensor());
     layer.attn_out = linear(w, p + "attention.output.dense", ops::Activation::Identity, gemm);
     layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm");
-    layer.intermediate = linear(w, p + "intermediate.dense", impl->act, gemm);
+    layer.intermediate = linear(w, p + "intermediate.dense", impl->act, gemm,
+                                smooth ? layer_norm_absmax(layer.attn_ln) : Tensor());
     layer.output = linear(w, p + "output.dense", ops::Activation::Identity, gemm);
     layer.out_ln = layer_norm_weights(w, p + "output.LayerNorm");
     impl->layers.push_back(std::move(layer));
+    prev_ln = impl->layers.back().out_ln;
     // Its weights are packed now: drop the file's pages from RSS (forward re-reads the rest on demand).
     for (const auto& [name, t] : w.all())
       if (name.rfind(p, 0) == 0) checkpoint.release_pages(t);

@@ -13,7 +13,12 @@ namespace bertcpp::ops {
 
 // What the GEMM multiplies in. BF16: the weight is converted to bf16 once at construction and
 // each call's input rows are rounded to bf16 (nearest even); accumulation and output stay f32.
-enum class GemmType { F32, BF16 };
+// Int8: the weight is quantized once at construction, symmetric per output channel
+// (sw[c] = max_k |W[c,k]| / 127); each call quantizes its input per ROW, symmetric
+// (sx[r] = max_k |x[r,k]| / 127), oneDNN multiplies s8·s8 → s32 (exact) and applies sw[c], then
+// y[r,c] = act(acc·sw[c]·sx[r] + b[c]). A row's result depends only on that row (not on its batch
+// neighbours) and is deterministic: the s32 accumulation is exact whatever the GEMM's blocking.
+enum class GemmType { F32, BF16, Int8 };
 
 class Linear {
  public:
@@ -22,13 +27,19 @@ class Linear {
   // or, when packing does not apply, kept alive by a shallow copy of the tensor.
   // `activation` is applied to the result inside the GEMM: y = act(x·Wᵀ + b).
   // Throws Unsupported when the CPU has no GEMM for `gemm` (bf16 needs AVX-512).
+  // `input_absmax` (Int8 only; F32 [in] or undefined): an estimate of max |x[:, k]| per input
+  // channel. When given, the weight is smoothed before quantization (SmoothQuant, α = ½):
+  // s[k] = √(input_absmax[k] / max_c |W[c,k]|), W'[:,k] = W[:,k]·s[k], and each call's input is
+  // divided by s[k] in the quantization pass — x·Wᵀ is unchanged, but channels that are large in
+  // every row (outlier channels) no longer take all of a row's int8 range.
   Linear(const Tensor& weight, const Tensor& bias, Activation activation = Activation::Identity,
-         GemmType gemm = GemmType::F32);
+         GemmType gemm = GemmType::F32, const Tensor& input_absmax = Tensor());
 
   bool defined() const { return impl_ != nullptr; }
   int64_t in_features() const;
   int64_t out_features() const;
   Activation activation() const;
+  GemmType gemm() const;
 
   // y[rows, out] = x[rows, in]·Wᵀ + b. Row r of x starts at x + r*x_row_stride (x_row_stride ≥ in;
   // 0 means in). y is contiguous. x and y must not overlap.
@@ -39,6 +50,8 @@ class Linear {
   struct Impl;
 
  private:
+  static void init_int8(Impl& impl, const Tensor& weight, const Tensor& input_absmax);
+  void forward_int8(const float* x, int64_t rows, float* y, int64_t stride) const;
   std::shared_ptr<const Impl> impl_;
 };
 

@@ -126,17 +126,4 @@ TEST(BertLoad, HeadsAndConfig) {
   EXPECT_EQ(cls.config().num_labels, 3);
 }
 
-TEST(BertLoad, NonF32ComputeIsUnsupported) {
-  for (ComputeType t : {ComputeType::Int8}) {  // bf16 is supported: tests/model/compute_type_test.cpp
-    ModelOptions o;
-    o.compute = t;
-    try {
-      model::Bert::load(bertcpp::testing::model_dir("tiny-bert"), o);
-      FAIL() << "no error";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::Unsupported) << e.what();
-    }
-  }
-}
-
 }  // namespace

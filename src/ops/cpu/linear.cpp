@@ -4,6 +4,10 @@
 // gathered first: oneDNN 2.6 falls back to its reference kernel for them).
 #include "ops/linear.h"
 
+#include <omp.h>
+
+#include <algorithm>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -12,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/cpu/int8.h"
 #include "ops/cpu/dnnl_context.h"
 #include "ops/cpu/multiversion.h"
 
@@ -25,9 +30,14 @@ struct Linear::Impl {
   int64_t in = 0, out = 0;
   Activation activation = Activation::Identity;
   GemmType gemm = GemmType::F32;
-  dt wdt() const { return gemm == GemmType::BF16 ? dt::bf16 : dt::f32; }
+  dt wdt() const { return gemm == GemmType::BF16 ? dt::bf16 : gemm == GemmType::Int8 ? dt::s8 : dt::f32; }
+  bool int8() const { return gemm == GemmType::Int8; }
   Tensor plain_weight;  // kept only when packing did not happen
   std::shared_ptr<void> weight_storage;  // the packed weights' buffer (huge pages where possible)
+  // Int8: quantized weight [out, in] (kept only when packing did not happen), per-output-channel
+  // weight scales, and 1/s[k] of the smoothing (empty: none).
+  std::vector<int8_t> qweight;
+  std::vector<float> wscale, inv_smooth;
   Tensor bias;          // F32 [out] or undefined
   memory::desc weight_desc;
   memory weight_mem;    // packed (or plain) weights
@@ -46,9 +56,13 @@ struct Linear::Impl {
   dnnl::matmul::primitive_desc make_pd(int64_t rows, int64_t stride, const memory::desc& w) const {
     const memory::desc src({rows, in}, wdt(), memory::dims{stride, 1});
     const memory::desc dst({rows, out}, dt::f32, tag::ab);
+    dnnl::primitive_attr attr = cpu::dnnl_default_attr();
+    if (int8()) {  // bias, row scales and activation: our epilogue
+      attr.set_output_scales(2, wscale);
+      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, w, dst), attr, cpu::dnnl_engine());
+    }
     const dnnl::matmul::desc d = bias.defined() ? dnnl::matmul::desc(src, w, bias_desc(), dst)
                                                 : dnnl::matmul::desc(src, w, dst);
-    dnnl::primitive_attr attr = cpu::dnnl_default_attr();
     if (activation != Activation::Identity) {
       dnnl::post_ops po;
       po.append_eltwise(1.0f, eltwise_algorithm(activation), activation == Activation::Silu ? 1.0f : 0.0f, 0.0f);
@@ -91,7 +105,8 @@ struct Linear::Impl {
   }
 };
 
-Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, GemmType gemm) {
+Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, GemmType gemm,
+               const Tensor& input_absmax) {
   if (weight.dtype() != DType::F32 || weight.rank() != 2)
     throw invalid_argument("Linear weight must be F32 [out, in], got " + std::string(dtype_name(weight.dtype())) +
                            " " + shape_to_string(weight.shape()));
@@ -107,6 +122,17 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
                              std::string(dtype_name(bias.dtype())) + " " + shape_to_string(bias.shape()));
     impl->bias = bias;
     impl->bias_mem = memory(impl->bias_desc(), cpu::dnnl_engine(), const_cast<float*>(bias.data<float>()));
+  }
+  if (input_absmax.defined()) {
+    if (gemm != GemmType::Int8) throw invalid_argument("Linear: input_absmax (smoothing) applies to int8 GEMMs only");
+    if (input_absmax.dtype() != DType::F32 || input_absmax.rank() != 1 || input_absmax.dim(0) != impl->in)
+      throw invalid_argument("Linear input_absmax must be F32 [" + std::to_string(impl->in) + "], got " +
+                             std::string(dtype_name(input_absmax.dtype())) + " " + shape_to_string(input_absmax.shape()));
+  }
+  if (gemm == GemmType::Int8) {
+    init_int8(*impl, weight, input_absmax);
+    impl_ = std::move(impl);
+    return;
   }
   const memory::desc plain = impl->plain_weight_desc();
   memory::desc packed;
@@ -142,6 +168,7 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
 int64_t Linear::in_features() const { return impl_ ? impl_->in : 0; }
 int64_t Linear::out_features() const { return impl_ ? impl_->out : 0; }
 Activation Linear::activation() const { return impl_ ? impl_->activation : Activation::Identity; }
+GemmType Linear::gemm() const { return impl_ ? impl_->gemm : GemmType::F32; }
 
 namespace {
 // One row of f32 rounded to bf16 (nearest even); cloned per ISA so it vectorizes (NaN inputs do
@@ -185,6 +212,7 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   if (rows == 0) return;
   const int64_t stride = x_row_stride == 0 ? impl_->in : x_row_stride;
   if (stride < impl_->in) throw invalid_argument("Linear::forward: row stride " + std::to_string(stride) + " < in_features " + std::to_string(impl_->in));
+  if (impl_->int8()) return forward_int8(x, rows, y, stride);
   const bool bf16 = impl_->gemm == GemmType::BF16;
   const void* src = x;
   if (bf16) {
@@ -215,6 +243,95 @@ Tensor Linear::forward(const Tensor& x) const {
   Tensor y = Tensor::empty(DType::F32, out_shape);
   forward(x.data<float>(), x.numel() / impl_->in, y.data<float>());
   return y;
+}
+
+// Int8 (see linear.h): the weight is quantized per output channel here (optionally smoothed);
+// oneDNN runs s8·s8 with the per-channel weight scales as CONSTANT output scales (runtime scales
+// make oneDNN 2.6 fall back to a 10× slower kernel); our passes in ops/cpu/int8.cpp quantize the
+// input per row (into a contiguous buffer) and apply the row scale, bias and activation.
+void Linear::init_int8(Impl& impl, const Tensor& weight, const Tensor& input_absmax) {
+  const int64_t in = impl.in, out = impl.out;
+  const float* w = weight.data<float>();
+  std::vector<float> smooth;
+  if (input_absmax.defined()) {
+    smooth = cpu::int8_smoothing(w, out, in, input_absmax);
+    impl.inv_smooth.resize(smooth.size());
+    for (size_t k = 0; k < smooth.size(); ++k) impl.inv_smooth[k] = 1.0f / smooth[k];
+  }
+  std::vector<int8_t> q(static_cast<size_t>(out * in));
+  impl.wscale.resize(static_cast<size_t>(out));
+  cpu::int8_quantize_weight(w, out, in, smooth, q.data(), impl.wscale.data());
+  const memory::desc plain({in, out}, dt::s8, memory::dims{1, in});
+  memory::desc packed;
+  try {
+    packed = impl.make_pd(128, in, memory::desc({in, out}, dt::s8, tag::any)).weights_desc();
+  } catch (const dnnl::error& e) {
+    throw unsupported(std::string("this CPU has no int8 GEMM (oneDNN: ") + e.what() + "); use f32");
+  }
+  if (packed == plain) {
+    impl.qweight = std::move(q);
+    impl.weight_desc = plain;
+    impl.weight_mem = memory(plain, cpu::dnnl_engine(), impl.qweight.data());
+    return;
+  }
+  impl.weight_desc = packed;
+  impl.weight_mem = cpu::dnnl_weights_memory(packed, impl.weight_storage);
+  memory src(plain, cpu::dnnl_engine(), q.data());
+  try {
+    dnnl::reorder r(src, impl.weight_mem);
+    dnnl::stream& s = cpu::dnnl_thread_stream();
+    r.execute(s, src, impl.weight_mem);
+    s.wait();
+  } catch (const dnnl::error& e) {
+    throw Error(ErrorKind::Internal, std::string("oneDNN int8 weight packing failed: ") + e.what());
+  }
+}
+
+void Linear::forward_int8(const float* x, int64_t rows, float* y, int64_t stride) const {
+  const Impl& m = *impl_;
+  const int64_t in = m.in, out = m.out;
+  thread_local std::vector<int8_t> q;  // the quantized rows, contiguous [rows, in]
+  thread_local std::vector<float> sx;   // their scales
+  if (q.size() < static_cast<size_t>(rows * in)) q.resize(static_cast<size_t>(rows * in));
+  if (sx.size() < static_cast<size_t>(rows)) sx.resize(static_cast<size_t>(rows));
+  const float* inv_smooth = m.inv_smooth.empty() ? nullptr : m.inv_smooth.data();
+  const float* b = m.bias.defined() ? m.bias.data<float>() : nullptr;
+  int8_t* qd = q.data();
+  float* sd = sx.data();
+  // Rows [r0, r1): quantize, GEMM, epilogue — a row's result depends on that row only.
+  auto block = [&](int64_t r0, int64_t r1) {
+    if (r1 <= r0) return;
+    cpu::int8_quantize_rows(x + r0 * stride, r1 - r0, in, stride, inv_smooth, qd + r0 * in, sd + r0);
+    auto plan = m.plan(r1 - r0, in);
+    const auto& eng = cpu::dnnl_engine();
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, memory(plan->src, eng, qd + r0 * in)},
+        {DNNL_ARG_WEIGHTS, m.weight_mem},
+        {DNNL_ARG_DST, memory(plan->dst, eng, y + r0 * out)},
+    };
+    cpu::dnnl_execute(plan->prim, std::move(args), plan->scratch);
+    cpu::int8_dequantize_rows(y + r0 * out, r1 - r0, out, sd + r0, b, m.activation);
+  };
+  // One parallel region per call (each thread runs its block of rows, oneDNN single-threaded
+  // inside) instead of three (quantize, GEMM, epilogue): fewer barriers, which matters when the
+  // cores are shared. Blocks of >= 32 rows keep the GEMM efficient; fewer rows run as one block.
+  const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), rows / 32));  // >= 32 rows each
+  if (threads <= 1 || omp_in_parallel()) {
+    block(0, rows);
+    return;
+  }
+  std::exception_ptr error;
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
+    try {
+      block(rows * t / n, rows * (t + 1) / n);
+    } catch (...) {
+#pragma omp critical(bertcpp_int8_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace bertcpp::ops

@@ -1,0 +1,33 @@
+// Int8 helpers of Linear (GemmType::Int8, see ops/linear.h): weight quantization and smoothing at
+// load, and the per-call passes around the oneDNN s8 GEMM. Private to ops/cpu/.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "bertcpp/tensor.h"
+#include "ops/activation.h"
+
+namespace bertcpp::ops::cpu {
+
+// SmoothQuant factors, migration strength α = ½: s[k] = √(absmax[k] / max_c |W[c,k]|), clamped
+// to [1e-4, 1e4]; channels with no positive finite estimate or an all-zero column keep s = 1.
+// w: [out, in] row-major; absmax: F32 [in].
+std::vector<float> int8_smoothing(const float* w, int64_t out, int64_t in, const Tensor& absmax);
+
+// Per-output-channel symmetric quantization of W'[c,k] = W[c,k]·s[k] (s = smooth, or 1 when
+// empty): sw[c] = max_k |W'[c,k]| / 127 (1 for an all-zero row), q[c,k] = round(W'[c,k] / sw[c]).
+void int8_quantize_weight(const float* w, int64_t out, int64_t in, const std::vector<float>& smooth, int8_t* q,
+                          float* sw);
+
+// Per-row symmetric quantization of rows of x (row r at x + r·stride), each divided by s[k]
+// (inv_smooth = 1/s, or null): scale[r] = max_k |x'[r,k]| / 127, q[r,k] = round(x'[r,k] / scale[r])
+// into q [rows, in] contiguous. An all-zero row gets scale 0; a row with an inf or NaN gets a NaN
+// scale (its outputs become NaN, as in f32).
+void int8_quantize_rows(const float* x, int64_t rows, int64_t in, int64_t stride, const float* inv_smooth, int8_t* q,
+                        float* scale);
+
+// Epilogue, in place on y [rows, out] (holding acc·sw[c] from the GEMM):
+// y[r,c] = act(y[r,c]·scale[r] + bias[c]) (bias may be null).
+void int8_dequantize_rows(float* y, int64_t rows, int64_t out, const float* scale, const float* bias, Activation act);
+
+}  // namespace bertcpp::ops::cpu
