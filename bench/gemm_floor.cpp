@@ -4,9 +4,12 @@
 // pass cannot be faster than this with oneDNN's GEMMs; bench/run.py reports bertcpp / floor.
 //
 //   gemm_floor [--tokens 128] [--hidden 768] [--intermediate 3072] [--layers 12] [--threads 2]
-//              [--dtype f32|bf16|int8] [--iters 50]
+//              [--dtype f32|bf16|int8] [--iters 50] [--stream-mb N]
 // Prints one JSON object: {"dtype":..,"floor_ms":..,"gflops":..,"shapes":[{"m","k","n","ms","gflops","impl"}..]}
 // int8 = s8 activations × s8 weights → f32 with constant per-column scales (what --dtype int8 runs).
+// --stream-mb N (N > 0) also times reading N MB once per pass with the same threads and adds
+// "read_gbs" (GB/s, best of 5) and "weights_read_ms": the time to stream the encoder's weights of
+// this dtype once — the floor of a small-batch forward, which must read every weight.
 #include <dnnl.hpp>
 #include <omp.h>
 
@@ -67,6 +70,29 @@ long arg(int argc, char** argv, const char* name, long def) {
   return def;
 }
 
+// Best-of-5 read bandwidth over an mb-MB buffer (GB/s), with the OpenMP threads.
+double read_gbs(long mb) {
+  const size_t n = static_cast<size_t>(mb) << 18;  // floats, a multiple of 4096
+  std::vector<float> a(n, 1.0f);
+  double best = 0;
+  for (int it = 0; it < 5; ++it) {
+    const auto t0 = std::chrono::steady_clock::now();
+    float s = 0;
+    // 32 independent partial sums per thread, so the loop is bound by loads, not by add latency.
+#pragma omp parallel for reduction(+ : s) schedule(static)
+    for (size_t i = 0; i < n; i += 4096) {
+      float acc[32] = {};
+      for (size_t j = i; j < i + 4096; j += 32)
+        for (int k = 0; k < 32; ++k) acc[k] += a[j + static_cast<size_t>(k)];
+      for (float v : acc) s += v;
+    }
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s < 0) std::puts("");  // keep the sum alive
+    best = std::max(best, static_cast<double>(n) * 4 / dt / 1e9);
+  }
+  return best;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,8 +100,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       std::puts("gemm_floor [--tokens 128] [--hidden 768] [--intermediate 3072] [--layers 12] [--threads 2]\n"
-                "           [--dtype f32|bf16|int8] [--iters 50]\n"
-                "Median time of oneDNN matmul alone on a BERT encoder's GEMM shapes, summed over layers (JSON).");
+                "           [--dtype f32|bf16|int8] [--iters 50] [--stream-mb N]\n"
+                "Median time of oneDNN matmul alone on a BERT encoder's GEMM shapes, summed over layers (JSON).\n"
+                "--stream-mb N: also the read bandwidth over N MB and the time to stream the encoder weights once.");
       return 0;
     }
     if (std::strcmp(argv[i], "--dtype") == 0 && i + 1 < argc) dtype = argv[i + 1];
@@ -88,7 +115,8 @@ int main(int argc, char** argv) {
   const long inter = arg(argc, argv, "--intermediate", 3072), layers = arg(argc, argv, "--layers", 12);
   const int threads = static_cast<int>(arg(argc, argv, "--threads", 2));
   const int iters = static_cast<int>(arg(argc, argv, "--iters", 50));
-  if (m <= 0 || h <= 0 || inter <= 0 || layers <= 0 || threads <= 0 || iters <= 0) {
+  const long stream_mb = arg(argc, argv, "--stream-mb", 0);
+  if (m <= 0 || h <= 0 || inter <= 0 || layers <= 0 || threads <= 0 || iters <= 0 || stream_mb < 0) {
     std::fprintf(stderr, "gemm_floor: every number must be positive\n");
     return 2;
   }
@@ -112,6 +140,13 @@ int main(int argc, char** argv) {
     std::printf("%s{\"m\":%ld,\"k\":%ld,\"n\":%ld,\"ms\":%.4f,\"gflops\":%.1f,\"impl\":\"%s\"}", i ? "," : "", res[i].m,
                 res[i].k, res[i].n, res[i].ms, 2.0 * static_cast<double>(res[i].m * res[i].k * res[i].n) / res[i].ms / 1e6,
                 res[i].impl.c_str());
-  std::puts("]}");
+  std::printf("]");
+  if (stream_mb > 0) {
+    const double gbs = read_gbs(stream_mb);
+    const double bytes_per_weight = dtype == "f32" ? 4.0 : dtype == "bf16" ? 2.0 : 1.0;
+    const double weights = static_cast<double>(layers) * static_cast<double>(4 * h * h + 2 * h * inter) * bytes_per_weight;
+    std::printf(",\"read_gbs\":%.2f,\"weights_read_ms\":%.3f", gbs, weights / gbs / 1e6);
+  }
+  std::puts("}");
   return 0;
 }
