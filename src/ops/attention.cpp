@@ -1,6 +1,7 @@
 // Attention kernels in plain C++ that the compiler vectorizes per ISA (BERTCPP_MULTIVERSION).
 // Work unit: one (sequence, head). Its keys are transposed into a thread-local
-// Kᵀ [head_dim, keys rounded up to 16] and its values packed, then for every group of 4 query rows: scores = Q·Kᵀ (4×16 register tiles), softmax per row, context = P·V (4×16 tiles).
+// Kᵀ [head_dim, keys rounded up to 16] and its values packed, then for every group of 4 query
+// rows: scores = Q·Kᵀ (4×32 register tiles), softmax per row, context = P·V (4×64 tiles).
 // This file is compiled with -ffp-contract=fast (see src/CMakeLists.txt) so the tiles use FMA
 // where the clone's ISA has it; determinism comes from every row taking the same code path.
 #include "ops/attention.h"
@@ -38,42 +39,23 @@ typedef float v16 __attribute__((vector_size(64)));
   return v;
 }
 
-// Each output element below is one sum in a fixed order (d, resp. j, ascending), so the tile
-// shape never changes a result: wider tiles only reuse loads better.
-
-// out[i][c] = Σ_d q[i][d] · kt[d][c] for 4 query rows and 16·NV key columns.
+// out[i][c] = Σ_k a[i][k] · b[k][c] for 4 rows and 16·NV columns, k ascending (b row k at
+// b + k·b_stride). Scores are a = Q rows, b = Kᵀ; the context is a = probabilities, b = V. Each
+// output element is one sum in a fixed order, so the tile shape never changes a result: wider
+// tiles only reuse loads better.
 template <int NV>
-[[gnu::always_inline]] inline void score_tile(const float* const q[kRows], const float* kt, int64_t kt_stride,
-                                              int64_t head_dim, float* out, int64_t out_stride) {
+[[gnu::always_inline]] inline void tile(const float* const a[kRows], const float* b, int64_t b_stride, int64_t n,
+                                        float* out, int64_t out_stride) {
   v16 acc[kRows][NV] = {};
-  for (int64_t d = 0; d < head_dim; ++d) {
-    v16 k[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) k[v] = load16(kt + d * kt_stride + 16 * v);
-#pragma GCC unroll 4
-    for (int i = 0; i < kRows; ++i) {
-      const float qv = q[i][d];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] += qv * k[v];
-    }
-  }
-  for (int i = 0; i < kRows; ++i) std::memcpy(out + i * out_stride, acc[i], sizeof acc[i]);
-}
-
-// out[i][c] = Σ_j p[i][j] · v[j][c] for 4 rows and 16·NV value columns (v packed, zero-padded).
-template <int NV>
-[[gnu::always_inline]] inline void context_tile(const float* p, int64_t p_stride, int64_t keys, const float* v,
-                                                int64_t v_stride, float* out, int64_t out_stride) {
-  v16 acc[kRows][NV] = {};
-  for (int64_t j = 0; j < keys; ++j) {
+  for (int64_t k = 0; k < n; ++k) {
     v16 x[NV];
 #pragma GCC unroll 4
-    for (int w = 0; w < NV; ++w) x[w] = load16(v + j * v_stride + 16 * w);
+    for (int v = 0; v < NV; ++v) x[v] = load16(b + k * b_stride + 16 * v);
 #pragma GCC unroll 4
     for (int i = 0; i < kRows; ++i) {
-      const float pv = p[i * p_stride + j];
+      const float av = a[i][k];
 #pragma GCC unroll 4
-      for (int w = 0; w < NV; ++w) acc[i][w] += pv * x[w];
+      for (int v = 0; v < NV; ++v) acc[i][v] += av * x[v];
     }
   }
   for (int i = 0; i < kRows; ++i) std::memcpy(out + i * out_stride, acc[i], sizeof acc[i]);
@@ -81,7 +63,6 @@ template <int NV>
 
 BERTCPP_MULTIVERSION
 void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t head, Scratch& scratch) {
-  const int64_t r0 = 0, r1 = s.rows;
   const int64_t d = shape.head_dim, H = shape.heads * d, stride = shape.qkv_stride;
   const int64_t keys = s.keys, kp = (keys + kCols - 1) / kCols * kCols;
   const float* Q = s.qkv + head * d;
@@ -102,34 +83,34 @@ void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t h
   float* vp = scratch.v.data();
   for (int64_t j = 0; j < keys; ++j) std::memcpy(vp + j * dp, V + j * stride, static_cast<size_t>(d) * sizeof(float));
   scratch.ctx.resize(static_cast<size_t>(kRows * dp));
-  const int64_t rows = r1 - r0;
+  const int64_t rows = s.rows;
   const int64_t groups = (rows + kRows - 1) / kRows;
   scratch.scores.resize(static_cast<size_t>(kRows * kp));
-  float* sc = scratch.scores.data();
+  float* sg = scratch.scores.data();  // one group's scores at a time
 
   for (int64_t g = 0; g < groups; ++g) {
-    // Rows past the block's end repeat its last row (same code path; their results are dropped).
+    // Rows past the sequence's end repeat its last row (same code path; their results are dropped).
     const float* q[kRows];
     int64_t row[kRows];
     for (int64_t i = 0; i < kRows; ++i) {
-      row[i] = std::min(r0 + g * kRows + i, r1 - 1);
+      row[i] = std::min(g * kRows + i, rows - 1);
       q[i] = Q + row[i] * stride;
     }
-    float* sg = sc;  // one group's scores at a time
     int64_t jb = 0;
-    for (; jb + 32 <= kp; jb += 32) score_tile<2>(q, kt + jb, kp, d, sg + jb, kp);
-    for (; jb < kp; jb += 16) score_tile<1>(q, kt + jb, kp, d, sg + jb, kp);
+    for (; jb + 32 <= kp; jb += 32) tile<2>(q, kt + jb, kp, d, sg + jb, kp);
+    for (; jb < kp; jb += 16) tile<1>(q, kt + jb, kp, d, sg + jb, kp);
     for (int64_t i = 0; i < kRows; ++i) cpu::softmax_row(sg + i * kp, keys, shape.divisor, s.mask);
 
     // Context for the group's 4 rows into a [4, dp] tile, then the real rows are copied out.
-    float* tile = scratch.ctx.data();
+    float* ctx = scratch.ctx.data();
+    const float* p[kRows] = {sg, sg + kp, sg + 2 * kp, sg + 3 * kp};
     int64_t c0 = 0;
-    for (; c0 + 64 <= dp; c0 += 64) context_tile<4>(sg, kp, keys, vp + c0, dp, tile + c0, dp);
-    for (; c0 < dp; c0 += 16) context_tile<1>(sg, kp, keys, vp + c0, dp, tile + c0, dp);
-    for (int64_t i = 0; i < kRows && r0 + g * kRows + i < r1; ++i)
-      std::memcpy(s.ctx + row[i] * shape.ctx_stride + head * d, tile + i * dp, static_cast<size_t>(d) * sizeof(float));
+    for (; c0 + 64 <= dp; c0 += 64) tile<4>(p, vp + c0, dp, keys, ctx + c0, dp);
+    for (; c0 < dp; c0 += 16) tile<1>(p, vp + c0, dp, keys, ctx + c0, dp);
+    for (int64_t i = 0; i < kRows && g * kRows + i < rows; ++i)
+      std::memcpy(s.ctx + row[i] * shape.ctx_stride + head * d, ctx + i * dp, static_cast<size_t>(d) * sizeof(float));
     if (s.probs) {
-      for (int64_t i = 0; i < kRows && r0 + g * kRows + i < r1; ++i) {
+      for (int64_t i = 0; i < kRows && g * kRows + i < rows; ++i) {
         float* pr = s.probs + head * s.probs_head_stride + row[i] * s.probs_row_stride;
         std::memcpy(pr, sg + i * kp, static_cast<size_t>(keys) * sizeof(float));
         std::fill(pr + keys, pr + s.probs_cols, 0.0f);

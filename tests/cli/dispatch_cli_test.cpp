@@ -19,8 +19,12 @@
 #include <vector>
 
 #include "model/golden_util.h"
+#include "support/qemu.h"
 
 namespace {
+
+using bertcpp::testing::find_qemu;
+using bertcpp::testing::asan_build;
 namespace fs = std::filesystem;
 using bertcpp::testing::Golden;
 using bertcpp::testing::max_abs_diff;
@@ -50,26 +54,6 @@ CliResult run(const std::string& prefix, const std::string& args, const std::str
   fs::remove(out);
   fs::remove(err);
   return r;
-}
-
-std::string find_qemu() {
-  for (const char* p : {"/usr/bin/qemu-x86_64", "/usr/local/bin/qemu-x86_64", "/usr/bin/qemu-x86_64-static"})
-    if (::access(p, X_OK) == 0) return p;
-  return "";
-}
-
-bool asan_build() {
-#if defined(__SANITIZE_ADDRESS__)
-  return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  return true;
-#else
-  return false;
-#endif
-#else
-  return false;
-#endif
 }
 
 #define QEMU_OR_SKIP(cpu)                                                                                        \

@@ -27,10 +27,16 @@
 #include "ops/linear.h"
 #include "ops/softmax.h"
 #include "ops/threads.h"
+#include "support/qemu.h"
+#include "support/random.h"
 
 using namespace bertcpp;
 
 namespace {
+
+using bertcpp::testing::random_vec;
+using bertcpp::testing::find_qemu;
+using bertcpp::testing::asan_build;
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define BERTCPP_HAVE_CLONES 1
@@ -66,14 +72,6 @@ std::string expected_clone() {
 }
 #endif
 
-std::vector<float> random_vec(size_t n, uint32_t seed, float lo = -3.0f, float hi = 3.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
 // Everything the child computes: name -> values. Deterministic inputs, one thread.
 struct Results {
   std::string clone = "none";
@@ -88,8 +86,8 @@ Results compute() {
   r.clone = selected_clone();
 #endif
   const int64_t rows = 7, cols = 131;  // odd sizes: vector bodies and scalar tails both run
-  const auto x = random_vec(rows * cols, 1), res = random_vec(rows * cols, 2);
-  const auto gamma = random_vec(cols, 3, 0.5f, 1.5f), beta = random_vec(cols, 4);
+  const auto x = random_vec(rows * cols, 1, -3.0f, 3.0f), res = random_vec(rows * cols, 2, -3.0f, 3.0f);
+  const auto gamma = random_vec(cols, 3, 0.5f, 1.5f), beta = random_vec(cols, 4, -3.0f, 3.0f);
   std::vector<float> y(x.size());
   ops::layer_norm(x.data(), res.data(), rows, cols, gamma.data(), beta.data(), 1e-12, y.data());
   r.values["layer_norm"] = y;
@@ -104,10 +102,10 @@ Results compute() {
   }
   const int64_t in = 96, out = 80;
   Tensor w = Tensor::empty(DType::F32, {out, in}), b = Tensor::empty(DType::F32, {out});
-  const auto wv = random_vec(out * in, 5, -0.2f, 0.2f), bv = random_vec(out, 6);
+  const auto wv = random_vec(out * in, 5, -0.2f, 0.2f), bv = random_vec(out, 6, -3.0f, 3.0f);
   std::copy(wv.begin(), wv.end(), w.data<float>());
   std::copy(bv.begin(), bv.end(), b.data<float>());
-  const auto lx = random_vec(rows * in, 7);
+  const auto lx = random_vec(rows * in, 7, -3.0f, 3.0f);
   std::vector<float> ly(rows * out);
   ops::Linear(w, b, ops::Activation::GeluErf).forward(lx.data(), rows, ly.data());
   r.values["linear_f32"] = ly;
@@ -162,26 +160,6 @@ Results read_results(const std::string& path) {
     }
   }
   return r;
-}
-
-std::string find_qemu() {
-  for (const char* p : {"/usr/bin/qemu-x86_64", "/usr/local/bin/qemu-x86_64", "/usr/bin/qemu-x86_64-static"})
-    if (::access(p, X_OK) == 0) return p;
-  return "";
-}
-
-bool asan_build() {
-#if defined(__SANITIZE_ADDRESS__)
-  return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  return true;
-#else
-  return false;
-#endif
-#else
-  return false;
-#endif
 }
 
 // Runs this test binary's child test under `qemu-x86_64 -cpu <cpu>`; returns what it computed.

@@ -17,18 +17,13 @@
 #include "ops/attention.h"
 #include "ops/softmax.h"
 #include "ops/threads.h"
+#include "support/random.h"
 
 using namespace bertcpp;
 
 namespace {
 
-std::vector<float> random_vec(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using bertcpp::testing::random_vec;
 
 Tensor tensor_of(const std::vector<float>& v, Shape shape) {
   Tensor t = Tensor::empty(DType::F32, std::move(shape));
