@@ -103,6 +103,20 @@ struct Linear::Impl {
     if (plans.size() >= 512) plans.clear();  // bound the cache; oneDNN keeps its own primitive cache
     return plans.emplace(key, std::move(p)).first->second;
   }
+
+  // y[rows, out] = GEMM of the contiguous input rows `src` (f32, bf16 or s8 as the plan expects),
+  // with the bias when oneDNN adds it (not for int8: the epilogue does).
+  void run(int64_t rows, const void* src, float* y) const {
+    auto p = plan(rows, in);
+    const auto& eng = cpu::dnnl_engine();
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, memory(p->src, eng, const_cast<void*>(src))},
+        {DNNL_ARG_WEIGHTS, weight_mem},
+        {DNNL_ARG_DST, memory(p->dst, eng, y)},
+    };
+    if (bias.defined() && !int8()) args.emplace(DNNL_ARG_BIAS, bias_mem);
+    cpu::dnnl_execute(p->prim, std::move(args), p->scratch);
+  }
 };
 
 Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, GemmType gemm,
@@ -222,15 +236,7 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
     // 64 rows × 768 → 768); gathering them first costs a copy.
     src = gather_rows(x, rows, impl_->in, stride);
   }
-  auto plan = impl_->plan(rows, impl_->in);
-  const auto& eng = cpu::dnnl_engine();
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, memory(plan->src, eng, const_cast<void*>(src))},
-      {DNNL_ARG_WEIGHTS, impl_->weight_mem},
-      {DNNL_ARG_DST, memory(plan->dst, eng, y)},
-  };
-  if (impl_->bias.defined()) args.emplace(DNNL_ARG_BIAS, impl_->bias_mem);
-  cpu::dnnl_execute(plan->prim, std::move(args), plan->scratch);
+  impl_->run(rows, src, y);
 }
 
 Tensor Linear::forward(const Tensor& x) const {
@@ -302,14 +308,7 @@ void Linear::forward_int8(const float* x, int64_t rows, float* y, int64_t stride
   auto block = [&](int64_t r0, int64_t r1) {
     if (r1 <= r0) return;
     cpu::int8_quantize_rows(x + r0 * stride, r1 - r0, in, stride, inv_smooth, qd + r0 * in, sd + r0);
-    auto plan = m.plan(r1 - r0, in);
-    const auto& eng = cpu::dnnl_engine();
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, memory(plan->src, eng, qd + r0 * in)},
-        {DNNL_ARG_WEIGHTS, m.weight_mem},
-        {DNNL_ARG_DST, memory(plan->dst, eng, y + r0 * out)},
-    };
-    cpu::dnnl_execute(plan->prim, std::move(args), plan->scratch);
+    m.run(r1 - r0, qd + r0 * in, y + r0 * out);
     cpu::int8_dequantize_rows(y + r0 * out, r1 - r0, out, sd + r0, b, m.activation);
   };
   // One parallel region per call (each thread runs its block of rows, oneDNN single-threaded
