@@ -43,9 +43,11 @@ namespace {
   return z < 0.0f ? erfc : 2.0f - erfc;
 }
 
-// Cloned per ISA; the OpenMP loop stays outside the clones.
+}  // namespace
+
+// Cloned per ISA; OpenMP loops stay outside the clones.
 BERTCPP_MULTIVERSION
-void apply_chunk(float* x, int64_t n, Activation act) {
+void activate_serial(float* x, int64_t n, Activation act) {
   switch (act) {
     case Activation::Identity: return;
     case Activation::GeluErf:
@@ -74,14 +76,12 @@ void apply_chunk(float* x, int64_t n, Activation act) {
   }
 }
 
-}  // namespace
-
 void activate(float* x, int64_t n, Activation act) {
   if (n <= 0 || act == Activation::Identity) return;
   constexpr int64_t kChunk = 4096;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (chunks >= 4)
-  for (int64_t c = 0; c < chunks; ++c) apply_chunk(x + c * kChunk, std::min(kChunk, n - c * kChunk), act);
+  for (int64_t c = 0; c < chunks; ++c) activate_serial(x + c * kChunk, std::min(kChunk, n - c * kChunk), act);
 }
 
 }  // namespace bertcpp::ops

@@ -50,8 +50,6 @@ class Linear {
   struct Impl;
 
  private:
-  static void init_int8(Impl& impl, const Tensor& weight, const Tensor& input_absmax);
-  void forward_int8(const float* x, int64_t rows, float* y, int64_t stride) const;
   std::shared_ptr<const Impl> impl_;
 };
 

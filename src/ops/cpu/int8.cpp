@@ -80,15 +80,15 @@ float quantize_row(const float* x, int64_t in, const float* inv_smooth, int8_t* 
   return m / 127.0f;
 }
 
-// Int8 epilogue of one row, in place: y[c] = y[c]·sx + b[c] (y already holds acc·sw[c]).
+// Int8 epilogue of one row: y[c] = acc[c]·sx + b[c] (acc already holds s32·sw[c]).
 BERTCPP_MULTIVERSION
-void dequantize_row(float* y, int64_t out, float sx, const float* b) {
+void epilogue_row(const float* acc, int64_t n, float sx, const float* b, float* y) {
   if (b) {
 #pragma omp simd
-    for (int64_t c = 0; c < out; ++c) y[c] = y[c] * sx + b[c];
+    for (int64_t c = 0; c < n; ++c) y[c] = acc[c] * sx + b[c];
   } else {
 #pragma omp simd
-    for (int64_t c = 0; c < out; ++c) y[c] = y[c] * sx;
+    for (int64_t c = 0; c < n; ++c) y[c] = acc[c] * sx;
   }
 }
 
@@ -100,11 +100,11 @@ void int8_quantize_rows(const float* x, int64_t rows, int64_t in, int64_t stride
   for (int64_t r = 0; r < rows; ++r) scale[r] = quantize_row(x + r * stride, in, inv_smooth, q + r * in);
 }
 
-void int8_dequantize_rows(float* y, int64_t rows, int64_t out, const float* scale, const float* bias, Activation act) {
-#pragma omp parallel for schedule(static) if (rows * out >= 16384)
+void int8_epilogue(const float* acc, int64_t rows, int64_t n, const float* scale, const float* bias, Activation act,
+                   float* y, int64_t y_stride) {
   for (int64_t r = 0; r < rows; ++r) {
-    dequantize_row(y + r * out, out, scale[r], bias);
-    activate(y + r * out, out, act);
+    epilogue_row(acc + r * n, n, scale[r], bias, y + r * y_stride);
+    activate_serial(y + r * y_stride, n, act);
   }
 }
 

@@ -26,8 +26,9 @@ void int8_quantize_weight(const float* w, int64_t out, int64_t in, const std::ve
 void int8_quantize_rows(const float* x, int64_t rows, int64_t in, int64_t stride, const float* inv_smooth, int8_t* q,
                         float* scale);
 
-// Epilogue, in place on y [rows, out] (holding acc·sw[c] from the GEMM):
-// y[r,c] = act(y[r,c]·scale[r] + bias[c]) (bias may be null).
-void int8_dequantize_rows(float* y, int64_t rows, int64_t out, const float* scale, const float* bias, Activation act);
+// Epilogue of one GEMM tile, on the calling thread: acc [rows, n] holds acc·sw[c] from the GEMM;
+// y[r·y_stride + c] = act(acc[r, c]·scale[r] + bias[c]) (bias may be null).
+void int8_epilogue(const float* acc, int64_t rows, int64_t n, const float* scale, const float* bias, Activation act,
+                   float* y, int64_t y_stride);
 
 }  // namespace bertcpp::ops::cpu

@@ -1,23 +1,33 @@
-// Linear on oneDNN matmul: the weight [out, in] is viewed as Wᵀ [in, out] (strides {1, in}) and
-// reordered once into the blocked layout oneDNN picks for it ("any"); a matmul primitive is
-// created per row count and cached. Input rows always reach oneDNN contiguous (strided rows are
-// gathered first: oneDNN 2.6 falls back to its reference kernel for them).
+// Linear on oneDNN matmul. The weight [out, in] is viewed as Wᵀ [in, out] and reordered once into
+// the blocked layout oneDNN picks ("any"); a matmul primitive per row count is created on first use
+// and cached.
+// f32: one oneDNN call per forward, threaded by oneDNN.
+// bf16/int8: the weight is split into column chunks (about eight, widths a multiple of 64), each
+// its own oneDNN matmul, and a call is a set of (column chunk, block of ≤ 256 rows) tasks that the
+// OpenMP threads take dynamically, each running oneDNN single-threaded. The AMX GEMMs are short,
+// the two vCPUs of the machine this was tuned on run at unequal, shifting speeds, and oneDNN's
+// static split of one GEMM left the faster thread waiting (int8: 17 % of the forward in libgomp's
+// wait). A task's result is still in cache for its epilogue (copy into y, or the int8
+// scale/bias/activation).
+// Input rows always reach oneDNN contiguous (strided rows are gathered first: oneDNN 2.6 falls
+// back to its reference kernel for them) and its output goes to a contiguous tile (a strided
+// destination makes it fall back from brgemm to gemm:jit).
 #include "ops/linear.h"
 
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
-#include <cstring>
 #include <utility>
 #include <vector>
 
-#include "ops/cpu/int8.h"
 #include "ops/cpu/dnnl_context.h"
+#include "ops/cpu/int8.h"
 #include "ops/cpu/multiversion.h"
 
 namespace bertcpp::ops {
@@ -26,43 +36,58 @@ using dnnl::memory;
 using dt = memory::data_type;
 using tag = memory::format_tag;
 
-struct Linear::Impl {
-  int64_t in = 0, out = 0;
-  Activation activation = Activation::Identity;
+namespace {
+
+constexpr int64_t kRowBlock = 256;  // rows per task: a 256 × 384 f32 result tile is 384 KiB (L2)
+
+dnnl::algorithm eltwise_algorithm(Activation a) {
+  switch (a) {
+    case Activation::GeluErf: return dnnl::algorithm::eltwise_gelu_erf;
+    case Activation::GeluTanh: return dnnl::algorithm::eltwise_gelu_tanh;
+    case Activation::Relu: return dnnl::algorithm::eltwise_relu;
+    case Activation::Silu: return dnnl::algorithm::eltwise_swish;  // x·sigmoid(alpha·x), alpha = 1
+    case Activation::Tanh: return dnnl::algorithm::eltwise_tanh;
+    case Activation::Identity: break;
+  }
+  throw Error(ErrorKind::Internal, "no oneDNN eltwise for activation " + std::string(activation_name(a)));
+}
+
+// One column chunk [n0, n0 + out) of a Linear as a oneDNN matmul y = x·W_chunkᵀ. f32/bf16: oneDNN
+// also adds the bias slice and applies the activation. Int8: oneDNN multiplies s8·s8 and applies
+// the chunk's per-channel weight scales as CONSTANT output scales (runtime scales make oneDNN 2.6
+// fall back to a 10× slower kernel); the caller's epilogue does the rest.
+struct Gemm {
+  int64_t in = 0, n0 = 0, out = 0;
   GemmType gemm = GemmType::F32;
-  dt wdt() const { return gemm == GemmType::BF16 ? dt::bf16 : gemm == GemmType::Int8 ? dt::s8 : dt::f32; }
-  bool int8() const { return gemm == GemmType::Int8; }
-  Tensor plain_weight;  // kept only when packing did not happen
-  std::shared_ptr<void> weight_storage;  // the packed weights' buffer (huge pages where possible)
-  // Int8: quantized weight [out, in] (kept only when packing did not happen), per-output-channel
-  // weight scales, and 1/s[k] of the smoothing (empty: none).
-  std::vector<int8_t> qweight;
-  std::vector<float> wscale, inv_smooth;
-  Tensor bias;          // F32 [out] or undefined
+  Activation activation = Activation::Identity;  // f32/bf16 only
+  Tensor bias;                                    // f32/bf16 only: the slice [out], or undefined
+  std::vector<float> wscale;                      // int8 only: the slice of the weight scales
+  Tensor plain_weight;                            // kept only when packing did not happen (f32)
+  std::vector<int8_t> plain_qweight;              // likewise (int8)
+  std::shared_ptr<void> weight_storage;           // the packed weights (huge pages where possible)
   memory::desc weight_desc;
-  memory weight_mem;    // packed (or plain) weights
-  memory bias_mem;
+  memory weight_mem, bias_mem;
 
   struct Plan {
     dnnl::matmul prim;
     memory::desc src, dst, scratch;
   };
   mutable std::shared_mutex mutex;
-  mutable std::map<std::pair<int64_t, int64_t>, std::shared_ptr<const Plan>> plans;
+  mutable std::map<int64_t, std::shared_ptr<const Plan>> plans;  // by row count
 
-  memory::desc plain_weight_desc() const { return memory::desc({in, out}, dt::f32, memory::dims{1, in}); }
-  memory::desc bias_desc() const { return memory::desc({1, out}, dt::f32, tag::ab); }
+  dt wdt() const { return gemm == GemmType::BF16 ? dt::bf16 : gemm == GemmType::Int8 ? dt::s8 : dt::f32; }
 
-  dnnl::matmul::primitive_desc make_pd(int64_t rows, int64_t stride, const memory::desc& w) const {
-    const memory::desc src({rows, in}, wdt(), memory::dims{stride, 1});
+  dnnl::matmul::primitive_desc make_pd(int64_t rows, const memory::desc& w) const {
+    const memory::desc src({rows, in}, wdt(), tag::ab);
     const memory::desc dst({rows, out}, dt::f32, tag::ab);
     dnnl::primitive_attr attr = cpu::dnnl_default_attr();
-    if (int8()) {  // bias, row scales and activation: our epilogue
+    if (gemm == GemmType::Int8) {
       attr.set_output_scales(2, wscale);
       return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, w, dst), attr, cpu::dnnl_engine());
     }
-    const dnnl::matmul::desc d = bias.defined() ? dnnl::matmul::desc(src, w, bias_desc(), dst)
-                                                : dnnl::matmul::desc(src, w, dst);
+    const dnnl::matmul::desc d = bias.defined()
+                                     ? dnnl::matmul::desc(src, w, memory::desc({1, out}, dt::f32, tag::ab), dst)
+                                     : dnnl::matmul::desc(src, w, dst);
     if (activation != Activation::Identity) {
       dnnl::post_ops po;
       po.append_eltwise(1.0f, eltwise_algorithm(activation), activation == Activation::Silu ? 1.0f : 0.0f, 0.0f);
@@ -71,28 +96,56 @@ struct Linear::Impl {
     return dnnl::matmul::primitive_desc(d, attr, cpu::dnnl_engine());
   }
 
-  static dnnl::algorithm eltwise_algorithm(Activation a) {
-    switch (a) {
-      case Activation::GeluErf: return dnnl::algorithm::eltwise_gelu_erf;
-      case Activation::GeluTanh: return dnnl::algorithm::eltwise_gelu_tanh;
-      case Activation::Relu: return dnnl::algorithm::eltwise_relu;
-      case Activation::Silu: return dnnl::algorithm::eltwise_swish;  // x·sigmoid(alpha·x), alpha = 1
-      case Activation::Tanh: return dnnl::algorithm::eltwise_tanh;
-      case Activation::Identity: break;
+  // Packs the chunk's weight rows: `rows` points at row n0 of the f32 weight [·, in] (f32, bf16)
+  // or of the quantized weight (int8). `owner` keeps an unpacked f32 weight alive.
+  void pack(const void* rows, const Tensor& owner) {
+    const dt plain_dt = gemm == GemmType::Int8 ? dt::s8 : dt::f32;
+    const memory::desc plain({in, out}, plain_dt, memory::dims{1, in});
+    memory::desc packed;
+    try {
+      // The layout oneDNN wants for a sequence-sized GEMM; every row count then uses it (oneDNN
+      // accepts any explicit weights layout it can handle).
+      packed = make_pd(128, memory::desc({in, out}, wdt(), tag::any)).weights_desc();
+    } catch (const dnnl::error& e) {
+      if (gemm != GemmType::F32)
+        throw unsupported(std::string("this CPU has no ") + (gemm == GemmType::BF16 ? "bf16" : "int8") +
+                          " GEMM (oneDNN: " + e.what() + "); use f32");
+      packed = plain;
     }
-    throw Error(ErrorKind::Internal, "no oneDNN eltwise for activation " + std::string(activation_name(a)));
+    if (packed == plain) {
+      if (gemm == GemmType::Int8) {
+        const auto* q = static_cast<const int8_t*>(rows);
+        plain_qweight.assign(q, q + in * out);
+        rows = plain_qweight.data();
+      } else {
+        plain_weight = owner;
+      }
+      weight_desc = plain;
+      weight_mem = memory(plain, cpu::dnnl_engine(), const_cast<void*>(rows));
+      return;
+    }
+    weight_desc = packed;
+    weight_mem = cpu::dnnl_weights_memory(packed, weight_storage);
+    memory src(plain, cpu::dnnl_engine(), const_cast<void*>(rows));
+    try {
+      dnnl::reorder r(src, weight_mem);
+      dnnl::stream& s = cpu::dnnl_thread_stream();
+      r.execute(s, src, weight_mem);
+      s.wait();
+    } catch (const dnnl::error& e) {
+      throw Error(ErrorKind::Internal, std::string("oneDNN weight packing failed: ") + e.what());
+    }
   }
 
-  std::shared_ptr<const Plan> plan(int64_t rows, int64_t stride) const {
-    const auto key = std::make_pair(rows, stride);
+  std::shared_ptr<const Plan> plan(int64_t rows) const {
     {
       std::shared_lock lock(mutex);
-      auto it = plans.find(key);
+      auto it = plans.find(rows);
       if (it != plans.end()) return it->second;
     }
     dnnl::matmul::primitive_desc pd;
     try {
-      pd = make_pd(rows, stride, weight_desc);
+      pd = make_pd(rows, weight_desc);
     } catch (const dnnl::error& e) {
       throw Error(ErrorKind::Internal, "oneDNN has no matmul for Linear " + std::to_string(in) + "->" +
                                            std::to_string(out) + " with " + std::to_string(rows) +
@@ -101,22 +154,33 @@ struct Linear::Impl {
     auto p = std::make_shared<Plan>(Plan{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc()});
     std::unique_lock lock(mutex);
     if (plans.size() >= 512) plans.clear();  // bound the cache; oneDNN keeps its own primitive cache
-    return plans.emplace(key, std::move(p)).first->second;
+    return plans.emplace(rows, std::move(p)).first->second;
   }
 
-  // y[rows, out] = GEMM of the contiguous input rows `src` (f32, bf16 or s8 as the plan expects),
-  // with the bias when oneDNN adds it (not for int8: the epilogue does).
+  // y[rows, out] (contiguous) = GEMM of the contiguous input rows `src` (f32, bf16 or s8).
   void run(int64_t rows, const void* src, float* y) const {
-    auto p = plan(rows, in);
+    auto p = plan(rows);
     const auto& eng = cpu::dnnl_engine();
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, memory(p->src, eng, const_cast<void*>(src))},
         {DNNL_ARG_WEIGHTS, weight_mem},
         {DNNL_ARG_DST, memory(p->dst, eng, y)},
     };
-    if (bias.defined() && !int8()) args.emplace(DNNL_ARG_BIAS, bias_mem);
+    if (bias.defined()) args.emplace(DNNL_ARG_BIAS, bias_mem);
     cpu::dnnl_execute(p->prim, std::move(args), p->scratch);
   }
+};
+
+}  // namespace
+
+struct Linear::Impl {
+  int64_t in = 0, out = 0;
+  Activation activation = Activation::Identity;
+  GemmType gemm = GemmType::F32;
+  Tensor bias;                    // F32 [out] or undefined
+  std::vector<float> inv_smooth;  // int8: 1/s[k] of the smoothing (empty: none)
+  std::vector<Gemm> chunks;       // column chunks, ascending n0
+  int64_t row_block = 0;          // rows per task; 0 = all rows in one task
 };
 
 Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, GemmType gemm,
@@ -127,54 +191,63 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
   auto impl = std::make_shared<Impl>();
   impl->activation = activation;
   impl->gemm = gemm;
-  impl->out = weight.dim(0);
-  impl->in = weight.dim(1);
-  if (impl->in <= 0 || impl->out <= 0) throw invalid_argument("Linear weight has an empty shape " + shape_to_string(weight.shape()));
+  const int64_t out = impl->out = weight.dim(0);
+  const int64_t in = impl->in = weight.dim(1);
+  if (in <= 0 || out <= 0) throw invalid_argument("Linear weight has an empty shape " + shape_to_string(weight.shape()));
   if (bias.defined()) {
-    if (bias.dtype() != DType::F32 || bias.rank() != 1 || bias.dim(0) != impl->out)
-      throw invalid_argument("Linear bias must be F32 [" + std::to_string(impl->out) + "], got " +
+    if (bias.dtype() != DType::F32 || bias.rank() != 1 || bias.dim(0) != out)
+      throw invalid_argument("Linear bias must be F32 [" + std::to_string(out) + "], got " +
                              std::string(dtype_name(bias.dtype())) + " " + shape_to_string(bias.shape()));
     impl->bias = bias;
-    impl->bias_mem = memory(impl->bias_desc(), cpu::dnnl_engine(), const_cast<float*>(bias.data<float>()));
   }
   if (input_absmax.defined()) {
     if (gemm != GemmType::Int8) throw invalid_argument("Linear: input_absmax (smoothing) applies to int8 GEMMs only");
-    if (input_absmax.dtype() != DType::F32 || input_absmax.rank() != 1 || input_absmax.dim(0) != impl->in)
-      throw invalid_argument("Linear input_absmax must be F32 [" + std::to_string(impl->in) + "], got " +
+    if (input_absmax.dtype() != DType::F32 || input_absmax.rank() != 1 || input_absmax.dim(0) != in)
+      throw invalid_argument("Linear input_absmax must be F32 [" + std::to_string(in) + "], got " +
                              std::string(dtype_name(input_absmax.dtype())) + " " + shape_to_string(input_absmax.shape()));
   }
-  if (gemm == GemmType::Int8) {
-    init_int8(*impl, weight, input_absmax);
-    impl_ = std::move(impl);
-    return;
-  }
-  const memory::desc plain = impl->plain_weight_desc();
-  memory::desc packed;
-  try {
-    // The layout oneDNN wants for a typical sequence-sized GEMM; the same layout is then used for
-    // every row count (it accepts any explicit weights layout it can handle).
-    packed = impl->make_pd(128, impl->in, memory::desc({impl->in, impl->out}, impl->wdt(), tag::any)).weights_desc();
-  } catch (const dnnl::error& e) {
-    if (gemm != GemmType::F32)
-      throw unsupported(std::string("this CPU has no bf16 GEMM (oneDNN: ") + e.what() + "); use f32");
-    packed = plain;
-  }
-  if (packed == plain) {
-    impl->plain_weight = weight;
-    impl->weight_desc = plain;
-    impl->weight_mem = memory(plain, cpu::dnnl_engine(), const_cast<float*>(weight.data<float>()));
-  } else {
-    impl->weight_desc = packed;
-    impl->weight_mem = cpu::dnnl_weights_memory(packed, impl->weight_storage);
-    memory src(plain, cpu::dnnl_engine(), const_cast<float*>(weight.data<float>()));
-    try {
-      dnnl::reorder r(src, impl->weight_mem);
-      dnnl::stream& s = cpu::dnnl_thread_stream();
-      r.execute(s, src, impl->weight_mem);
-      s.wait();
-    } catch (const dnnl::error& e) {
-      throw Error(ErrorKind::Internal, std::string("oneDNN weight packing failed: ") + e.what());
+  const bool int8 = gemm == GemmType::Int8;
+  std::vector<int8_t> q;
+  std::vector<float> wscale;
+  if (int8) {
+    const float* w = weight.data<float>();
+    std::vector<float> smooth;
+    if (input_absmax.defined()) {
+      smooth = cpu::int8_smoothing(w, out, in, input_absmax);
+      impl->inv_smooth.resize(smooth.size());
+      for (size_t k = 0; k < smooth.size(); ++k) impl->inv_smooth[k] = 1.0f / smooth[k];
     }
+    q.resize(static_cast<size_t>(out * in));
+    wscale.resize(static_cast<size_t>(out));
+    cpu::int8_quantize_weight(w, out, in, smooth, q.data(), wscale.data());
+  }
+  // About 8 chunks, widths a multiple of 64 (oneDNN's column block): enough tasks to balance a
+  // few threads of unequal speed, few enough that the per-call overhead (≈ 7 µs) stays small.
+  // f32: one chunk, all rows in one oneDNN call on all threads (chunked tasks measured slower: b1×128
+  // 133 vs 120 ms, b1×16 31.5 vs 28.3 ms; an f32 task is long, the calls and copies cost more
+  // than balancing gains).
+  const bool chunked = gemm != GemmType::F32;
+  impl->row_block = chunked ? kRowBlock : 0;
+  const int64_t width = chunked ? std::min(out, (out + 511) / 512 * 64) : out;
+  impl->chunks = std::vector<Gemm>(static_cast<size_t>((out + width - 1) / width));
+  for (size_t i = 0; i < impl->chunks.size(); ++i) {
+    Gemm& c = impl->chunks[i];
+    c.in = in;
+    c.n0 = static_cast<int64_t>(i) * width;
+    c.out = std::min(width, out - c.n0);
+    c.gemm = gemm;
+    if (int8) {
+      c.wscale.assign(wscale.begin() + c.n0, wscale.begin() + c.n0 + c.out);
+      c.pack(q.data() + c.n0 * in, weight);
+      continue;
+    }
+    c.activation = activation;
+    if (bias.defined()) {
+      c.bias = Tensor::empty(DType::F32, {c.out});
+      std::memcpy(c.bias.data<float>(), bias.data<float>() + c.n0, static_cast<size_t>(c.out) * sizeof(float));
+      c.bias_mem = memory(memory::desc({1, c.out}, dt::f32, tag::ab), cpu::dnnl_engine(), c.bias.data<float>());
+    }
+    c.pack(weight.data<float>() + c.n0 * in, weight);
   }
   impl_ = std::move(impl);
 }
@@ -198,24 +271,12 @@ void row_to_bf16(const float* x, int64_t n, uint16_t* o) {
   }
 }
 
-// Rounds rows of f32 to bf16 into a per-thread buffer, contiguous [rows, in].
-const uint16_t* to_bf16(const float* x, int64_t rows, int64_t in, int64_t stride) {
-  thread_local std::vector<uint16_t> buf;
-  const size_t need = static_cast<size_t>(rows * in);
-  if (buf.size() < need) buf.resize(need);
-  uint16_t* out = buf.data();
-#pragma omp parallel for schedule(static) if (rows * in >= 65536)
-  for (int64_t r = 0; r < rows; ++r) row_to_bf16(x + r * stride, in, out + r * in);
-  return out;
-}
-
-// Copies strided rows into a per-thread contiguous buffer [rows, in].
-const float* gather_rows(const float* x, int64_t rows, int64_t in, int64_t stride) {
-  thread_local std::vector<float> buf;
-  const size_t need = static_cast<size_t>(rows * in);
-  if (buf.size() < need) buf.resize(need);
-  for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(buf.data() + r * in, x + r * stride, static_cast<size_t>(in) * sizeof(float));
+// Per-thread buffer of at least n elements of T, one per Use (they are live at the same time).
+enum class Use { Input, Scales, Tile };
+template <typename T, Use>
+T* thread_buffer(size_t n) {
+  thread_local std::vector<T> buf;
+  if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
 }  // namespace
@@ -224,19 +285,74 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   if (!impl_) throw Error(ErrorKind::Internal, "Linear::forward on an empty Linear");
   if (rows < 0) throw invalid_argument("Linear::forward: negative row count " + std::to_string(rows));
   if (rows == 0) return;
-  const int64_t stride = x_row_stride == 0 ? impl_->in : x_row_stride;
-  if (stride < impl_->in) throw invalid_argument("Linear::forward: row stride " + std::to_string(stride) + " < in_features " + std::to_string(impl_->in));
-  if (impl_->int8()) return forward_int8(x, rows, y, stride);
-  const bool bf16 = impl_->gemm == GemmType::BF16;
+  const Impl& m = *impl_;
+  const int64_t in = m.in, out = m.out;
+  const int64_t stride = x_row_stride == 0 ? in : x_row_stride;
+  if (stride < in) throw invalid_argument("Linear::forward: row stride " + std::to_string(stride) + " < in_features " + std::to_string(in));
+
+  // The GEMM input, contiguous [rows, in]: f32 rows as given (gathered when strided), rounded to
+  // bf16, or quantized to s8 per row (scales in sx).
+  const size_t n_in = static_cast<size_t>(rows * in);
   const void* src = x;
-  if (bf16) {
-    src = to_bf16(x, rows, impl_->in, stride);
-  } else if (stride != impl_->in) {
-    // oneDNN 2.6 has only its reference matmul for strided rows (measured: 1.4 s for the pooler's
-    // 64 rows × 768 → 768); gathering them first costs a copy.
-    src = gather_rows(x, rows, impl_->in, stride);
+  size_t elem = sizeof(float);
+  const float* sx = nullptr;
+  if (m.gemm == GemmType::Int8) {
+    int8_t* q = thread_buffer<int8_t, Use::Input>(n_in);
+    float* scales = thread_buffer<float, Use::Scales>(static_cast<size_t>(rows));
+    cpu::int8_quantize_rows(x, rows, in, stride, m.inv_smooth.empty() ? nullptr : m.inv_smooth.data(), q, scales);
+    src = q;
+    sx = scales;
+    elem = 1;
+  } else if (m.gemm == GemmType::BF16) {
+    uint16_t* b = thread_buffer<uint16_t, Use::Input>(n_in);
+#pragma omp parallel for schedule(static) if (n_in >= 65536 && !omp_in_parallel())
+    for (int64_t r = 0; r < rows; ++r) row_to_bf16(x + r * stride, in, b + r * in);
+    src = b;
+    elem = 2;
+  } else if (stride != in) {
+    float* g = thread_buffer<float, Use::Input>(n_in);
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(g + r * in, x + r * stride, static_cast<size_t>(in) * sizeof(float));
+    src = g;
   }
-  impl_->run(rows, src, y);
+
+  // Tasks (column chunk, row block), chunk-major so a thread's consecutive tasks reuse the
+  // chunk's weights from cache. One chunk writes straight into y; several go through a per-thread
+  // tile. Every row's result depends on that row only (the GEMMs never mix rows).
+  const int64_t blocks = m.row_block ? (rows + m.row_block - 1) / m.row_block : 1;
+  const int64_t tasks = static_cast<int64_t>(m.chunks.size()) * blocks;
+  const bool direct = m.chunks.size() == 1;
+  const float* bias = m.bias.defined() ? m.bias.data<float>() : nullptr;
+  auto task = [&](int64_t t) {
+    const Gemm& c = m.chunks[static_cast<size_t>(t / blocks)];
+    const int64_t r0 = rows * (t % blocks) / blocks, r1 = rows * (t % blocks + 1) / blocks, n = r1 - r0;
+    float* dst = y + r0 * out + c.n0;
+    float* tile = direct ? dst : thread_buffer<float, Use::Tile>(static_cast<size_t>(n * c.out));
+    c.run(n, static_cast<const char*>(src) + static_cast<size_t>(r0 * in) * elem, tile);
+    if (sx) {
+      cpu::int8_epilogue(tile, n, c.out, sx + r0, bias ? bias + c.n0 : nullptr, m.activation, dst, out);
+    } else if (!direct) {
+      for (int64_t r = 0; r < n; ++r)
+        std::memcpy(dst + r * out, tile + r * c.out, static_cast<size_t>(c.out) * sizeof(float));
+    }
+  };
+  // One task: oneDNN runs it on all threads (it must not be inside a parallel region, even an
+  // inactive one: oneDNN then runs single-threaded).
+  if (tasks == 1 || omp_in_parallel()) {
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+    return;
+  }
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t t = 0; t < tasks; ++t) {
+    try {
+      task(t);
+    } catch (...) {
+#pragma omp critical(bertcpp_linear_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 Tensor Linear::forward(const Tensor& x) const {
@@ -249,88 +365,6 @@ Tensor Linear::forward(const Tensor& x) const {
   Tensor y = Tensor::empty(DType::F32, out_shape);
   forward(x.data<float>(), x.numel() / impl_->in, y.data<float>());
   return y;
-}
-
-// Int8 (see linear.h): the weight is quantized per output channel here (optionally smoothed);
-// oneDNN runs s8·s8 with the per-channel weight scales as CONSTANT output scales (runtime scales
-// make oneDNN 2.6 fall back to a 10× slower kernel); our passes in ops/cpu/int8.cpp quantize the
-// input per row (into a contiguous buffer) and apply the row scale, bias and activation.
-void Linear::init_int8(Impl& impl, const Tensor& weight, const Tensor& input_absmax) {
-  const int64_t in = impl.in, out = impl.out;
-  const float* w = weight.data<float>();
-  std::vector<float> smooth;
-  if (input_absmax.defined()) {
-    smooth = cpu::int8_smoothing(w, out, in, input_absmax);
-    impl.inv_smooth.resize(smooth.size());
-    for (size_t k = 0; k < smooth.size(); ++k) impl.inv_smooth[k] = 1.0f / smooth[k];
-  }
-  std::vector<int8_t> q(static_cast<size_t>(out * in));
-  impl.wscale.resize(static_cast<size_t>(out));
-  cpu::int8_quantize_weight(w, out, in, smooth, q.data(), impl.wscale.data());
-  const memory::desc plain({in, out}, dt::s8, memory::dims{1, in});
-  memory::desc packed;
-  try {
-    packed = impl.make_pd(128, in, memory::desc({in, out}, dt::s8, tag::any)).weights_desc();
-  } catch (const dnnl::error& e) {
-    throw unsupported(std::string("this CPU has no int8 GEMM (oneDNN: ") + e.what() + "); use f32");
-  }
-  if (packed == plain) {
-    impl.qweight = std::move(q);
-    impl.weight_desc = plain;
-    impl.weight_mem = memory(plain, cpu::dnnl_engine(), impl.qweight.data());
-    return;
-  }
-  impl.weight_desc = packed;
-  impl.weight_mem = cpu::dnnl_weights_memory(packed, impl.weight_storage);
-  memory src(plain, cpu::dnnl_engine(), q.data());
-  try {
-    dnnl::reorder r(src, impl.weight_mem);
-    dnnl::stream& s = cpu::dnnl_thread_stream();
-    r.execute(s, src, impl.weight_mem);
-    s.wait();
-  } catch (const dnnl::error& e) {
-    throw Error(ErrorKind::Internal, std::string("oneDNN int8 weight packing failed: ") + e.what());
-  }
-}
-
-void Linear::forward_int8(const float* x, int64_t rows, float* y, int64_t stride) const {
-  const Impl& m = *impl_;
-  const int64_t in = m.in, out = m.out;
-  thread_local std::vector<int8_t> q;  // the quantized rows, contiguous [rows, in]
-  thread_local std::vector<float> sx;   // their scales
-  if (q.size() < static_cast<size_t>(rows * in)) q.resize(static_cast<size_t>(rows * in));
-  if (sx.size() < static_cast<size_t>(rows)) sx.resize(static_cast<size_t>(rows));
-  const float* inv_smooth = m.inv_smooth.empty() ? nullptr : m.inv_smooth.data();
-  const float* b = m.bias.defined() ? m.bias.data<float>() : nullptr;
-  int8_t* qd = q.data();
-  float* sd = sx.data();
-  // Rows [r0, r1): quantize, GEMM, epilogue — a row's result depends on that row only.
-  auto block = [&](int64_t r0, int64_t r1) {
-    if (r1 <= r0) return;
-    cpu::int8_quantize_rows(x + r0 * stride, r1 - r0, in, stride, inv_smooth, qd + r0 * in, sd + r0);
-    m.run(r1 - r0, qd + r0 * in, y + r0 * out);
-    cpu::int8_dequantize_rows(y + r0 * out, r1 - r0, out, sd + r0, b, m.activation);
-  };
-  // One parallel region per call (each thread runs its block of rows, oneDNN single-threaded
-  // inside) instead of three (quantize, GEMM, epilogue): fewer barriers, which matters when the
-  // cores are shared. Blocks of >= 32 rows keep the GEMM efficient; fewer rows run as one block.
-  const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), rows / 32));  // >= 32 rows each
-  if (threads <= 1 || omp_in_parallel()) {
-    block(0, rows);
-    return;
-  }
-  std::exception_ptr error;
-#pragma omp parallel num_threads(threads)
-  {
-    const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
-    try {
-      block(rows * t / n, rows * (t + 1) / n);
-    } catch (...) {
-#pragma omp critical(bertcpp_int8_error)
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace bertcpp::ops
