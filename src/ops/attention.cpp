@@ -97,6 +97,7 @@ void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t h
       q[i] = Q + row[i] * stride;
     }
     int64_t jb = 0;
+    for (; jb + 64 <= kp; jb += 64) tile<4>(q, kt + jb, kp, d, sg + jb, kp);
     for (; jb + 32 <= kp; jb += 32) tile<2>(q, kt + jb, kp, d, sg + jb, kp);
     for (; jb < kp; jb += 16) tile<1>(q, kt + jb, kp, d, sg + jb, kp);
     for (int64_t i = 0; i < kRows; ++i) cpu::softmax_row(sg + i * kp, keys, shape.divisor, s.mask);

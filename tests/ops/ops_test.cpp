@@ -1,9 +1,11 @@
 // Every op against a naive reference written here (triple-loop GEMM, double-precision formulas).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <random>
 #include <thread>
 #include <utility>
@@ -15,6 +17,7 @@
 #include "ops/layer_norm.h"
 #include "ops/linear.h"
 #include "ops/attention.h"
+#include "ops/cpu/vec_math.h"
 #include "ops/softmax.h"
 #include "ops/threads.h"
 #include "support/random.h"
@@ -107,6 +110,46 @@ TEST(Linear, FusedActivationMatchesLinearThenReference) {
     std::vector<double> ref(lin.size());
     for (size_t i = 0; i < lin.size(); ++i) ref[i] = c.f(lin[i]);
     EXPECT_LT(max_abs_diff(y, ref), 1e-5) << ops::activation_name(c.act);
+  }
+}
+
+// bf16: x and W rounded to bf16 (nearest even), products exact in f32, f32 accumulation — so the
+// result is within f32 summation error of the double reference on the ROUNDED operands. Shapes
+// cover several column chunks (out > 512), several row blocks (rows > 256), strided input rows
+// and a fused activation.
+static float round_bf16(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  u &= 0xffff0000u;
+  std::memcpy(&v, &u, 4);
+  return v;
+}
+
+TEST(Linear, Bf16MatchesReferenceOnRoundedOperands) {
+  struct Case { int64_t rows, in, out, stride; bool bias; ops::Activation act; };
+  for (const Case c : {Case{600, 64, 1000, 64, true, ops::Activation::GeluErf}, Case{3, 768, 130, 800, true, ops::Activation::Identity},
+                       Case{257, 40, 24, 40, false, ops::Activation::Identity}}) {
+    SCOPED_TRACE(::testing::Message() << c.rows << "x" << c.in << "->" << c.out);
+    const auto w = random_vec(static_cast<size_t>(c.out * c.in), 31, -0.5f, 0.5f);
+    const auto b = random_vec(static_cast<size_t>(c.out), 32);
+    const auto x = random_vec(static_cast<size_t>(c.rows * c.stride), 33, -2.0f, 2.0f);
+    std::unique_ptr<ops::Linear> lin;
+    try {
+      lin = std::make_unique<ops::Linear>(tensor_of(w, {c.out, c.in}), c.bias ? tensor_of(b, {c.out}) : Tensor(), c.act,
+                                          ops::GemmType::BF16);
+    } catch (const Error& e) {
+      GTEST_SKIP() << "no bf16 GEMM on this CPU: " << e.what();
+    }
+    std::vector<float> y(static_cast<size_t>(c.rows * c.out), NAN);
+    lin->forward(x.data(), c.rows, y.data(), c.stride);
+    std::vector<float> xr(x.size()), wr(w.size());
+    std::transform(x.begin(), x.end(), xr.begin(), round_bf16);
+    std::transform(w.begin(), w.end(), wr.begin(), round_bf16);
+    auto ref = naive_linear(xr, c.rows, c.stride, wr, c.bias ? &b : nullptr, c.in, c.out);
+    if (c.act == ops::Activation::GeluErf)
+      for (auto& v : ref) v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+    EXPECT_LT(max_abs_diff(y, ref), 1e-5 * std::sqrt(double(c.in)));
   }
 }
 
@@ -285,6 +328,25 @@ TEST(Softmax, MatchesReferenceAndSurvivesLargeValues) {
     for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, double(x[r * cols + c]));
     for (int64_t c = 0; c < cols; ++c) sum += std::exp(double(x[r * cols + c]) - mx);
     for (int64_t c = 0; c < cols; ++c) EXPECT_NEAR(y[r * cols + c], std::exp(double(x[r * cols + c]) - mx) / sum, 1e-6);
+  }
+}
+
+// A power-of-two divisor is applied as a multiplication by its reciprocal: the same bits as
+// dividing first (what transformers does), with and without a mask.
+TEST(Softmax, PowerOfTwoDivisorIsBitwiseTheDivision) {
+  const int64_t n = 77;
+  const auto x = random_vec(n, 41, -50.0f, 50.0f);
+  auto mask = random_vec(n, 42, -3.0f, 0.0f);
+  mask[5] = std::numeric_limits<float>::lowest();
+  for (const float divisor : {8.0f, 4.0f, 0.5f, 1.0f}) {
+    for (const float* m : {static_cast<const float*>(nullptr), static_cast<const float*>(mask.data())}) {
+      auto a = x;
+      ops::cpu::softmax_row(a.data(), n, divisor, m);
+      auto b = x;
+      for (auto& v : b) v = v / divisor;
+      ops::cpu::softmax_row(b.data(), n, 1.0f, m);
+      EXPECT_EQ(0, std::memcmp(a.data(), b.data(), n * sizeof(float))) << "divisor " << divisor << (m ? " masked" : "");
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // Scalar math written so that a loop calling it vectorizes (no libm, no branches): include it in
 // BERTCPP_MULTIVERSION functions and each ISA clone gets its own vector code.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -41,13 +42,32 @@ namespace bertcpp::ops::cpu {
 }
 
 // x[0, n) = softmax(x / divisor + mask) in place (mask nullable), with transformers' order of
-// operations: divide, add the mask, subtract the row max, exponentiate, normalise.
+// operations: divide, add the mask, subtract the row max, exponentiate, normalise. When the
+// divisor is a power of two (√64 = 8 in BERT-base) the division is a multiplication by its exact
+// reciprocal: the same correctly rounded x / divisor, bitwise, without vdivps.
 [[gnu::always_inline]] inline void softmax_row(float* x, int64_t n, float divisor, const float* mask) {
   float mx = -3.402823466e38f;
-  if (mask) {
+  int exponent = 0;
+  const bool pow2 = std::frexp(divisor, &exponent) == 0.5f;
+  const float inv = 1.0f / divisor;
+  if (mask && pow2) {
+#pragma omp simd reduction(max : mx)
+    for (int64_t c = 0; c < n; ++c) {
+      const float v = x[c] * inv + mask[c];
+      x[c] = v;
+      mx = v > mx ? v : mx;
+    }
+  } else if (mask) {
 #pragma omp simd reduction(max : mx)
     for (int64_t c = 0; c < n; ++c) {
       const float v = x[c] / divisor + mask[c];
+      x[c] = v;
+      mx = v > mx ? v : mx;
+    }
+  } else if (pow2) {
+#pragma omp simd reduction(max : mx)
+    for (int64_t c = 0; c < n; ++c) {
+      const float v = x[c] * inv;
       x[c] = v;
       mx = v > mx ? v : mx;
     }
@@ -66,9 +86,9 @@ namespace bertcpp::ops::cpu {
     x[c] = e;
     sum += e;
   }
-  const float inv = 1.0f / sum;
+  const float inv_sum = 1.0f / sum;
 #pragma omp simd
-  for (int64_t c = 0; c < n; ++c) x[c] *= inv;
+  for (int64_t c = 0; c < n; ++c) x[c] *= inv_sum;
 }
 
 }  // namespace bertcpp::ops::cpu
