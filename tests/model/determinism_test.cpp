@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -93,6 +94,65 @@ TEST(Determinism, ModelOutputIsBitwiseStableAcrossThreadsAndBatches) {
         if (ref.pooler_output.defined()) {
           EXPECT_TRUE(same_bits(o.pooler_output.data<float>(), ref.pooler_output.data<float>() + b * H, H)) << "text " << b;
         }
+      }
+    }
+  }
+}
+
+// A batch larger than one encoder slab (512 rows): right-padded texts (packed rows), a batch with
+// a mask hole (padded rows) and a hidden_states request (padded rows, a new tensor per layer) all
+// give every text exactly its result alone — bitwise in f32 and in int8 (whose GEMM rows are
+// independent too).
+TEST(Determinism, BatchesOfSeveralSlabsEqualEachTextAlone) {
+  const auto dir = bertcpp::testing::model_dir("tiny-bert");
+  const int64_t B = 40, S = 61;
+  std::mt19937 rng(5);
+  std::vector<int64_t> lens(static_cast<size_t>(B));
+  for (auto& l : lens) l = 2 + static_cast<int64_t>(rng() % (S - 1));
+  lens[3] = S;
+  Batch batch{Tensor::empty(DType::I64, {B, S}), Tensor::empty(DType::I64, {B, S}), Tensor::empty(DType::I64, {B, S})};
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < S; ++s) {
+      const bool real = s < lens[static_cast<size_t>(b)];
+      batch.input_ids.data<int64_t>()[b * S + s] = real ? 1000 + static_cast<int64_t>(rng() % 20000) : 0;
+      batch.attention_mask.data<int64_t>()[b * S + s] = real ? 1 : 0;
+      batch.token_type_ids.data<int64_t>()[b * S + s] = real && s > lens[static_cast<size_t>(b)] / 2 ? 1 : 0;
+    }
+  int64_t total = 0;
+  for (auto l : lens) total += l;
+  ASSERT_GT(total, 2 * 512);  // at least three slabs of packed rows
+  for (ComputeType compute : {ComputeType::F32, ComputeType::Int8}) {
+    SCOPED_TRACE(compute == ComputeType::F32 ? "f32" : "int8");
+    ModelOptions o;
+    o.compute = compute;
+    std::unique_ptr<model::Bert> m;
+    try {
+      m = model::Bert::load(dir, o);
+    } catch (const Error& e) {
+      if (compute == ComputeType::F32) throw;
+      GTEST_SKIP() << "no int8 GEMM here: " << e.what();
+    }
+    const int64_t H = m->config().hidden_size;
+    const ModelOutput packed = m->forward(batch, {});
+    OutputRequest all_layers;
+    all_layers.hidden_states = true;
+    const ModelOutput padded = m->forward(batch, all_layers);
+    Batch holed = batch;  // a hole in text 0's mask: every text then runs padded to S rows
+    holed.attention_mask = Tensor::empty(DType::I64, {B, S});
+    std::memcpy(holed.attention_mask.raw(), batch.attention_mask.raw(), static_cast<size_t>(B * S) * 8);
+    holed.attention_mask.data<int64_t>()[1] = 0;
+    const ModelOutput with_hole = m->forward(holed, {});
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t len = lens[static_cast<size_t>(b)];
+      const Batch alone{row_of(batch.input_ids, b, len), row_of(batch.attention_mask, b, len),
+                        row_of(batch.token_type_ids, b, len)};
+      const ModelOutput o = m->forward(alone, {});
+      const float* want = o.last_hidden_state.data<float>();
+      EXPECT_TRUE(same_bits(packed.last_hidden_state.data<float>() + b * S * H, want, len * H)) << "packed, text " << b;
+      EXPECT_TRUE(same_bits(padded.last_hidden_state.data<float>() + b * S * H, want, len * H)) << "padded, text " << b;
+      EXPECT_TRUE(same_bits(padded.hidden_states.back().data<float>() + b * S * H, want, len * H)) << "text " << b;
+      if (b > 0) {
+        EXPECT_TRUE(same_bits(with_hole.last_hidden_state.data<float>() + b * S * H, want, len * H)) << "holed, text " << b;
       }
     }
   }
