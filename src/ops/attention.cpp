@@ -1,7 +1,8 @@
 // Attention kernels in plain C++ that the compiler vectorizes per ISA (BERTCPP_MULTIVERSION).
 // Work unit: one (sequence, head). Its keys are transposed into a thread-local
 // Kᵀ [head_dim, keys rounded up to 16] and its values packed, then for every group of 4 query
-// rows: scores = Q·Kᵀ (4×32 register tiles), softmax per row, context = P·V (4×64 tiles).
+// rows: scores = Q·Kᵀ (4×64 register tiles, 4×32/4×16 at the end), softmax per row, context =
+// P·V (4×64 tiles).
 // This file is compiled with -ffp-contract=fast (see src/CMakeLists.txt) so the tiles use FMA
 // where the clone's ISA has it; determinism comes from every row taking the same code path.
 #include "ops/attention.h"
