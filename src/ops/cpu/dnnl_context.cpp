@@ -39,17 +39,16 @@ struct ThreadScratch {
 };
 }  // namespace
 
-dnnl::memory dnnl_thread_scratchpad(const dnnl::memory::desc& desc) {
+void* dnnl_thread_scratchpad(size_t bytes) {
   thread_local ThreadScratch scratch;
-  const size_t need = desc.get_size();
-  if (need > scratch.size) {
-    const size_t rounded = (need + 4095) / 4096 * 4096;
+  if (bytes > scratch.size) {
+    const size_t rounded = (bytes + 4095) / 4096 * 4096;
     void* p = std::aligned_alloc(64, rounded);
-    if (!p) throw Error(ErrorKind::Internal, "out of memory allocating a " + std::to_string(need) + "-byte GEMM scratchpad");
+    if (!p) throw Error(ErrorKind::Internal, "out of memory allocating a " + std::to_string(bytes) + "-byte GEMM scratchpad");
     scratch.data.reset(p);
     scratch.size = rounded;
   }
-  return dnnl::memory(desc, dnnl_engine(), need ? scratch.data.get() : nullptr);
+  return scratch.data.get();
 }
 
 dnnl::memory dnnl_weights_memory(const dnnl::memory::desc& desc, std::shared_ptr<void>& storage) {
@@ -66,10 +65,8 @@ dnnl::memory dnnl_weights_memory(const dnnl::memory::desc& desc, std::shared_ptr
   return dnnl::memory(desc, dnnl_engine(), p);
 }
 
-void dnnl_execute(const dnnl::primitive& p, std::unordered_map<int, dnnl::memory> args,
-                  const dnnl::memory::desc& scratchpad_desc) {
+void dnnl_execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args) {
   try {
-    if (scratchpad_desc.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, dnnl_thread_scratchpad(scratchpad_desc));
     dnnl::stream& s = dnnl_thread_stream();
     p.execute(s, args);
     s.wait();

@@ -4,6 +4,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <memory>
+#include <unordered_map>
 
 namespace bertcpp::ops::cpu {
 
@@ -11,14 +12,14 @@ const dnnl::engine& dnnl_engine();
 dnnl::stream& dnnl_thread_stream();
 // Primitive attributes every bertcpp primitive uses (user-managed scratchpad).
 dnnl::primitive_attr dnnl_default_attr();
-// A scratchpad memory of at least desc's size, owned by the calling thread (reused across calls).
-dnnl::memory dnnl_thread_scratchpad(const dnnl::memory::desc& desc);
+// A scratchpad of at least `bytes`, owned by the calling thread (reused across calls; the pointer
+// changes when a larger one is needed).
+void* dnnl_thread_scratchpad(size_t bytes);
 // Memory for long-lived packed weights: 2 MiB-aligned and, on Linux, marked MADV_HUGEPAGE, so the
 // hundreds of MB of a model take few TLB entries and few page faults when first written. The
 // buffer is owned by `storage` (keep it as long as the memory object).
 dnnl::memory dnnl_weights_memory(const dnnl::memory::desc& desc, std::shared_ptr<void>& storage);
 // Runs a primitive on the thread's stream and waits; converts dnnl::error into bertcpp::Error.
-void dnnl_execute(const dnnl::primitive& p, std::unordered_map<int, dnnl::memory> args,
-                  const dnnl::memory::desc& scratchpad_desc);
+void dnnl_execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args);
 
 }  // namespace bertcpp::ops::cpu

@@ -158,16 +158,32 @@ struct Gemm {
   }
 
   // y[rows, out] (contiguous) = GEMM of the contiguous input rows `src` (f32, bf16 or s8).
+  // The argument memory objects are made once per (thread, plan) and only re-pointed per call:
+  // building them costs ≈ 2 µs a call (measured 5.6 vs 3.4 µs for a 16×768×128 int8 GEMM),
+  // which adds up over ~300 chunk calls per int8 forward.
   void run(int64_t rows, const void* src, float* y) const {
-    auto p = plan(rows);
-    const auto& eng = cpu::dnnl_engine();
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, memory(p->src, eng, const_cast<void*>(src))},
-        {DNNL_ARG_WEIGHTS, weight_mem},
-        {DNNL_ARG_DST, memory(p->dst, eng, y)},
+    struct Bound {
+      std::shared_ptr<const Plan> plan;  // keeps the plan's address from being reused
+      memory src, dst, scratch;
+      std::unordered_map<int, memory> args;
     };
-    if (bias.defined()) args.emplace(DNNL_ARG_BIAS, bias_mem);
-    cpu::dnnl_execute(p->prim, std::move(args), p->scratch);
+    thread_local std::unordered_map<const Plan*, Bound> bound;
+    auto p = plan(rows);
+    auto it = bound.find(p.get());
+    if (it == bound.end()) {
+      if (bound.size() >= 1024) bound.clear();
+      const auto& eng = cpu::dnnl_engine();
+      Bound b{p, memory(p->src, eng, nullptr), memory(p->dst, eng, nullptr), memory(p->scratch, eng, nullptr), {}};
+      b.args = {{DNNL_ARG_SRC, b.src}, {DNNL_ARG_WEIGHTS, weight_mem}, {DNNL_ARG_DST, b.dst}};
+      if (bias.defined()) b.args.emplace(DNNL_ARG_BIAS, bias_mem);
+      if (p->scratch.get_size() > 0) b.args.emplace(DNNL_ARG_SCRATCHPAD, b.scratch);
+      it = bound.emplace(p.get(), std::move(b)).first;
+    }
+    Bound& b = it->second;
+    b.src.set_data_handle(const_cast<void*>(src));
+    b.dst.set_data_handle(y);
+    if (p->scratch.get_size() > 0) b.scratch.set_data_handle(cpu::dnnl_thread_scratchpad(p->scratch.get_size()));
+    cpu::dnnl_execute(p->prim, b.args);
   }
 };
 
