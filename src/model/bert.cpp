@@ -123,9 +123,10 @@ class Workspace {
   size_t size_ = 0;
 };
 
-// Rows per slab of the encoder (see Bert::forward). Measured at b32×128 int8 (4096 rows): one
-// slab 1137–1161 ms, slabs of 512 rows 746–1068 ms (the epilogue's stores and the quantize pass
-// hit cache); f32 unchanged (3101–3536 vs 2882–3244 ms).
+// Rows per slab of the encoder with int8 GEMMs (see Bert::forward). Measured (random bert-base,
+// 2 threads): b32×128 int8 903–1242 ms with 512-row slabs vs 1211–1275 ms without; the var-len
+// batch 1038–1157 vs 1113–1140 ms. f32 and bf16 run all rows at once: their single oneDNN call
+// per Linear then gets a slab's odd row count, which measured 1.3× slower on the var-len batch.
 constexpr int64_t kSlabRows = 512;
 
 std::string at(int64_t b, int64_t s) { return "[" + std::to_string(b) + ", " + std::to_string(s) + "]"; }
@@ -345,18 +346,22 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
     const int64_t len = key_len[static_cast<size_t>(b)];
     rows_of[static_cast<size_t>(b)] = packed ? len : S;
   }
-  // Slabs: runs of whole sequences of at most kSlabRows rows (a longer sequence is a slab of its
-  // own). Every layer runs slab by slab, so a layer's intermediate activations (QKV, context,
-  // feed-forward) are slab-sized and stay in cache between the ops instead of streaming through
-  // memory at large batches. Rows never mix across a GEMM, so slabs do not change any result.
+  // Slabs (int8 only, see kSlabRows): runs of whole sequences of at most kSlabRows rows (a longer
+  // sequence is a slab of its own). Every layer runs slab by slab, so a layer's intermediate
+  // activations (QKV, context, feed-forward) are slab-sized and stay in cache between the ops
+  // instead of streaming through memory at large batches. Rows never mix across a GEMM, so slabs
+  // do not change any result.
   struct Slab {
     int64_t b0, b1, r0, rows;
   };
   std::vector<Slab> slabs;
   int64_t slab_rows_max = 0;
+  const int64_t slab_rows = !m.layers.empty() && m.layers[0].qkv.gemm() == ops::GemmType::Int8
+                                ? kSlabRows
+                                : std::numeric_limits<int64_t>::max();
   for (int64_t b = 0; b < B; ++b) {
     const int64_t r = rows_of[static_cast<size_t>(b)];
-    if (slabs.empty() || slabs.back().rows + r > kSlabRows)
+    if (slabs.empty() || slabs.back().rows + r > slab_rows)
       slabs.push_back({b, b, off[static_cast<size_t>(b)], 0});
     slabs.back().b1 = b + 1;
     slabs.back().rows += r;

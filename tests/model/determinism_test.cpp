@@ -99,11 +99,11 @@ TEST(Determinism, ModelOutputIsBitwiseStableAcrossThreadsAndBatches) {
   }
 }
 
-// A batch larger than one encoder slab (512 rows): right-padded texts (packed rows), a batch with
-// a mask hole (padded rows) and a hidden_states request (padded rows, a new tensor per layer) all
-// give every text exactly its result alone — bitwise in f32 and in int8 (whose GEMM rows are
-// independent too).
-TEST(Determinism, BatchesOfSeveralSlabsEqualEachTextAlone) {
+// A large batch (> 1000 rows: several int8 encoder slabs and row blocks): right-padded texts
+// (packed rows), a batch with a mask hole (padded rows) and a hidden_states request (padded rows,
+// a new tensor per layer) all give every text exactly its result alone — bitwise in f32 and in
+// int8 (whose GEMM rows are independent too).
+TEST(Determinism, LargeBatchesEqualEachTextAlone) {
   const auto dir = bertcpp::testing::model_dir("tiny-bert");
   const int64_t B = 40, S = 61;
   std::mt19937 rng(5);
@@ -120,7 +120,7 @@ TEST(Determinism, BatchesOfSeveralSlabsEqualEachTextAlone) {
     }
   int64_t total = 0;
   for (auto l : lens) total += l;
-  ASSERT_GT(total, 2 * 512);  // at least three slabs of packed rows
+  ASSERT_GT(total, 1000);
   for (ComputeType compute : {ComputeType::F32, ComputeType::Int8}) {
     SCOPED_TRACE(compute == ComputeType::F32 ? "f32" : "int8");
     ModelOptions o;

@@ -115,8 +115,7 @@ TEST(Linear, FusedActivationMatchesLinearThenReference) {
 
 // bf16: x and W rounded to bf16 (nearest even), products exact in f32, f32 accumulation — so the
 // result is within f32 summation error of the double reference on the ROUNDED operands. Shapes
-// cover several column chunks (out > 512), several row blocks (rows > 256), strided input rows
-// and a fused activation.
+// cover many rows and columns, strided input rows and a fused activation.
 static float round_bf16(float v) {
   uint32_t u;
   std::memcpy(&u, &v, 4);

@@ -1,16 +1,15 @@
 // Linear on oneDNN matmul. The weight [out, in] is viewed as Wᵀ [in, out] and reordered once into
 // the blocked layout oneDNN picks ("any"); a matmul primitive per row count is created on first use
 // and cached.
-// f32: one oneDNN call per forward, threaded by oneDNN.
-// bf16/int8: the weight is split into column chunks (about eight, widths a multiple of 64), each
-// its own oneDNN matmul, and a call is a set of (column chunk, block of ≤ 256 rows) tasks that the
-// OpenMP threads take dynamically, each running oneDNN single-threaded. The AMX GEMMs are short,
-// the two vCPUs of the machine this was tuned on run at unequal, shifting speeds, and oneDNN's
-// static split of one GEMM left the faster thread waiting (int8: 17 % of the forward in libgomp's
-// wait). A task's result is still in cache for its epilogue (copy into y, or the int8
-// scale/bias/activation).
+// f32 and bf16: one oneDNN call per forward, threaded by oneDNN.
+// int8: the weight is split into column chunks (about eight, widths a multiple of 64), each its
+// own oneDNN matmul, and a call is a set of (column chunk, row block) tasks that the OpenMP threads
+// take dynamically, each running oneDNN single-threaded. The AMX GEMMs are short, the two vCPUs of
+// the machine this was tuned on run at unequal, shifting speeds, and oneDNN's static split of one
+// GEMM left the faster thread waiting (17 % of the int8 forward in libgomp's wait). A task's
+// result is still in cache for the int8 epilogue (row scale, bias, activation).
 // Input rows always reach oneDNN contiguous (strided rows are gathered first: oneDNN 2.6 falls
-// back to its reference kernel for them) and its output goes to a contiguous tile (a strided
+// back to its reference kernel for them) and chunk outputs go to a contiguous tile (a strided
 // destination makes it fall back from brgemm to gemm:jit).
 #include "ops/linear.h"
 
@@ -239,10 +238,12 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
   }
   // About 8 chunks, widths a multiple of 64 (oneDNN's column block): enough tasks to balance a
   // few threads of unequal speed, few enough that the per-call overhead (≈ 7 µs) stays small.
-  // f32: one chunk, all rows in one oneDNN call on all threads (chunked tasks measured slower: b1×128
-  // 133 vs 120 ms, b1×16 31.5 vs 28.3 ms; an f32 task is long, the calls and copies cost more
-  // than balancing gains).
-  const bool chunked = gemm != GemmType::F32;
+  // f32 and bf16: one chunk, all rows in one oneDNN call on all threads. Chunked tasks measured
+  // slower for f32 (b1×128 133 vs 120 ms, b1×16 31.5 vs 28.3 ms: an f32 task is long, the calls
+  // and copies cost more than balancing gains; oneDNN alone, 8 chunks of 128×768×384 took
+  // 2.38–2.83 ms against 2.09–2.75 ms for the whole 128×768×3072) and, in a full benchmark run,
+  // for bf16 at every shape but b8×128 (b1×128 67.0 vs 55.4 ms, var-len 3452 vs 1718 ms).
+  const bool chunked = gemm == GemmType::Int8;
   impl->row_block = chunked ? kRowBlock : 0;
   const int64_t width = chunked ? std::min(out, (out + 511) / 512 * 64) : out;
   impl->chunks = std::vector<Gemm>(static_cast<size_t>((out + width - 1) / width));
@@ -285,6 +286,25 @@ void row_to_bf16(const float* x, int64_t n, uint16_t* o) {
     u += 0x7fffu + ((u >> 16) & 1u);
     o[c] = static_cast<uint16_t>(u >> 16);
   }
+}
+
+// Row blocks of a call: start rows, ending with `rows`. max_rows = 0: one block. Otherwise blocks
+// of max_rows (a multiple of 16), then the rest: one block when ≤ 128 rows, else a multiple of 16
+// and a block of 64–79 rows. oneDNN 2.6's AMX GEMMs ran 2–7× slower here for some row counts
+// above 128 that are not multiples of 16 (one chunk, 1 thread: 232 rows 1.3 ms, 224 and 240 rows
+// 0.3 ms; 212 rows up to 2.2 ms), while every count up to 128 was fine.
+std::vector<int64_t> row_blocks(int64_t rows, int64_t max_rows) {
+  std::vector<int64_t> starts{0};
+  if (max_rows <= 0) {
+    starts.push_back(rows);
+    return starts;
+  }
+  int64_t r = 0;
+  while (rows - r >= max_rows) starts.push_back(r += max_rows);
+  const int64_t rest = rows - r;
+  if (rest > 128 && rest % 16 != 0) starts.push_back(r += (rest - 64) / 16 * 16);
+  if (rows > r) starts.push_back(rows);
+  return starts;
 }
 
 // Per-thread buffer of at least n elements of T, one per Use (they are live at the same time).
@@ -335,13 +355,14 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   // Tasks (column chunk, row block), chunk-major so a thread's consecutive tasks reuse the
   // chunk's weights from cache. One chunk writes straight into y; several go through a per-thread
   // tile. Every row's result depends on that row only (the GEMMs never mix rows).
-  const int64_t blocks = m.row_block ? (rows + m.row_block - 1) / m.row_block : 1;
+  const std::vector<int64_t> starts = row_blocks(rows, m.row_block);
+  const int64_t blocks = static_cast<int64_t>(starts.size()) - 1;
   const int64_t tasks = static_cast<int64_t>(m.chunks.size()) * blocks;
   const bool direct = m.chunks.size() == 1;
   const float* bias = m.bias.defined() ? m.bias.data<float>() : nullptr;
   auto task = [&](int64_t t) {
     const Gemm& c = m.chunks[static_cast<size_t>(t / blocks)];
-    const int64_t r0 = rows * (t % blocks) / blocks, r1 = rows * (t % blocks + 1) / blocks, n = r1 - r0;
+    const int64_t r0 = starts[static_cast<size_t>(t % blocks)], n = starts[static_cast<size_t>(t % blocks + 1)] - r0;
     float* dst = y + r0 * out + c.n0;
     float* tile = direct ? dst : thread_buffer<float, Use::Tile>(static_cast<size_t>(n * c.out));
     c.run(n, static_cast<const char*>(src) + static_cast<size_t>(r0 * in) * elem, tile);
