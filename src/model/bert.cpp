@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -341,10 +342,14 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
   // its own keys; a right-padded text attends to its `len` real keys only, so its result does not
   // depend on how much padding the batch has. Other masks (left padding, holes, all zero) use the
   // full length with the additive mask, exactly as transformers.
-  std::vector<int64_t> rows_of(static_cast<size_t>(B));
+  const ops::AttentionShape ashape{heads, d, 3 * H, H, divisor};
+  std::vector<ops::AttentionSequence> seqs(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
     const int64_t len = key_len[static_cast<size_t>(b)];
-    rows_of[static_cast<size_t>(b)] = packed ? len : S;
+    ops::AttentionSequence& sq = seqs[static_cast<size_t>(b)];
+    sq.rows = packed ? len : S;
+    sq.keys = len > 0 ? len : S;
+    sq.mask = (len == 0 && mask_add.defined()) ? mask_add.data<float>() + b * S : nullptr;
   }
   // Slabs (int8 only, see kSlabRows): runs of whole sequences of at most kSlabRows rows (a longer
   // sequence is a slab of its own). Every layer runs slab by slab, so a layer's intermediate
@@ -360,7 +365,7 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
                                 ? kSlabRows
                                 : std::numeric_limits<int64_t>::max();
   for (int64_t b = 0; b < B; ++b) {
-    const int64_t r = rows_of[static_cast<size_t>(b)];
+    const int64_t r = seqs[static_cast<size_t>(b)].rows;
     if (slabs.empty() || slabs.back().rows + r > slab_rows)
       slabs.push_back({b, b, off[static_cast<size_t>(b)], 0});
     slabs.back().b1 = b + 1;
@@ -374,16 +379,6 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
   float* context = qkv + slab_rows_max * 3 * H;
   float* a = context + slab_rows_max * H;
   float* inter = a + slab_rows_max * H;
-
-  const ops::AttentionShape ashape{heads, d, 3 * H, H, divisor};
-  std::vector<ops::AttentionSequence> seqs(static_cast<size_t>(B));
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t len = key_len[static_cast<size_t>(b)];
-    ops::AttentionSequence& sq = seqs[static_cast<size_t>(b)];
-    sq.rows = rows_of[static_cast<size_t>(b)];
-    sq.keys = len > 0 ? len : S;
-    sq.mask = (len == 0 && mask_add.defined()) ? mask_add.data<float>() + b * S : nullptr;
-  }
   for (const Slab& sl : slabs)  // QKV and context rows relative to the slab's scratch
     for (int64_t b = sl.b0; b < sl.b1; ++b) {
       ops::AttentionSequence& sq = seqs[static_cast<size_t>(b)];
@@ -413,7 +408,7 @@ ModelOutput Bert::forward(const Batch& batch, const OutputRequest& request) cons
       const int64_t n = sl.rows;
       // Self-attention.
       layer.qkv.forward(x, n, qkv);
-      ops::attention(ashape, std::vector<ops::AttentionSequence>(seqs.begin() + sl.b0, seqs.begin() + sl.b1));
+      ops::attention(ashape, std::span(seqs).subspan(static_cast<size_t>(sl.b0), static_cast<size_t>(sl.b1 - sl.b0)));
       layer.attn_out.forward(context, n, a);
       m.layer_norm(a, x, n, layer.attn_ln);
       // Feed-forward: act(intermediate dense) in one GEMM, then output dense.

@@ -1,6 +1,5 @@
 #include "ops/activation.h"
 
-#include <algorithm>
 
 #include "ops/cpu/multiversion.h"
 #include "ops/cpu/vec_math.h"
@@ -45,9 +44,9 @@ namespace {
 
 }  // namespace
 
-// Cloned per ISA; OpenMP loops stay outside the clones.
+// Cloned per ISA; runs on the calling thread (callers parallelize over rows outside the clones).
 BERTCPP_MULTIVERSION
-void activate_serial(float* x, int64_t n, Activation act) {
+void activate(float* x, int64_t n, Activation act) {
   switch (act) {
     case Activation::Identity: return;
     case Activation::GeluErf:
@@ -76,12 +75,5 @@ void activate_serial(float* x, int64_t n, Activation act) {
   }
 }
 
-void activate(float* x, int64_t n, Activation act) {
-  if (n <= 0 || act == Activation::Identity) return;
-  constexpr int64_t kChunk = 4096;
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (chunks >= 4)
-  for (int64_t c = 0; c < chunks; ++c) activate_serial(x + c * kChunk, std::min(kChunk, n - c * kChunk), act);
-}
 
 }  // namespace bertcpp::ops

@@ -25,9 +25,8 @@ inline float gelu_tanh(float x) {
 inline float relu(float x) { return x > 0.0f ? x : 0.0f; }
 inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
-// x[i] = act(x[i]) for i < n (large n in parallel on the OpenMP threads).
+// x[i] = act(x[i]) for i < n, on the calling thread (callers run it per row inside their own
+// parallel loops, e.g. the int8 GEMM epilogue).
 void activate(float* x, int64_t n, Activation act);
-// The same on the calling thread only: for use inside a parallel region, on short rows.
-void activate_serial(float* x, int64_t n, Activation act);
 
 }  // namespace bertcpp::ops

@@ -123,7 +123,7 @@ void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t h
 
 }  // namespace
 
-void attention(const AttentionShape& shape, const std::vector<AttentionSequence>& sequences) {
+void attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences) {
   if (shape.heads <= 0 || shape.head_dim <= 0 || shape.qkv_stride < 3 * shape.heads * shape.head_dim ||
       shape.ctx_stride < shape.heads * shape.head_dim)
     throw invalid_argument("attention: bad shape (heads " + std::to_string(shape.heads) + ", head_dim " +

@@ -9,7 +9,7 @@
 // batch composition or the thread count, so a text's result is bitwise reproducible.
 #pragma once
 #include <cstdint>
-#include <vector>
+#include <span>
 
 namespace bertcpp::ops {
 
@@ -33,6 +33,6 @@ struct AttentionSequence {
 };
 
 // Computes the context rows of every sequence. Uses the OpenMP threads (ops::set_num_threads).
-void attention(const AttentionShape& shape, const std::vector<AttentionSequence>& sequences);
+void attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences);
 
 }  // namespace bertcpp::ops

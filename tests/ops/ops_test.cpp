@@ -231,7 +231,7 @@ TEST(Attention, MatchesDoubleReferenceForManyShapes) {
     seq.probs_head_stride = c.rows * pcols;
     seq.probs_row_stride = pcols;
     seq.probs_cols = pcols;
-    ops::attention({c.heads, c.d, 3 * H, H, divisor}, {seq});
+    ops::attention({c.heads, c.d, 3 * H, H, divisor}, std::vector{seq});
     std::vector<double> ref_probs;
     const auto ref = naive_attention(qkv.data(), c.rows, c.keys, c.heads, c.d, divisor, seq.mask, &ref_probs);
     EXPECT_LT(max_abs_diff(ctx, ref), 2e-6) << c.heads << "x" << c.d << " rows " << c.rows << " keys " << c.keys;
@@ -265,11 +265,11 @@ TEST(Attention, RowsAreBitwiseIndependentOfBatchAndThreads) {
   };
   const ops::AttentionShape shape{heads, d, 3 * H, H, std::sqrt(float(d))};
   ops::set_num_threads(1);
-  ops::attention(shape, {seq(0)});
+  ops::attention(shape, std::vector{seq(0)});
   const auto alone = ctx[0];
   ops::set_num_threads(2);
   std::fill(ctx[0].begin(), ctx[0].end(), NAN);
-  ops::attention(shape, {seq(1), seq(0), seq(2)});
+  ops::attention(shape, std::vector{seq(1), seq(0), seq(2)});
   EXPECT_EQ(std::memcmp(alone.data(), ctx[0].data(), alone.size() * sizeof(float)), 0);
   ops::set_num_threads(0);
 }
@@ -281,9 +281,9 @@ TEST(Attention, RejectsBadShapes) {
   s.ctx = buf.data();
   s.rows = 1;
   s.keys = 0;
-  EXPECT_THROW(ops::attention({1, 4, 12, 4, 2.0f}, {s}), Error);
+  EXPECT_THROW(ops::attention({1, 4, 12, 4, 2.0f}, std::vector{s}), Error);
   s.keys = 1;
-  EXPECT_THROW(ops::attention({1, 4, 8, 4, 2.0f}, {s}), Error);  // qkv rows narrower than Q|K|V
+  EXPECT_THROW(ops::attention({1, 4, 8, 4, 2.0f}, std::vector{s}), Error);  // qkv rows narrower than Q|K|V
 }
 
 TEST(LayerNorm, MatchesDoubleReferenceWithAndWithoutResidual) {

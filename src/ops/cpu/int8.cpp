@@ -104,7 +104,7 @@ void int8_epilogue(const float* acc, int64_t rows, int64_t n, const float* scale
                    float* y, int64_t y_stride) {
   for (int64_t r = 0; r < rows; ++r) {
     epilogue_row(acc + r * n, n, scale[r], bias, y + r * y_stride);
-    activate_serial(y + r * y_stride, n, act);
+    activate(y + r * y_stride, n, act);
   }
 }
 

@@ -51,15 +51,15 @@ dnnl::algorithm eltwise_algorithm(Activation a) {
   throw Error(ErrorKind::Internal, "no oneDNN eltwise for activation " + std::string(activation_name(a)));
 }
 
-// One column chunk [n0, n0 + out) of a Linear as a oneDNN matmul y = x·W_chunkᵀ. f32/bf16: oneDNN
-// also adds the bias slice and applies the activation. Int8: oneDNN multiplies s8·s8 and applies
+// One column chunk [n0, n0 + out) of a Linear as a oneDNN matmul y = x·W_chunkᵀ. f32/bf16 (one
+// chunk: the whole weight): oneDNN also adds the bias and applies the activation. Int8: oneDNN multiplies s8·s8 and applies
 // the chunk's per-channel weight scales as CONSTANT output scales (runtime scales make oneDNN 2.6
 // fall back to a 10× slower kernel); the caller's epilogue does the rest.
 struct Gemm {
   int64_t in = 0, n0 = 0, out = 0;
   GemmType gemm = GemmType::F32;
   Activation activation = Activation::Identity;  // f32/bf16 only
-  Tensor bias;                                    // f32/bf16 only: the slice [out], or undefined
+  Tensor bias;                                    // f32/bf16 only: [out], or undefined
   std::vector<float> wscale;                      // int8 only: the slice of the weight scales
   Tensor plain_weight;                            // kept only when packing did not happen (f32)
   std::vector<int8_t> plain_qweight;              // likewise (int8)
@@ -194,8 +194,7 @@ struct Linear::Impl {
   GemmType gemm = GemmType::F32;
   Tensor bias;                    // F32 [out] or undefined
   std::vector<float> inv_smooth;  // int8: 1/s[k] of the smoothing (empty: none)
-  std::vector<Gemm> chunks;       // column chunks, ascending n0
-  int64_t row_block = 0;          // rows per task; 0 = all rows in one task
+  std::vector<Gemm> chunks;       // column chunks, ascending n0 (several only for int8)
 };
 
 Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, GemmType gemm,
@@ -243,9 +242,7 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
   // and copies cost more than balancing gains; oneDNN alone, 8 chunks of 128×768×384 took
   // 2.38–2.83 ms against 2.09–2.75 ms for the whole 128×768×3072) and, in a full benchmark run,
   // for bf16 at every shape but b8×128 (b1×128 67.0 vs 55.4 ms, var-len 3452 vs 1718 ms).
-  const bool chunked = gemm == GemmType::Int8;
-  impl->row_block = chunked ? kRowBlock : 0;
-  const int64_t width = chunked ? std::min(out, (out + 511) / 512 * 64) : out;
+  const int64_t width = int8 ? std::min(out, (out + 511) / 512 * 64) : out;
   impl->chunks = std::vector<Gemm>(static_cast<size_t>((out + width - 1) / width));
   for (size_t i = 0; i < impl->chunks.size(); ++i) {
     Gemm& c = impl->chunks[i];
@@ -258,13 +255,12 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
       c.pack(q.data() + c.n0 * in, weight);
       continue;
     }
-    c.activation = activation;
+    c.activation = activation;  // the one chunk: the whole weight, bias and activation
     if (bias.defined()) {
-      c.bias = Tensor::empty(DType::F32, {c.out});
-      std::memcpy(c.bias.data<float>(), bias.data<float>() + c.n0, static_cast<size_t>(c.out) * sizeof(float));
-      c.bias_mem = memory(memory::desc({1, c.out}, dt::f32, tag::ab), cpu::dnnl_engine(), c.bias.data<float>());
+      c.bias = bias;
+      c.bias_mem = memory(memory::desc({1, out}, dt::f32, tag::ab), cpu::dnnl_engine(), const_cast<float*>(bias.data<float>()));
     }
-    c.pack(weight.data<float>() + c.n0 * in, weight);
+    c.pack(weight.data<float>(), weight);
   }
   impl_ = std::move(impl);
 }
@@ -353,9 +349,10 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   }
 
   // Tasks (column chunk, row block), chunk-major so a thread's consecutive tasks reuse the
-  // chunk's weights from cache. One chunk writes straight into y; several go through a per-thread
-  // tile. Every row's result depends on that row only (the GEMMs never mix rows).
-  const std::vector<int64_t> starts = row_blocks(rows, m.row_block);
+  // chunk's weights from cache. f32/bf16 have one task writing straight into y; int8 tasks go
+  // through a per-thread tile finished by the epilogue (in place when there is one chunk). Every
+  // row's result depends on that row only (the GEMMs never mix rows).
+  const std::vector<int64_t> starts = row_blocks(rows, sx ? kRowBlock : 0);
   const int64_t blocks = static_cast<int64_t>(starts.size()) - 1;
   const int64_t tasks = static_cast<int64_t>(m.chunks.size()) * blocks;
   const bool direct = m.chunks.size() == 1;
@@ -366,12 +363,7 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
     float* dst = y + r0 * out + c.n0;
     float* tile = direct ? dst : thread_buffer<float, Use::Tile>(static_cast<size_t>(n * c.out));
     c.run(n, static_cast<const char*>(src) + static_cast<size_t>(r0 * in) * elem, tile);
-    if (sx) {
-      cpu::int8_epilogue(tile, n, c.out, sx + r0, bias ? bias + c.n0 : nullptr, m.activation, dst, out);
-    } else if (!direct) {
-      for (int64_t r = 0; r < n; ++r)
-        std::memcpy(dst + r * out, tile + r * c.out, static_cast<size_t>(c.out) * sizeof(float));
-    }
+    if (sx) cpu::int8_epilogue(tile, n, c.out, sx + r0, bias ? bias + c.n0 : nullptr, m.activation, dst, out);
   };
   // One task: oneDNN runs it on all threads (it must not be inside a parallel region, even an
   // inactive one: oneDNN then runs single-threaded).
