@@ -78,7 +78,7 @@ class ByteLevelBpe:
         tok = tokenizers.Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=1000, special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+        trainer = trainers.BpeTrainer(vocab_size=500, special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
         tok.train_from_iterator(training_corpus(), trainer)
         self.vocab = dict(sorted(tok.get_vocab().items(), key=lambda kv: kv[1]))
@@ -134,8 +134,8 @@ class WordPiece:
 
     def __init__(self, max_len, cls_name, mpnet=False):
         w = BertWordPieceTokenizer(lowercase=True)
-        w.train_from_iterator(training_corpus(), vocab_size=1000 if not mpnet else 995,
-                              special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], limit_alphabet=300,
+        w.train_from_iterator(training_corpus(), vocab_size=501 if not mpnet else 496,
+                              special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], limit_alphabet=150,
                               show_progress=False)
         vocab = [t for t, _ in sorted(w.get_vocab().items(), key=lambda kv: kv[1])]
         if mpnet:
