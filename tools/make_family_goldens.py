@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections import Counter
 
 import numpy as np
 import torch
@@ -27,7 +28,7 @@ import safetensors.numpy  # noqa: E402
 import sentencepiece as spm  # noqa: E402
 import tokenizers  # noqa: E402
 import transformers  # noqa: E402
-from tokenizers import BertWordPieceTokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
+from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(ROOT, "tests", "data", "models")
@@ -71,6 +72,10 @@ def clean_tokenizer_config(d):
 
 
 # ---------------------------------------------------------------- tokenizers
+def top(counter, k):
+    return [x for x, _ in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+
+
 class ByteLevelBpe:
     """RoBERTa: byte-level BPE, <s> <pad> </s> <unk> = 0..3, <mask> last, RobertaProcessing."""
 
@@ -107,14 +112,17 @@ class SentencePieceUnigram:
     def __init__(self, max_len):
         self.tmp = tempfile.mkdtemp(prefix="spm-")
         corpus = os.path.join(self.tmp, "corpus.txt")
+        cwd = os.getcwd()
+        os.chdir(self.tmp)  # the model stores its trainer spec: relative paths keep the file byte-identical
         with open(corpus, "w", encoding="utf-8") as f:
             for t in training_corpus():
                 for line in t.splitlines():
                     if line.strip():
                         f.write(line + "\n")
-        spm.SentencePieceTrainer.train(input=corpus, model_prefix=os.path.join(self.tmp, "sp"), vocab_size=1000,
+        spm.SentencePieceTrainer.train(input="corpus.txt", model_prefix="sp", vocab_size=1000,
                                        model_type="unigram", normalization_rule_name="nmt_nfkc", num_threads=1,
                                        character_coverage=0.9995, minloglevel=2)
+        os.chdir(cwd)
         self.model = os.path.join(self.tmp, "sp.model")
         self.max_len = max_len
 
@@ -130,14 +138,43 @@ class SentencePieceUnigram:
 
 
 class WordPiece:
-    """Uncased BERT-style WordPiece; `mpnet` adds MPNet's <s> <pad> </s> <unk> in front and <mask> last."""
+    """Uncased BERT-style WordPiece vocab of 501; `mpnet` puts MPNet's <s> <pad> </s> <unk> in front, <mask> last.
 
-    def __init__(self, max_len, cls_name, mpnet=False):
-        w = BertWordPieceTokenizer(lowercase=True)
-        w.train_from_iterator(training_corpus(), vocab_size=501 if not mpnet else 496,
-                              special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], limit_alphabet=150,
-                              show_progress=False)
-        vocab = [t for t, _ in sorted(w.get_vocab().items(), key=lambda kv: kv[1])]
+    Chosen here by frequency (ties by string) rather than by the `tokenizers` WordPiece trainer, whose tie order
+    changes from run to run: [PAD] [UNK] [CLS] [SEP] [MASK], the 150 most frequent characters, each again as a
+    ##continuation, then frequent whole words, word starts and ##pieces of 2-4 characters (words holding a
+    character outside the alphabet become [UNK])."""
+
+    def __init__(self, max_len, cls_name, mpnet=False, size=501):
+        norm = normalizers.BertNormalizer(lowercase=True)
+        pre = pre_tokenizers.BertPreTokenizer()
+        words = Counter()
+        for t in training_corpus():
+            for w, _ in pre.pre_tokenize_str(norm.normalize_str(t)):
+                words[w] += 1
+        chars = Counter()
+        for w, c in words.items():
+            for ch in w:
+                chars[ch] += c
+        alphabet = top(chars, 150)
+        whole, starts, pieces = Counter(), Counter(), Counter()
+        for w, c in words.items():
+            if len(w) < 2 or not set(w) <= set(alphabet):
+                continue
+            whole[w] += c
+            for n in (2, 3, 4):
+                if len(w) > n:
+                    starts[w[:n]] += c
+                for i in range(1, len(w) - n + 1):
+                    pieces["##" + w[i:i + n]] += c
+        base = size - 5 if mpnet else size
+        vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + alphabet + ["##" + ch for ch in alphabet]
+        seen = set(vocab)
+        for pool, k in ((top(whole, 100), 100), (top(starts, 40), 40), (top(pieces, base), base)):
+            for t in pool[:k]:
+                if len(vocab) < base and t not in seen:
+                    vocab.append(t)
+                    seen.add(t)
         if mpnet:
             vocab = ["<s>", "<pad>", "</s>", "<unk>"] + vocab + ["<mask>"]
         self.vocab = vocab
