@@ -35,6 +35,7 @@ MODELS = os.path.join(ROOT, "tests", "data", "models")
 STORAGE_DTYPE = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 LABELS3 = {0: "negative", 1: "neutral", 2: "positive"}
 NER5 = {0: "O", 1: "B-PER", 2: "I-PER", 3: "B-LOC", 4: "I-LOC"}
+MASK = tokenizers.AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False, special=True)  # as roberta-base
 ST_MAX_SEQ_LENGTH = 48  # below max_position_embeddings so the ST folder's own truncation shows
 
 
@@ -93,7 +94,7 @@ class ByteLevelBpe:
         self.max_len = max_len
 
     def save(self, d):
-        t = transformers.RobertaTokenizerFast(vocab=dict(self.vocab), merges=list(self.merges),
+        t = transformers.RobertaTokenizerFast(vocab=dict(self.vocab), merges=list(self.merges), mask_token=MASK,
                                               model_max_length=self.max_len)
         t.save_pretrained(d)
         clean_tokenizer_config(d)
@@ -130,7 +131,7 @@ class SentencePieceUnigram:
         src = os.path.join(self.tmp, "hf")
         os.makedirs(src, exist_ok=True)
         shutil.copy(self.model, os.path.join(src, "sentencepiece.bpe.model"))
-        t = transformers.XLMRobertaTokenizerFast.from_pretrained(src, model_max_length=self.max_len)
+        t = transformers.XLMRobertaTokenizerFast.from_pretrained(src, mask_token=MASK, model_max_length=self.max_len)
         t.save_pretrained(d)
         clean_tokenizer_config(d)
         shutil.copy(self.model, os.path.join(d, "sentencepiece.bpe.model"))
