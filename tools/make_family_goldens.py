@@ -1,14 +1,16 @@
 """Makes the BERT-family golden folders (RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA, MPNet) in tests/data/models.
 
-Run with the reference venv (current transformers + torch on CPU, outside the tree):
+Run with the reference venv outside the tree (pip install torch transformers tokenizers sentence-transformers
+safetensors numpy sentencepiece protobuf; torch used on CPU):
     /work/venv/ref/bin/python tools/make_family_goldens.py [--family roberta|xlm-roberta|distilbert|electra|mpnet ...]
 Each folder is a tiny random-weight checkpoint written by transformers' save_pretrained (safetensors), its
-tokenizer (trained here with `tokenizers` / `sentencepiece` on the texts of tests/data/tokenizer/uncased.json and
-saved by the family's transformers tokenizer), and expected.safetensors / expected.json in the format of the
+tokenizer (made from the texts of tests/data/tokenizer/uncased.json: byte-level BPE by the `tokenizers` trainer,
+Unigram by `sentencepiece`, WordPiece vocabs picked by frequency here; saved by the family's transformers
+tokenizer), and expected.safetensors / expected.json in the format of the
 existing tiny-bert goldens: tensors named <case>.<output>, cases single/batch/pair/long (texts of tiny-bert's
 expected.json). Expected outputs come from the folder reloaded by transformers in fp32 (eager attention, one
 thread), so F16/BF16 folders are referenced from their stored (rounded) weights. Seeds are fixed per model, so a
-rerun writes the same data. tools/check_family_goldens.py recomputes everything from the committed folders.
+rerun writes byte-identical files. tools/check_family_goldens.py recomputes everything from the committed folders.
 """
 import argparse
 import json
