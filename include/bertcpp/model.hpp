@@ -44,6 +44,8 @@ struct Batch {
 struct OutputRequest {
   bool hidden_states = false;  // every layer's output, embeddings first (num_layers + 1 tensors)
   bool attentions = false;     // every layer's attention probabilities [batch, heads, seq, seq]
+  bool pooler_output = true;   // the pooler, when the checkpoint has one
+  bool head_outputs = true;    // the task head's logits (off: the base model's outputs only)
 };
 
 // Outputs named as in transformers. Tensors a model does not produce are left undefined().
@@ -52,7 +54,8 @@ struct ModelOutput {
   Tensor pooler_output;                // [batch, hidden]
   std::vector<Tensor> hidden_states;   // num_layers + 1 of [batch, seq, hidden]
   std::vector<Tensor> attentions;      // num_layers of [batch, heads, seq, seq]
-  Tensor logits;                       // sequence classification [batch, labels]; token classification [batch, seq, labels]
+  Tensor logits;                       // sequence classification [batch, labels]; token classification [batch, seq, labels];
+                                       // ELECTRA discriminator [batch, seq]
   Tensor prediction_logits;            // masked LM [batch, seq, vocab]
   Tensor seq_relationship_logits;      // pre-training NSP [batch, 2]
   Tensor start_logits, end_logits;     // question answering [batch, seq]
@@ -82,9 +85,12 @@ struct Answer {
 };
 
 struct ModelConfigInfo {
-  std::string model_type;
+  std::string model_type;              // config.json's ("bert", "xlm-roberta", ...)
+  std::string family;                  // the engine family running it ("bert", "roberta", "distilbert", "electra", "mpnet")
   int64_t vocab_size, hidden_size, num_hidden_layers, num_attention_heads, intermediate_size;
-  int64_t max_position_embeddings, type_vocab_size;
+  int64_t max_position_embeddings, type_vocab_size;  // type_vocab_size 0: the family has no token types
+  int64_t max_sequence_length;         // longest input: max_position_embeddings less the position offset (RoBERTa: pad + 1)
+  bool has_pooler;
   std::string hidden_act;
   std::vector<std::string> architectures;
   std::vector<std::string> labels;  // id2label in id order (empty when the model has no classifier)
@@ -107,7 +113,8 @@ class Model {
   Pooling default_pooling() const;
   bool default_normalize() const;
   int64_t max_seq_length() const;
-  // "base", "masked_lm", "pretraining", "sequence_classification", "token_classification", "question_answering"
+  // "base", "masked_lm", "pretraining", "discriminator", "sequence_classification", "token_classification",
+  // "question_answering"
   const std::string& head() const;
 
   // transformers' model(**inputs). Thread-safe: concurrent calls on one Model are allowed.

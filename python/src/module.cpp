@@ -376,11 +376,11 @@ PYBIND11_MODULE(_bertcpp, m) {
             }
             const ModelConfigInfo& c = m.config();
             check_range(b.input_ids, c.vocab_size, "input_ids", "the model's vocab_size");
-            check_range(b.token_type_ids, c.type_vocab_size, "token_type_ids", "the model's type_vocab_size");
-            if (shape[1] > c.max_position_embeddings)
+            check_range(b.token_type_ids, std::max<int64_t>(c.type_vocab_size, 1), "token_type_ids", "the model's type_vocab_size");
+            if (shape[1] > c.max_sequence_length)
               throw invalid_argument("sequence length " + std::to_string(shape[1]) +
-                                     " exceeds the model's max_position_embeddings (" +
-                                     std::to_string(c.max_position_embeddings) + ")");
+                                     " exceeds the model's longest input (" + std::to_string(c.max_sequence_length) +
+                                     ", max_position_embeddings " + std::to_string(c.max_position_embeddings) + ")");
             OutputRequest req;
             req.hidden_states = hidden_states;
             req.attentions = attentions;

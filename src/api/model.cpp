@@ -1,6 +1,6 @@
-// bertcpp::Model: loading (hub id or folder → model::Bert + Tokenizer + sentence-transformers
+// bertcpp::Model: loading (hub id or folder → model::Encoder + Tokenizer + sentence-transformers
 // defaults) and the task helpers built on forward(): embed, fill_mask, classify, rerank,
-// classify_tokens, answer. The compute itself is model::Bert's.
+// classify_tokens, answer. The compute itself is model::Encoder's.
 #include "bertcpp/model.hpp"
 
 #include <utf8proc.h>
@@ -12,7 +12,7 @@
 
 #include "api/resolve.h"
 #include "api/sentence_transformers.h"
-#include "model/bert.h"
+#include "model/encoder.h"
 
 namespace bertcpp {
 namespace fs = std::filesystem;
@@ -20,11 +20,11 @@ namespace fs = std::filesystem;
 struct Model::Impl {
   std::string name;
   std::string dir;
-  std::unique_ptr<model::Bert> bert;
+  std::unique_ptr<model::Encoder> encoder;
   Tokenizer tokenizer;
   ModelConfigInfo info;
   std::string head;
-  io::HeadKind head_kind = io::HeadKind::None;
+  model::HeadKind head_kind = model::HeadKind::None;
   std::optional<std::string> problem_type;
   api::SentenceTransformersConfig st;
   Pooling pooling = Pooling::Mean;
@@ -38,14 +38,15 @@ namespace {
 
 constexpr size_t kChunk = 32;  // sequences per forward() in embed()/rerank()
 
-const char* api_head_name(io::HeadKind h) {
+const char* api_head_name(model::HeadKind h) {
   switch (h) {
-    case io::HeadKind::None: return "base";
-    case io::HeadKind::MaskedLM: return "masked_lm";
-    case io::HeadKind::PreTraining: return "pretraining";
-    case io::HeadKind::SequenceClassification: return "sequence_classification";
-    case io::HeadKind::TokenClassification: return "token_classification";
-    case io::HeadKind::QuestionAnswering: return "question_answering";
+    case model::HeadKind::None: return "base";
+    case model::HeadKind::MaskedLM: return "masked_lm";
+    case model::HeadKind::PreTraining: return "pretraining";
+    case model::HeadKind::Discriminator: return "discriminator";
+    case model::HeadKind::SequenceClassification: return "sequence_classification";
+    case model::HeadKind::TokenClassification: return "token_classification";
+    case model::HeadKind::QuestionAnswering: return "question_answering";
   }
   return "base";
 }
@@ -97,35 +98,6 @@ std::vector<size_t> by_length(const std::vector<Encoding>& encs) {
   return order;
 }
 
-void check_batch(const Batch& b, const ModelConfigInfo& info) {
-  const Tensor& ids = b.input_ids;
-  if (!ids.defined() || ids.rank() != 2 || ids.dtype() != DType::I64)
-    throw invalid_argument("Batch.input_ids must be an I64 [batch, seq] tensor, got " +
-                           (ids.defined() ? std::string(dtype_name(ids.dtype())) + " " + shape_to_string(ids.shape())
-                                          : std::string("an undefined tensor")));
-  const int64_t B = ids.dim(0), S = ids.dim(1);
-  if (B == 0 || S == 0) throw invalid_argument("Batch.input_ids is empty: " + shape_to_string(ids.shape()));
-  if (S > info.max_position_embeddings)
-    throw invalid_argument("sequence length " + std::to_string(S) + " exceeds this model's max_position_embeddings " +
-                           std::to_string(info.max_position_embeddings) + "; truncate the input");
-  for (int64_t v : ids.span<int64_t>())
-    if (v < 0 || v >= info.vocab_size)
-      throw invalid_argument("input id " + std::to_string(v) + " is outside the vocabulary [0, " +
-                             std::to_string(info.vocab_size) + ")");
-  auto check_same = [&](const Tensor& t, const char* name, int64_t hi) {
-    if (!t.defined()) return;
-    if (t.dtype() != DType::I64 || t.shape() != ids.shape())
-      throw invalid_argument(std::string("Batch.") + name + " must be I64 " + shape_to_string(ids.shape()) + " like input_ids, got " +
-                             std::string(dtype_name(t.dtype())) + " " + shape_to_string(t.shape()));
-    for (int64_t v : t.span<int64_t>())
-      if (v < 0 || v >= hi)
-        throw invalid_argument(std::string("Batch.") + name + " value " + std::to_string(v) + " is outside [0, " +
-                               std::to_string(hi) + ")");
-  };
-  check_same(b.attention_mask, "attention_mask", 2);
-  check_same(b.token_type_ids, "token_type_ids", info.type_vocab_size);
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -171,13 +143,19 @@ Model Model::from_pretrained(const std::string& id_or_path, const ModelOptions& 
   impl->dir = dir.string();
   impl->st = api::load_sentence_transformers_config(dir);
   const fs::path model_dir = impl->st.transformer_dir;
-  impl->bert = model::Bert::load(model_dir, options);
+  model::Options mo;
+  mo.threads = options.threads;
+  mo.gemm = options.compute == ComputeType::BF16   ? ops::GemmType::BF16
+            : options.compute == ComputeType::Int8 ? ops::GemmType::Int8
+                                                   : ops::GemmType::F32;
+  impl->encoder = model::Encoder::load(model_dir, mo);
   impl->tokenizer = Tokenizer::from_dir(model_dir, options.tokenizer);
   impl->threads = options.threads;
 
-  const io::BertConfig& c = impl->bert->config();
+  const model::EncoderConfig& c = impl->encoder->config();
   ModelConfigInfo& info = impl->info;
   info.model_type = c.model_type;
+  info.family = impl->encoder->family().name;
   info.vocab_size = c.vocab_size;
   info.hidden_size = c.hidden_size;
   info.num_hidden_layers = c.num_hidden_layers;
@@ -185,25 +163,29 @@ Model Model::from_pretrained(const std::string& id_or_path, const ModelOptions& 
   info.intermediate_size = c.intermediate_size;
   info.max_position_embeddings = c.max_position_embeddings;
   info.type_vocab_size = c.type_vocab_size;
+  info.max_sequence_length = c.max_sequence_length();
+  info.has_pooler = impl->encoder->has_pooler();
   info.hidden_act = c.hidden_act_name;
   info.architectures = c.architectures;
-  impl->head_kind = impl->bert->head();
+  impl->head_kind = impl->encoder->head();
   impl->head = api_head_name(impl->head_kind);
   impl->problem_type = c.problem_type;
-  if (impl->head_kind == io::HeadKind::SequenceClassification || impl->head_kind == io::HeadKind::TokenClassification) {
+  if (impl->head_kind == model::HeadKind::SequenceClassification || impl->head_kind == model::HeadKind::TokenClassification) {
     for (int64_t i = 0; i < c.num_labels; ++i) {
       auto it = c.id2label.find(i);
       info.labels.push_back(it != c.id2label.end() ? it->second : "LABEL_" + std::to_string(i));
     }
   }
 
-  impl->task_max_length = std::min(impl->tokenizer.model_max_length(), c.max_position_embeddings);
-  if (impl->task_max_length < 2) impl->task_max_length = c.max_position_embeddings;
+  const int64_t longest = c.max_sequence_length();
+  impl->task_max_length = std::min(impl->tokenizer.model_max_length(), longest);
+  if (impl->task_max_length < 2) impl->task_max_length = longest;
   impl->max_seq_length = impl->st.max_seq_length.value_or(impl->task_max_length);
-  if (impl->max_seq_length > c.max_position_embeddings)
+  if (impl->max_seq_length > longest)
     throw invalid_file((dir / "sentence_bert_config.json").string(),
-                       "max_seq_length " + std::to_string(impl->max_seq_length) + " exceeds max_position_embeddings " +
-                           std::to_string(c.max_position_embeddings));
+                       "max_seq_length " + std::to_string(impl->max_seq_length) + " exceeds the model's longest input " +
+                           std::to_string(longest) + " (max_position_embeddings " +
+                           std::to_string(c.max_position_embeddings) + ")");
   if (impl->st.pooling) impl->pooling = *impl->st.pooling;
   impl->normalize = impl->st.normalize;
 
@@ -228,12 +210,25 @@ int64_t Model::max_seq_length() const { return impl_->max_seq_length; }
 const std::string& Model::head() const { return impl_->head; }
 
 ModelOutput Model::forward(const Batch& batch, const OutputRequest& request) const {
-  check_batch(batch, impl_->info);
-  if (batch.attention_mask.defined()) return impl_->bert->forward(batch, request);
-  Batch b = batch;
-  b.attention_mask = Tensor::empty(DType::I64, batch.input_ids.shape());
-  std::fill(b.attention_mask.data<int64_t>(), b.attention_mask.data<int64_t>() + b.attention_mask.numel(), int64_t{1});
-  return impl_->bert->forward(b, request);
+  model::Input in{batch.input_ids, batch.attention_mask, batch.token_type_ids};
+  model::Request r;
+  r.hidden_states = request.hidden_states;
+  r.attentions = request.attentions;
+  r.pooler = request.pooler_output;
+  // A checkpoint without its head's weights is the base model (as transformers' base classes load it).
+  r.head = request.head_outputs && impl_->encoder->head_missing().empty();
+  model::Output o = impl_->encoder->forward(in, r);
+  ModelOutput out;
+  out.last_hidden_state = std::move(o.last_hidden_state);
+  out.pooler_output = std::move(o.pooler_output);
+  out.hidden_states = std::move(o.hidden_states);
+  out.attentions = std::move(o.attentions);
+  out.logits = std::move(o.logits);
+  out.prediction_logits = std::move(o.prediction_logits);
+  out.seq_relationship_logits = std::move(o.seq_relationship_logits);
+  out.start_logits = std::move(o.start_logits);
+  out.end_logits = std::move(o.end_logits);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,7 +332,7 @@ Tensor Model::embed(std::span<const std::string> texts, std::optional<Pooling> p
     chunk.clear();
     for (size_t i = 0; i < n; ++i) chunk.push_back(std::move(encs[order[start + i]]));
     const Batch batch = Batch::from_encodings(chunk, m.tokenizer.pad_token_id());
-    const ModelOutput o = forward(batch);
+    const ModelOutput o = forward(batch, {.pooler_output = false, .head_outputs = false});  // no head runs for embeddings
     const Tensor pooled = pool(need(o.last_hidden_state, "last_hidden_state", m.name), batch.attention_mask, p, norm);
     const float* pp = pooled.data<float>();
     for (size_t i = 0; i < n; ++i)
@@ -352,9 +347,12 @@ Tensor Model::embed(std::span<const std::string> texts, std::optional<Pooling> p
 
 namespace {
 
-void require_head(const Model::Impl& m, std::initializer_list<io::HeadKind> ok, const char* task, const char* needs) {
-  for (io::HeadKind h : ok)
-    if (m.head_kind == h) return;
+void require_head(const Model::Impl& m, std::initializer_list<model::HeadKind> ok, const char* task, const char* needs) {
+  for (model::HeadKind h : ok) {
+    if (m.head_kind != h) continue;
+    if (!m.encoder->head_missing().empty()) throw unsupported("model " + m.name + ": " + m.encoder->head_missing());
+    return;
+  }
   throw unsupported("model " + m.name + " has head " + m.head + "; " + task + " needs " + needs);
 }
 
@@ -364,7 +362,7 @@ Batch single_batch(const Encoding& e, const Tokenizer& tok) { return Batch::from
 
 std::vector<FillMaskCandidate> Model::fill_mask(const std::string& text, int top_k) const {
   const Impl& m = *impl_;
-  require_head(m, {io::HeadKind::MaskedLM, io::HeadKind::PreTraining}, "fill-mask",
+  require_head(m, {model::HeadKind::MaskedLM, model::HeadKind::PreTraining}, "fill-mask",
                "a masked LM (BertForMaskedLM/BertForPreTraining)");
   if (top_k < 1) throw invalid_argument("fill-mask: top_k must be >= 1, got " + std::to_string(top_k));
   EncodeOptions eo;
@@ -406,7 +404,7 @@ std::vector<FillMaskCandidate> Model::fill_mask(const std::string& text, int top
 
 std::vector<LabelScore> Model::classify(const std::string& text, const std::optional<std::string>& text_pair) const {
   const Impl& m = *impl_;
-  require_head(m, {io::HeadKind::SequenceClassification}, "classification",
+  require_head(m, {model::HeadKind::SequenceClassification}, "classification",
                "a sequence classifier (BertForSequenceClassification)");
   EncodeOptions eo;
   eo.truncation = Truncation::LongestFirst;
@@ -433,7 +431,7 @@ std::vector<LabelScore> Model::classify(const std::string& text, const std::opti
 
 std::vector<float> Model::rerank(const std::string& query, std::span<const std::string> documents) const {
   const Impl& m = *impl_;
-  require_head(m, {io::HeadKind::SequenceClassification}, "rerank",
+  require_head(m, {model::HeadKind::SequenceClassification}, "rerank",
                "a cross-encoder (BertForSequenceClassification)");
   std::vector<float> scores(documents.size());
   if (documents.empty()) return scores;
@@ -466,7 +464,7 @@ std::vector<float> Model::rerank(const std::string& query, std::span<const std::
 
 std::vector<TokenPrediction> Model::classify_tokens(const std::string& text) const {
   const Impl& m = *impl_;
-  require_head(m, {io::HeadKind::TokenClassification}, "token classification",
+  require_head(m, {model::HeadKind::TokenClassification}, "token classification",
                "a token classifier (BertForTokenClassification)");
   EncodeOptions eo;
   eo.truncation = Truncation::LongestFirst;
@@ -494,7 +492,7 @@ std::vector<TokenPrediction> Model::classify_tokens(const std::string& text) con
 
 Answer Model::answer(const std::string& question, const std::string& context, int64_t max_answer_tokens) const {
   const Impl& m = *impl_;
-  require_head(m, {io::HeadKind::QuestionAnswering}, "question answering",
+  require_head(m, {model::HeadKind::QuestionAnswering}, "question answering",
                "a question-answering model (BertForQuestionAnswering)");
   if (max_answer_tokens < 1) throw invalid_argument("answer: max_answer_tokens must be >= 1");
   EncodeOptions eo;

@@ -11,8 +11,9 @@
 #include "bertcpp/error.h"
 #include "cli/command.h"
 #include "io/checkpoint.h"
-#include "io/config.h"
-#include "io/weights.h"
+#include "model/config.h"
+#include "model/family.h"
+#include "model/weights.h"
 
 namespace bertcpp::cli {
 namespace {
@@ -26,25 +27,27 @@ struct InspectArgs {
   bool no_check = false;
 };
 
-Json config_json(const io::BertConfig& c) {
+// The config as the engine reads it (the family's own field names mapped onto the encoder's).
+Json config_json(const model::EncoderConfig& c, const model::Family& family) {
   Json j;
   j["model_type"] = c.model_type;
+  j["family"] = family.name;
   j["architectures"] = c.architectures;
   j["vocab_size"] = c.vocab_size;
   j["hidden_size"] = c.hidden_size;
+  j["embedding_size"] = c.embedding_width();
   j["num_hidden_layers"] = c.num_hidden_layers;
   j["num_attention_heads"] = c.num_attention_heads;
   j["intermediate_size"] = c.intermediate_size;
   j["hidden_act"] = c.hidden_act_name;
-  j["hidden_dropout_prob"] = c.hidden_dropout_prob;
-  j["attention_probs_dropout_prob"] = c.attention_probs_dropout_prob;
   j["max_position_embeddings"] = c.max_position_embeddings;
+  j["max_sequence_length"] = c.max_sequence_length();
   j["type_vocab_size"] = c.type_vocab_size;
-  j["initializer_range"] = c.initializer_range;
   j["layer_norm_eps"] = c.layer_norm_eps;
   j["pad_token_id"] = c.pad_token_id;
+  j["position_ids"] = c.positions_from_padding ? "from padding_idx + 1" : "from 0";
+  j["relative_attention_num_buckets"] = c.relative_attention_num_buckets;
   j["position_embedding_type"] = c.position_embedding_type;
-  j["use_cache"] = c.use_cache;
   j["classifier_dropout"] = c.classifier_dropout ? Json(*c.classifier_dropout) : Json(nullptr);
   Json id2label = Json::object();
   for (const auto& [i, l] : c.id2label) id2label[std::to_string(i)] = l;
@@ -73,18 +76,20 @@ int run_inspect(const InspectArgs& a) {
   io::Checkpoint ck = io::Checkpoint::open(path);  // throws for anything malformed or hostile
   std::error_code ec;
   const fs::path dir = fs::is_directory(path, ec) ? path : path.parent_path();
-  std::optional<io::BertConfig> config;
-  if (fs::exists(dir / "config.json", ec)) config = io::load_bert_config(dir / "config.json");
-  std::optional<io::HeadKind> head;
+  std::optional<model::EncoderConfig> config;
+  if (fs::exists(dir / "config.json", ec)) config = model::load_config(dir / "config.json");
+  const model::Family* family = config ? model::find_family(config->model_type) : nullptr;
+  std::optional<model::HeadKind> head;
   std::string check = "not checked (no config.json)";
   if (config) {
-    head = io::head_from_architectures(config->architectures);
+    head = model::head_from_architectures(*family, config->architectures);
     if (a.no_check) {
       check = "not checked (--no-check)";
     } else {
-      const io::BertWeights w = io::BertWeights::load(ck, *config, *head);  // throws listing every problem
-      check = "ok (" + std::to_string(w.all().size()) + " weights" +
-              (w.has("pooler.dense.weight") ? ", with pooler" : ", no pooler") + ")";
+      const model::Weights w = model::load_weights(ck, *config, *family, *head);  // throws listing every problem
+      check = "ok (" + std::to_string(w.tensors.size()) + " weights" +
+              (w.has("pooler.dense.weight") ? ", with pooler" : ", no pooler") +
+              (w.head_missing.empty() ? "" : "; " + w.head_missing) + ")";
     }
   }
 
@@ -98,8 +103,8 @@ int run_inspect(const InspectArgs& a) {
     Json out;
     out["path"] = a.path;
     out["format"] = ck.format();
-    out["config"] = config ? config_json(*config) : Json(nullptr);
-    out["head"] = head ? Json(io::head_name(*head)) : Json(nullptr);
+    out["config"] = config ? config_json(*config, *family) : Json(nullptr);
+    out["head"] = head ? Json(model::head_name(*head)) : Json(nullptr);
     out["weights_check"] = check;
     Json tensors = Json::array();
     for (const auto& t : ck.tensors())
@@ -113,8 +118,8 @@ int run_inspect(const InspectArgs& a) {
 
   std::printf("path:    %s\nformat:  %s\n", a.path.c_str(), ck.format().c_str());
   if (config) {
-    std::printf("head:    %s\nweights: %s\n\nconfig.json:\n", io::head_name(*head).c_str(), check.c_str());
-    const Json cj = config_json(*config);
+    std::printf("head:    %s\nweights: %s\n\nconfig.json:\n", model::head_name(*head).c_str(), check.c_str());
+    const Json cj = config_json(*config, *family);
     for (const auto& [k, v] : cj.items())
       std::printf("  %-30s %s\n", k.c_str(), v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {

@@ -101,7 +101,16 @@ void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t h
     for (; jb + 64 <= kp; jb += 64) tile<4>(q, kt + jb, kp, d, sg + jb, kp);
     for (; jb + 32 <= kp; jb += 32) tile<2>(q, kt + jb, kp, d, sg + jb, kp);
     for (; jb < kp; jb += 16) tile<1>(q, kt + jb, kp, d, sg + jb, kp);
-    for (int64_t i = 0; i < kRows; ++i) cpu::softmax_row(sg + i * kp, keys, shape.divisor, s.mask);
+    if (s.rel_bias) {  // scores / divisor + bias, then softmax with the mask (divisor 1 is exact)
+      for (int64_t i = 0; i < kRows; ++i) {
+        float* x = sg + i * kp;
+        const float* rb = s.rel_bias + head * s.rel_bias_head_stride + s.rel_bias_center - row[i];
+        for (int64_t c = 0; c < keys; ++c) x[c] = x[c] / shape.divisor + rb[c];
+        cpu::softmax_row(x, keys, 1.0f, s.mask);
+      }
+    } else {
+      for (int64_t i = 0; i < kRows; ++i) cpu::softmax_row(sg + i * kp, keys, shape.divisor, s.mask);
+    }
 
     // Context for the group's 4 rows into a [4, dp] tile, then the real rows are copied out.
     float* ctx = scratch.ctx.data();

@@ -79,11 +79,15 @@ class ModelBackend final : public Backend {
       encodings[i].attention_mask.assign(encodings[i].input_ids.size(), 1);
     }
     const Batch batch = Batch::from_encodings(encodings, model_.tokenizer().pad_token_id());
-    const ModelOutput out = model_.forward(batch);
+    bool want_pooled = false, want_head = false;
+    for (Task t : tasks) {
+      want_pooled |= t == Task::Pooled && info_.pooling != "splade";
+      want_head |= t == Task::Classify || t == Task::Sparse || (t == Task::Pooled && info_.pooling == "splade");
+    }
+    // A head runs only when a task needs it (an MLM checkpoint's /embed computes no vocabulary logits).
+    const ModelOutput out = model_.forward(batch, {.pooler_output = false, .head_outputs = want_head});
     const int64_t seq = batch.seq_len();
 
-    bool want_pooled = false;
-    for (Task t : tasks) want_pooled |= t == Task::Pooled && info_.pooling != "splade";
     Tensor hidden, pooled, logits, mlm;
     if (out.last_hidden_state.defined()) hidden = out.last_hidden_state.to_f32();
     if (want_pooled) {

@@ -9,8 +9,6 @@
 
 #include "bertcpp/error.h"
 #include "io/checkpoint.h"
-#include "io/config.h"
-#include "io/weights.h"
 
 using namespace bertcpp;
 using namespace bertcpp::io;

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "golden_util.h"
-#include "model/bert.h"
+#include "model/encoder.h"
 
 using namespace bertcpp;
 
@@ -42,20 +42,20 @@ TEST(ComputeType, Bf16LastHiddenStateCosineVsF32) {
   for (const char* name : {"tiny-bert", "tiny-bert-pretraining-f16", "tiny-bert-classifier-bf16"}) {
     SCOPED_TRACE(name);
     const auto dir = bertcpp::testing::model_dir(name);
-    ModelOptions bf16;
-    bf16.compute = ComputeType::BF16;
-    std::unique_ptr<model::Bert> low;
+    model::Options bf16;
+    bf16.gemm = ops::GemmType::BF16;
+    std::unique_ptr<model::Encoder> low;
     try {
-      low = model::Bert::load(dir, bf16);
+      low = model::Encoder::load(dir, bf16);
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::Unsupported) GTEST_SKIP() << e.what();
       throw;
     }
-    auto ref = model::Bert::load(dir, ModelOptions{});
+    auto ref = model::Encoder::load(dir, model::Options{});
     const bertcpp::testing::Golden g(dir);
     for (const char* c : {"single", "batch"}) {
       if (!g.has(c, "input_ids")) continue;
-      const Batch batch = g.batch(c);
+      const model::Input batch = g.batch(c);
       const Tensor a = ref->forward(batch, {}).last_hidden_state;
       const Tensor b = low->forward(batch, {}).last_hidden_state;
       EXPECT_GE(masked_cosine(a, b, batch.attention_mask), 0.999) << c;
@@ -104,10 +104,10 @@ PooledCosines pooled_cosines(const Tensor& a, const Tensor& b, const Tensor& mas
   return out;
 }
 
-std::unique_ptr<model::Bert> load_int8(const std::filesystem::path& dir) {
-  ModelOptions o;
-  o.compute = ComputeType::Int8;
-  return model::Bert::load(dir, o);
+std::unique_ptr<model::Encoder> load_int8(const std::filesystem::path& dir) {
+  model::Options o;
+  o.gemm = ops::GemmType::Int8;
+  return model::Encoder::load(dir, o);
 }
 
 }  // namespace
@@ -117,11 +117,11 @@ TEST(ComputeType, Int8PooledEmbeddingsCosineVsF32) {
     SCOPED_TRACE(name);
     const auto dir = bertcpp::testing::model_dir(name);
     auto low = load_int8(dir);
-    auto ref = model::Bert::load(dir, ModelOptions{});
+    auto ref = model::Encoder::load(dir, model::Options{});
     const bertcpp::testing::Golden g(dir);
     for (const char* c : {"single", "batch"}) {
       if (!g.has(c, "input_ids")) continue;
-      const Batch batch = g.batch(c);
+      const model::Input batch = g.batch(c);
       const Tensor a = ref->forward(batch, {}).last_hidden_state;
       const Tensor b = low->forward(batch, {}).last_hidden_state;
       const PooledCosines p = pooled_cosines(a, b, batch.attention_mask);
@@ -137,9 +137,9 @@ TEST(ComputeType, Int8PooledEmbeddingsCosineVsF32) {
 TEST(ComputeType, Int8OnOutlierChannels) {
   const auto dir = bertcpp::testing::model_dir("tiny-bert-outliers");
   auto low = load_int8(dir);
-  auto ref = model::Bert::load(dir, ModelOptions{});
+  auto ref = model::Encoder::load(dir, model::Options{});
   const int64_t B = 3, S = 40, V = ref->config().vocab_size;
-  Batch batch;
+  model::Input batch;
   batch.input_ids = Tensor::empty(DType::I64, {B, S});
   batch.attention_mask = Tensor::empty(DType::I64, {B, S});
   uint32_t state = 12345;
@@ -168,7 +168,7 @@ TEST(ComputeType, Int8OnOutlierChannels) {
   EXPECT_GE(q.mean, 0.99);
   EXPECT_GE(q.cls, 0.99);
   // Per-row quantization: a text's result does not depend on its batch neighbours (bitwise).
-  Batch one;
+  model::Input one;
   one.input_ids = Tensor::empty(DType::I64, {1, S - 13});
   one.attention_mask = Tensor::empty(DType::I64, {1, S - 13});
   for (int64_t s = 0; s < S - 13; ++s) {
@@ -181,10 +181,10 @@ TEST(ComputeType, Int8OnOutlierChannels) {
     ASSERT_EQ(c.data<float>()[i], b.data<float>()[S * H + i]) << "element " << i;
   // ... nor on the thread count (the s32 accumulation is exact; everything else is per element/row).
   for (int threads : {1, 2}) {
-    ModelOptions o;
-    o.compute = ComputeType::Int8;
+    model::Options o;
+    o.gemm = ops::GemmType::Int8;
     o.threads = threads;
-    const Tensor d = model::Bert::load(dir, o)->forward(batch, {}).last_hidden_state;
+    const Tensor d = model::Encoder::load(dir, o)->forward(batch, {}).last_hidden_state;
     for (int64_t i = 0; i < d.numel(); ++i)
       ASSERT_EQ(d.data<float>()[i], b.data<float>()[i]) << threads << " threads, element " << i;
   }

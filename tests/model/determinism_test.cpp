@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "golden_util.h"
-#include "model/bert.h"
+#include "model/encoder.h"
 #include "ops/linear.h"
 #include "ops/threads.h"
 
@@ -64,18 +64,18 @@ TEST(Determinism, ModelOutputIsBitwiseStableAcrossThreadsAndBatches) {
     SCOPED_TRACE(name);
     const auto dir = bertcpp::testing::model_dir(name);
     const bertcpp::testing::Golden g(dir);
-    const Batch batch = g.batch("batch");
+    const model::Input batch = g.batch("batch");
     const int64_t B = batch.batch_size(), S = batch.seq_len();
-    ModelOptions o1, o2;
+    model::Options o1, o2;
     o1.threads = 1;
     o2.threads = 2;
-    auto one = model::Bert::load(dir, o1);
-    auto two = model::Bert::load(dir, o2);
+    auto one = model::Encoder::load(dir, o1);
+    auto two = model::Encoder::load(dir, o2);
     const int64_t H = one->config().hidden_size;
-    const ModelOutput ref = one->forward(batch, {});
+    const model::Output ref = one->forward(batch, {});
     // Run to run, and 1 vs 2 threads: the whole padded batch.
-    for (const model::Bert* m : {one.get(), two.get(), one.get(), two.get()}) {
-      const ModelOutput o = m->forward(batch, {});
+    for (const model::Encoder* m : {one.get(), two.get(), one.get(), two.get()}) {
+      const model::Output o = m->forward(batch, {});
       EXPECT_TRUE(same_bits(o.last_hidden_state.data<float>(), ref.last_hidden_state.data<float>(), B * S * H));
       if (ref.pooler_output.defined()) {
         EXPECT_TRUE(same_bits(o.pooler_output.data<float>(), ref.pooler_output.data<float>(), B * H));
@@ -85,10 +85,10 @@ TEST(Determinism, ModelOutputIsBitwiseStableAcrossThreadsAndBatches) {
     for (int64_t b = 0; b < B; ++b) {
       int64_t len = 0;
       for (int64_t s = 0; s < S; ++s) len += batch.attention_mask.data<int64_t>()[b * S + s];
-      const Batch alone{row_of(batch.input_ids, b, len), row_of(batch.attention_mask, b, len),
+      const model::Input alone{row_of(batch.input_ids, b, len), row_of(batch.attention_mask, b, len),
                         row_of(batch.token_type_ids, b, len)};
-      for (const model::Bert* m : {one.get(), two.get()}) {
-        const ModelOutput o = m->forward(alone, {});
+      for (const model::Encoder* m : {one.get(), two.get()}) {
+        const model::Output o = m->forward(alone, {});
         EXPECT_TRUE(same_bits(o.last_hidden_state.data<float>(), ref.last_hidden_state.data<float>() + b * S * H, len * H))
             << "text " << b;
         if (ref.pooler_output.defined()) {
@@ -110,7 +110,7 @@ TEST(Determinism, LargeBatchesEqualEachTextAlone) {
   std::vector<int64_t> lens(static_cast<size_t>(B));
   for (auto& l : lens) l = 2 + static_cast<int64_t>(rng() % (S - 1));
   lens[3] = S;
-  Batch batch{Tensor::empty(DType::I64, {B, S}), Tensor::empty(DType::I64, {B, S}), Tensor::empty(DType::I64, {B, S})};
+  model::Input batch{Tensor::empty(DType::I64, {B, S}), Tensor::empty(DType::I64, {B, S}), Tensor::empty(DType::I64, {B, S})};
   for (int64_t b = 0; b < B; ++b)
     for (int64_t s = 0; s < S; ++s) {
       const bool real = s < lens[static_cast<size_t>(b)];
@@ -121,32 +121,32 @@ TEST(Determinism, LargeBatchesEqualEachTextAlone) {
   int64_t total = 0;
   for (auto l : lens) total += l;
   ASSERT_GT(total, 1000);
-  for (ComputeType compute : {ComputeType::F32, ComputeType::Int8}) {
-    SCOPED_TRACE(compute == ComputeType::F32 ? "f32" : "int8");
-    ModelOptions o;
-    o.compute = compute;
-    std::unique_ptr<model::Bert> m;
+  for (ops::GemmType compute : {ops::GemmType::F32, ops::GemmType::Int8}) {
+    SCOPED_TRACE(compute == ops::GemmType::F32 ? "f32" : "int8");
+    model::Options o;
+    o.gemm = compute;
+    std::unique_ptr<model::Encoder> m;
     try {
-      m = model::Bert::load(dir, o);
+      m = model::Encoder::load(dir, o);
     } catch (const Error& e) {
-      if (compute == ComputeType::F32) throw;
+      if (compute == ops::GemmType::F32) throw;
       GTEST_SKIP() << "no int8 GEMM here: " << e.what();
     }
     const int64_t H = m->config().hidden_size;
-    const ModelOutput packed = m->forward(batch, {});
-    OutputRequest all_layers;
+    const model::Output packed = m->forward(batch, {});
+    model::Request all_layers;
     all_layers.hidden_states = true;
-    const ModelOutput padded = m->forward(batch, all_layers);
-    Batch holed = batch;  // a hole in text 0's mask: every text then runs padded to S rows
+    const model::Output padded = m->forward(batch, all_layers);
+    model::Input holed = batch;  // a hole in text 0's mask: every text then runs padded to S rows
     holed.attention_mask = Tensor::empty(DType::I64, {B, S});
     std::memcpy(holed.attention_mask.raw(), batch.attention_mask.raw(), static_cast<size_t>(B * S) * 8);
     holed.attention_mask.data<int64_t>()[1] = 0;
-    const ModelOutput with_hole = m->forward(holed, {});
+    const model::Output with_hole = m->forward(holed, {});
     for (int64_t b = 0; b < B; ++b) {
       const int64_t len = lens[static_cast<size_t>(b)];
-      const Batch alone{row_of(batch.input_ids, b, len), row_of(batch.attention_mask, b, len),
+      const model::Input alone{row_of(batch.input_ids, b, len), row_of(batch.attention_mask, b, len),
                         row_of(batch.token_type_ids, b, len)};
-      const ModelOutput o = m->forward(alone, {});
+      const model::Output o = m->forward(alone, {});
       const float* want = o.last_hidden_state.data<float>();
       EXPECT_TRUE(same_bits(packed.last_hidden_state.data<float>() + b * S * H, want, len * H)) << "packed, text " << b;
       EXPECT_TRUE(same_bits(padded.last_hidden_state.data<float>() + b * S * H, want, len * H)) << "padded, text " << b;

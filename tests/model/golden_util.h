@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bertcpp/model.hpp"
+#include "model/types.h"
 #include "io/checkpoint.h"
 
 namespace bertcpp::testing {
@@ -22,11 +23,11 @@ struct Golden {
   explicit Golden(const std::filesystem::path& dir) : file(io::Checkpoint::open(dir / "expected.safetensors")) {}
   bool has(const std::string& c, const std::string& out) const { return file.contains(c + "." + out); }
   Tensor get(const std::string& c, const std::string& out) const { return file.get(c + "." + out); }
-  Batch batch(const std::string& c) const {
-    Batch b;
+  model::Input batch(const std::string& c) const {
+    model::Input b;
     b.input_ids = get(c, "input_ids");
     b.attention_mask = get(c, "attention_mask");
-    b.token_type_ids = get(c, "token_type_ids");
+    if (has(c, "token_type_ids")) b.token_type_ids = get(c, "token_type_ids");  // absent for families without types
     return b;
   }
 };

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "golden_util.h"
-#include "model/bert.h"
+#include "model/encoder.h"
 
 using namespace bertcpp;
 using bertcpp::testing::Golden;
@@ -26,7 +26,7 @@ Tensor i64(Shape s, std::vector<int64_t> v) {
   return t;
 }
 
-void expect_invalid(const model::Bert& bert, const Batch& b, const std::string& needle) {
+void expect_invalid(const model::Encoder& bert, const model::Input& b, const std::string& needle) {
   try {
     bert.forward(b, {});
     ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
@@ -42,18 +42,18 @@ TEST(BertBatch, PaddedBatchEqualsEachTextAlone) {
   for (const char* name : {"tiny-bert", "tiny-bert-pretraining-f16", "tiny-bert-classifier-bf16"}) {
     SCOPED_TRACE(name);
     const auto dir = bertcpp::testing::model_dir(name);
-    auto bert = model::Bert::load(dir, ModelOptions{});
+    auto bert = model::Encoder::load(dir, model::Options{});
     const Golden g(dir);
-    const Batch batch = g.batch("batch");
-    const ModelOutput all = bert->forward(batch, {});
+    const model::Input batch = g.batch("batch");
+    const model::Output all = bert->forward(batch, {});
     const int64_t B = batch.batch_size(), S = batch.seq_len(), H = bert->config().hidden_size;
     int64_t padded_rows = 0;
     for (int64_t b = 0; b < B; ++b) {
       int64_t len = 0;
       for (int64_t s = 0; s < S; ++s) len += batch.attention_mask.data<int64_t>()[b * S + s];
       padded_rows += len < S;
-      Batch one{row_of(batch.input_ids, b, len), row_of(batch.attention_mask, b, len), row_of(batch.token_type_ids, b, len)};
-      const ModelOutput o = bert->forward(one, {});
+      model::Input one{row_of(batch.input_ids, b, len), row_of(batch.attention_mask, b, len), row_of(batch.token_type_ids, b, len)};
+      const model::Output o = bert->forward(one, {});
       Tensor mine = Tensor::empty(DType::F32, {1, len, H});
       std::memcpy(mine.raw(), all.last_hidden_state.data<float>() + b * S * H, static_cast<size_t>(len * H) * 4);
       EXPECT_LE(max_abs_diff(o.last_hidden_state, mine), 1e-5) << "text " << b;
@@ -66,10 +66,10 @@ TEST(BertBatch, PaddedBatchEqualsEachTextAlone) {
 }
 
 TEST(BertBatch, MissingMaskAndTokenTypesMeanOnesAndZeros) {
-  auto bert = model::Bert::load(bertcpp::testing::model_dir("tiny-bert"), ModelOptions{});
+  auto bert = model::Encoder::load(bertcpp::testing::model_dir("tiny-bert"), model::Options{});
   const Golden g(bertcpp::testing::model_dir("tiny-bert"));
-  Batch b = g.batch("single");  // all-ones mask, all-zero token types
-  Batch bare;
+  model::Input b = g.batch("single");  // all-ones mask, all-zero token types
+  model::Input bare;
   bare.input_ids = b.input_ids;
   EXPECT_LE(max_abs_diff(g.get("single", "last_hidden_state"), bert->forward(bare, {}).last_hidden_state), 1e-4);
 }
@@ -77,11 +77,11 @@ TEST(BertBatch, MissingMaskAndTokenTypesMeanOnesAndZeros) {
 TEST(BertBatch, ThreadCountsAndConcurrentCallsAgree) {
   const auto dir = bertcpp::testing::model_dir("tiny-bert");
   const Golden g(dir);
-  const Batch batch = g.batch("batch");
-  ModelOptions one;
+  const model::Input batch = g.batch("batch");
+  model::Options one;
   one.threads = 1;
-  auto a = model::Bert::load(dir, one);
-  auto b = model::Bert::load(dir, ModelOptions{});
+  auto a = model::Encoder::load(dir, one);
+  auto b = model::Encoder::load(dir, model::Options{});
   const Tensor ref = a->forward(batch, {}).last_hidden_state;
   EXPECT_LE(max_abs_diff(ref, b->forward(batch, {}).last_hidden_state, batch.attention_mask), 1e-5);
   std::vector<double> diffs(3, INFINITY);
@@ -93,19 +93,19 @@ TEST(BertBatch, ThreadCountsAndConcurrentCallsAgree) {
 }
 
 TEST(BertInput, BadInputsAreInvalidArgumentsNamingTheValue) {
-  auto bert = model::Bert::load(bertcpp::testing::model_dir("tiny-bert-pretraining-f16"), ModelOptions{});
+  auto bert = model::Encoder::load(bertcpp::testing::model_dir("tiny-bert-pretraining-f16"), model::Options{});
   // vocab 30522, max_position_embeddings 64, type_vocab_size 2
-  expect_invalid(*bert, Batch{i64({1, 3}, {101, 30522, 102}), {}, {}}, "30522");
-  expect_invalid(*bert, Batch{i64({1, 3}, {101, -5, 102}), {}, {}}, "-5");
-  expect_invalid(*bert, Batch{Tensor::zeros(DType::I64, {1, 65}), {}, {}}, "65");
-  expect_invalid(*bert, Batch{i64({1, 2}, {101, 102}), {}, i64({1, 2}, {0, 2})}, "token_type_ids[0, 1] = 2");
-  expect_invalid(*bert, Batch{i64({1, 2}, {101, 102}), i64({1, 3}, {1, 1, 1}), {}}, "attention_mask");
-  expect_invalid(*bert, Batch{i64({1, 2}, {101, 102}), i64({1, 2}, {1, 7}), {}}, "7");
-  expect_invalid(*bert, Batch{i64({1, 2}, {101, 102}), {}, i64({2, 1}, {0, 0})}, "token_type_ids");
-  expect_invalid(*bert, Batch{Tensor::zeros(DType::I32, {1, 2}), {}, {}}, "I32");
-  expect_invalid(*bert, Batch{Tensor::zeros(DType::I64, {2}), {}, {}}, "[2]");
-  expect_invalid(*bert, Batch{Tensor::zeros(DType::I64, {0, 4}), {}, {}}, "empty");
-  expect_invalid(*bert, Batch{}, "input_ids");
+  expect_invalid(*bert, model::Input{i64({1, 3}, {101, 30522, 102}), {}, {}}, "30522");
+  expect_invalid(*bert, model::Input{i64({1, 3}, {101, -5, 102}), {}, {}}, "-5");
+  expect_invalid(*bert, model::Input{Tensor::zeros(DType::I64, {1, 65}), {}, {}}, "65");
+  expect_invalid(*bert, model::Input{i64({1, 2}, {101, 102}), {}, i64({1, 2}, {0, 2})}, "token_type_ids[0, 1] = 2");
+  expect_invalid(*bert, model::Input{i64({1, 2}, {101, 102}), i64({1, 3}, {1, 1, 1}), {}}, "attention_mask");
+  expect_invalid(*bert, model::Input{i64({1, 2}, {101, 102}), i64({1, 2}, {1, 7}), {}}, "7");
+  expect_invalid(*bert, model::Input{i64({1, 2}, {101, 102}), {}, i64({2, 1}, {0, 0})}, "token_type_ids");
+  expect_invalid(*bert, model::Input{Tensor::zeros(DType::I32, {1, 2}), {}, {}}, "I32");
+  expect_invalid(*bert, model::Input{Tensor::zeros(DType::I64, {2}), {}, {}}, "[2]");
+  expect_invalid(*bert, model::Input{Tensor::zeros(DType::I64, {0, 4}), {}, {}}, "empty");
+  expect_invalid(*bert, model::Input{}, "input_ids");
   // Still works afterwards.
-  EXPECT_EQ(bert->forward(Batch{i64({1, 2}, {101, 102}), {}, {}}, {}).last_hidden_state.shape(), (Shape{1, 2, 48}));
+  EXPECT_EQ(bert->forward(model::Input{i64({1, 2}, {101, 102}), {}, {}}, {}).last_hidden_state.shape(), (Shape{1, 2, 48}));
 }

@@ -1,0 +1,54 @@
+// What the one encoder needs to know about a checkpoint: the shared config.json fields plus the
+// hyperparameters every family maps onto (its entry in model/families/ reads its own names).
+#pragma once
+#include <filesystem>
+#include <string>
+
+#include "io/config.h"
+#include "ops/activation.h"
+
+namespace bertcpp::model {
+
+struct EncoderConfig : io::CommonConfig {
+  int64_t vocab_size = 30522;
+  int64_t hidden_size = 768;
+  int64_t embedding_size = 0;  // word/position/type tables' width; 0 = hidden_size (ELECTRA differs)
+  int64_t num_hidden_layers = 12;
+  int64_t num_attention_heads = 12;
+  int64_t intermediate_size = 3072;
+  ops::Activation hidden_act = ops::Activation::GeluErf;
+  std::string hidden_act_name = "gelu";
+  int64_t max_position_embeddings = 512;
+  int64_t type_vocab_size = 2;  // 0 = the family has no token type embeddings
+  double layer_norm_eps = 1e-12;
+  int64_t pad_token_id = 0;
+  // RoBERTa-style positions: padding_idx + 1 + (index among the non-pad tokens), pad tokens at
+  // padding_idx (transformers' create_position_ids_from_input_ids). Otherwise 0, 1, 2, ...
+  bool positions_from_padding = false;
+  int64_t relative_attention_num_buckets = 0;  // MPNet's shared relative position bias; 0 = none
+  std::string position_embedding_type = "absolute";
+
+  int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  int64_t embedding_width() const { return embedding_size > 0 ? embedding_size : hidden_size; }
+  // The first position id of a sequence, and so the longest sequence the position table allows.
+  int64_t position_offset() const { return positions_from_padding ? pad_token_id + 1 : 0; }
+  int64_t max_sequence_length() const { return max_position_embeddings - position_offset(); }
+};
+
+// ops activation for a transformers ACT2FN name ("gelu", "gelu_new", "relu", ...); Unsupported
+// naming the file and the value otherwise.
+ops::Activation parse_activation(const std::string& name, const std::string& source);
+
+// Parses config.json with the family its model_type names (see model/family.h); Unsupported
+// naming the model_type and the supported ones when no family has it.
+EncoderConfig parse_config(const std::string& json_text, const std::string& source_name);
+EncoderConfig load_config(const std::filesystem::path& config_json);
+
+}  // namespace bertcpp::model
+
+namespace bertcpp::model {
+// The fields BertConfig-shaped configs share (vocab_size, hidden_size, num_hidden_layers,
+// num_attention_heads, intermediate_size, hidden_act, max_position_embeddings, type_vocab_size,
+// layer_norm_eps, pad_token_id, position_embedding_type): BERT, RoBERTa, ELECTRA, MPNet read them.
+void read_bert_style_config(const io::ConfigReader& r, EncoderConfig& c);
+}  // namespace bertcpp::model

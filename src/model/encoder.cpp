@@ -1,0 +1,559 @@
+// The encoder on ops/, in transformers' order. Top to bottom: loading (slots -> packed Linears),
+// input validation, embeddings, the packed batch, encoder layers (attention block, feed-forward
+// block), pooler, heads.
+#include "model/encoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bertcpp/error.h"
+#include "io/checkpoint.h"
+#include "model/weights.h"
+#include "ops/activation.h"
+#include "ops/attention.h"
+#include "ops/embedding.h"
+#include "ops/layer_norm.h"
+#include "ops/linear.h"
+#include "ops/threads.h"
+
+namespace bertcpp::model {
+
+namespace {
+
+struct LayerNormWeights {
+  Tensor gamma, beta;
+};
+
+// Int8 smoothing input: an estimate of max |y_j| over the tokens of a LayerNorm's output
+// y_j = γ_j·x̂_j + β_j (x̂ normalized, |x̂_j| ≲ 4): 4·|γ_j| + |β_j|. Outlier channels of BERTs
+// come from large γ_j/β_j, so this marks them without calibration data.
+Tensor layer_norm_absmax(const LayerNormWeights& ln) {
+  const int64_t n = ln.gamma.numel();
+  Tensor a = Tensor::empty(DType::F32, {n});
+  for (int64_t j = 0; j < n; ++j)
+    a.data<float>()[j] = 4.0f * std::fabs(ln.gamma.data<float>()[j]) + std::fabs(ln.beta.data<float>()[j]);
+  return a;
+}
+
+struct EncoderLayer {
+  ops::Linear qkv;       // query, key, value fused: [3·hidden, hidden]
+  ops::Linear attn_out;  // attention.output.dense
+  LayerNormWeights attn_ln;
+  ops::Linear intermediate;  // with hidden_act fused
+  ops::Linear output;
+  LayerNormWeights out_ln;
+};
+
+// Rows of several [out_i, in] weights (and their [out_i] biases) stacked into one Linear.
+ops::Linear stacked_linear(const Weights& w, const std::vector<std::string>& slots, ops::GemmType gemm,
+                           const Tensor& input_absmax = Tensor()) {
+  int64_t rows = 0, in = 0;
+  for (const auto& p : slots) {
+    const Tensor& t = w.get(p + ".weight");
+    rows += t.dim(0);
+    in = t.dim(1);
+  }
+  Tensor weight = Tensor::empty(DType::F32, {rows, in});
+  Tensor bias = Tensor::empty(DType::F32, {rows});
+  float* wd = weight.data<float>();
+  float* bd = bias.data<float>();
+  for (const auto& p : slots) {
+    const Tensor& t = w.get(p + ".weight");
+    const Tensor& b = w.get(p + ".bias");
+    std::memcpy(wd, t.data<float>(), t.nbytes());
+    std::memcpy(bd, b.data<float>(), b.nbytes());
+    wd += t.numel();
+    bd += b.numel();
+  }
+  return ops::Linear(weight, bias, ops::Activation::Identity, gemm, input_absmax);
+}
+
+ops::Linear linear(const Weights& w, const std::string& slot, ops::Activation act = ops::Activation::Identity,
+                   ops::GemmType gemm = ops::GemmType::F32, const Tensor& input_absmax = Tensor()) {
+  const std::string bias = slot + ".bias";
+  return ops::Linear(w.get(slot + ".weight"), w.has(bias) ? w.get(bias) : Tensor(), act, gemm, input_absmax);
+}
+
+LayerNormWeights layer_norm_weights(const Weights& w, const std::string& slot) {
+  return {w.get(slot + ".weight"), w.get(slot + ".bias")};
+}
+
+// Per-thread scratch for the encoder's intermediate activations, kept between calls so a
+// forward pass does not allocate (and page-fault) them again; blocks above kKeepBytes are
+// released after the call that needed them.
+class Workspace {
+ public:
+  static Workspace& of_this_thread() {
+    thread_local Workspace ws;
+    return ws;
+  }
+  float* get(size_t floats) {
+    if (floats > size_) {
+      data_.reset(new float[floats]);
+      size_ = floats;
+    }
+    return data_.get();
+  }
+  void trim() {
+    if (size_ * sizeof(float) > kKeepBytes) {
+      data_.reset();
+      size_ = 0;
+    }
+  }
+
+ private:
+  static constexpr size_t kKeepBytes = size_t{256} << 20;
+  std::unique_ptr<float[]> data_;
+  size_t size_ = 0;
+};
+
+// Rows per slab of the encoder with int8 GEMMs (see Encoder::forward). Measured (random bert-base,
+// 2 threads): b32×128 int8 903–1242 ms with 512-row slabs vs 1211–1275 ms without; the var-len
+// batch 1038–1157 vs 1113–1140 ms. f32 and bf16 run all rows at once: their single oneDNN call
+// per Linear would get a slab's odd row count (var-len batch 4791 vs 3684 ms and 3835 vs 3638 ms).
+constexpr int64_t kSlabRows = 512;
+
+std::string at(int64_t b, int64_t s) { return "[" + std::to_string(b) + ", " + std::to_string(s) + "]"; }
+
+// MPNet's relative_position_bucket (T5's, bidirectional) for relative position j - i, with
+// torch's float32 arithmetic for the logarithmic buckets.
+int64_t relative_position_bucket(int64_t relative_position, int64_t num_buckets, int64_t max_distance = 128) {
+  int64_t ret = 0;
+  int64_t n = -relative_position;
+  num_buckets /= 2;
+  if (n < 0) ret += num_buckets;
+  n = n < 0 ? -n : n;
+  const int64_t max_exact = num_buckets / 2;
+  if (n < max_exact) return ret + n;
+  const float ratio = static_cast<float>(n) / static_cast<float>(max_exact);
+  const float scale = static_cast<float>(std::log(static_cast<double>(max_distance) / static_cast<double>(max_exact)));
+  int64_t large = max_exact + static_cast<int64_t>(std::log(ratio) / scale * static_cast<float>(num_buckets - max_exact));
+  large = std::min(large, num_buckets - 1);
+  return ret + large;
+}
+
+}  // namespace
+
+struct Encoder::Impl {
+  EncoderConfig config;
+  const Family* family = nullptr;
+  HeadKind head = HeadKind::None;
+  std::string head_missing;
+  int threads = 0;
+
+  Tensor word_embeddings, position_embeddings, token_type_embeddings;
+  LayerNormWeights embeddings_ln;
+  ops::Linear embeddings_project;  // ELECTRA when embedding_size != hidden_size
+  Tensor relative_attention_bias;  // MPNet [buckets, heads]
+  std::vector<EncoderLayer> layers;
+  ops::Linear pooler;  // dense + tanh; undefined when the checkpoint has no pooler
+
+  // Heads (defined only for the checkpoint's head).
+  ops::Linear classifier_dense, classifier_out;  // sequence classification on the first token
+  ops::Linear mlm_dense, mlm_decoder;            // dense (+ activation), LayerNorm, decoder
+  LayerNormWeights mlm_ln;
+  ops::Linear nsp, discriminator_dense, discriminator_out, token_classifier, qa_outputs;
+
+  void validate(const Input& in) const;
+  void layer_norm(float* x, const float* residual, int64_t rows, int64_t cols, const LayerNormWeights& ln) const {
+    ops::layer_norm(x, residual, rows, cols, ln.gamma.data<float>(), ln.beta.data<float>(), config.layer_norm_eps, x);
+  }
+  Tensor embeddings(const Input& in) const;
+  Tensor position_ids(const Input& in) const;
+  Tensor relative_bias(int64_t S) const;
+  void heads(Output& out, const Input& in, const float* first_tokens) const;
+};
+
+std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const Options& options) {
+  const ops::GemmType gemm = options.gemm;
+  const bool smooth = gemm == ops::GemmType::Int8;  // QKV and intermediate inputs are LayerNorm outputs
+  if (options.threads < 0) throw invalid_argument("threads must be >= 0 (0 = all cores), got " + std::to_string(options.threads));
+  auto impl = std::make_unique<Impl>();
+  impl->config = load_config(dir / "config.json");
+  const EncoderConfig& cfg = impl->config;
+  impl->family = find_family(cfg.model_type);
+  impl->head = head_from_architectures(*impl->family, cfg.architectures);
+  impl->threads = options.threads;
+  const io::Checkpoint checkpoint = io::Checkpoint::open(dir);
+  const Weights w = load_weights(checkpoint, cfg, *impl->family, impl->head);
+  impl->head_missing = w.head_missing;
+
+  ops::set_num_threads(options.threads);  // weight packing runs on the loading thread
+  impl->word_embeddings = w.get("embeddings.word_embeddings.weight");
+  impl->position_embeddings = w.get("embeddings.position_embeddings.weight");
+  if (cfg.type_vocab_size > 0) impl->token_type_embeddings = w.get("embeddings.token_type_embeddings.weight");
+  impl->embeddings_ln = layer_norm_weights(w, "embeddings.LayerNorm");
+  if (w.has("embeddings_project.weight")) impl->embeddings_project = linear(w, "embeddings_project");
+  if (cfg.relative_attention_num_buckets > 0) impl->relative_attention_bias = w.get("encoder.relative_attention_bias.weight");
+  // The LayerNorm feeding the next QKV (int8 smoothing; ELECTRA's projection is in between, so none).
+  std::optional<LayerNormWeights> prev_ln;
+  if (!impl->embeddings_project.defined()) prev_ln = impl->embeddings_ln;
+  for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
+    const std::string p = "encoder.layer." + std::to_string(i) + ".";
+    EncoderLayer layer;
+    layer.qkv = stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, gemm,
+                               smooth && prev_ln ? layer_norm_absmax(*prev_ln) : Tensor());
+    layer.attn_out = linear(w, p + "attention.output.dense", ops::Activation::Identity, gemm);
+    layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm");
+    layer.intermediate = linear(w, p + "intermediate.dense", cfg.hidden_act, gemm,
+                                smooth ? layer_norm_absmax(layer.attn_ln) : Tensor());
+    layer.output = linear(w, p + "output.dense", ops::Activation::Identity, gemm);
+    layer.out_ln = layer_norm_weights(w, p + "output.LayerNorm");
+    impl->layers.push_back(std::move(layer));
+    prev_ln = impl->layers.back().out_ln;
+    // Its weights are packed now: drop the file's pages from RSS (forward re-reads the rest on demand).
+    for (const auto& [name, t] : w.tensors)
+      if (name.rfind(p, 0) == 0) checkpoint.release_pages(t);
+  }
+  if (w.has("pooler.dense.weight")) impl->pooler = linear(w, "pooler.dense", ops::Activation::Tanh);
+
+  const HeadKind head = impl->head;
+  const Family& fam = *impl->family;
+  if (head == HeadKind::PreTraining && !impl->pooler.defined() && impl->head_missing.empty())
+    impl->head_missing = "the pre-training head needs pooler.dense weights, which the checkpoint lacks";
+  if (impl->head_missing.empty()) {
+    if (head == HeadKind::MaskedLM || head == HeadKind::PreTraining) {
+      impl->mlm_dense = linear(w, "head.mlm.dense", fam.mlm_act_is_hidden_act ? cfg.hidden_act : ops::Activation::GeluErf);
+      impl->mlm_ln = layer_norm_weights(w, "head.mlm.layer_norm");
+      impl->mlm_decoder = ops::Linear(w.get("head.mlm.decoder.weight"), w.get("head.mlm.bias"));
+    }
+    if (head == HeadKind::PreTraining) impl->nsp = linear(w, "head.nsp");
+    if (head == HeadKind::SequenceClassification) {
+      impl->classifier_dense = linear(w, "head.classifier.dense", fam.classifier_act);
+      impl->classifier_out = linear(w, "head.classifier.out");
+    }
+    if (head == HeadKind::Discriminator) {
+      impl->discriminator_dense = linear(w, "head.discriminator.dense", cfg.hidden_act);
+      impl->discriminator_out = linear(w, "head.discriminator.out");
+    }
+    if (head == HeadKind::TokenClassification) impl->token_classifier = linear(w, "head.token");
+    if (head == HeadKind::QuestionAnswering) impl->qa_outputs = linear(w, "head.qa");
+  }
+
+  for (const auto& [name, t] : w.tensors) checkpoint.release_pages(t);  // pooler, heads, embeddings: as above
+  std::unique_ptr<Encoder> e(new Encoder());
+  e->impl_ = std::move(impl);
+  return e;
+}
+
+Encoder::~Encoder() = default;
+const EncoderConfig& Encoder::config() const { return impl_->config; }
+const Family& Encoder::family() const { return *impl_->family; }
+HeadKind Encoder::head() const { return impl_->head; }
+const std::string& Encoder::head_missing() const { return impl_->head_missing; }
+bool Encoder::has_pooler() const { return impl_->pooler.defined(); }
+
+void Encoder::Impl::validate(const Input& in) const {
+  const Tensor& ids = in.input_ids;
+  if (!ids.defined()) throw invalid_argument("input_ids is missing");
+  if (ids.dtype() != DType::I64 || ids.rank() != 2)
+    throw invalid_argument("input_ids must be I64 [batch, seq], got " + std::string(dtype_name(ids.dtype())) + " " +
+                           shape_to_string(ids.shape()));
+  const int64_t B = ids.dim(0), S = ids.dim(1);
+  if (B == 0 || S == 0) throw invalid_argument("input_ids is empty: shape " + shape_to_string(ids.shape()));
+  if (S > config.max_sequence_length())
+    throw invalid_argument("sequence length " + std::to_string(S) + " exceeds this model's maximum " +
+                           std::to_string(config.max_sequence_length()) + " (max_position_embeddings " +
+                           std::to_string(config.max_position_embeddings) +
+                           (config.position_offset() ? ", positions from " + std::to_string(config.position_offset()) : "") +
+                           "); truncate the input");
+  const int64_t* id = ids.data<int64_t>();
+  for (int64_t i = 0; i < B * S; ++i)
+    if (id[i] < 0 || id[i] >= config.vocab_size)
+      throw invalid_argument("input_ids" + at(i / S, i % S) + " = " + std::to_string(id[i]) +
+                             " is outside the vocabulary [0, " + std::to_string(config.vocab_size) + ")");
+  auto check_shape = [&](const Tensor& t, const char* name) {
+    if (t.dtype() != DType::I64 || t.shape() != ids.shape())
+      throw invalid_argument(std::string(name) + " must be I64 " + shape_to_string(ids.shape()) +
+                             " like input_ids, got " + std::string(dtype_name(t.dtype())) + " " + shape_to_string(t.shape()));
+  };
+  if (in.attention_mask.defined()) {
+    check_shape(in.attention_mask, "attention_mask");
+    const int64_t* m = in.attention_mask.data<int64_t>();
+    for (int64_t i = 0; i < B * S; ++i)
+      if (m[i] != 0 && m[i] != 1)
+        throw invalid_argument("attention_mask" + at(i / S, i % S) + " = " + std::to_string(m[i]) + " is not 0 or 1");
+  }
+  if (in.token_type_ids.defined()) {
+    check_shape(in.token_type_ids, "token_type_ids");
+    const int64_t types = std::max<int64_t>(config.type_vocab_size, 1);  // families without types take zeros
+    const int64_t* t = in.token_type_ids.data<int64_t>();
+    for (int64_t i = 0; i < B * S; ++i)
+      if (t[i] < 0 || t[i] >= types)
+        throw invalid_argument("token_type_ids" + at(i / S, i % S) + " = " + std::to_string(t[i]) +
+                               " is outside [0, type_vocab_size " + std::to_string(types) + ")" +
+                               (config.type_vocab_size <= 1 ? " (this model has no token types: send zeros or none)" : ""));
+  }
+}
+
+// Position ids as data [batch, seq]: 0, 1, 2, ... or, for RoBERTa-style families,
+// padding_idx + 1 + (index among the non-pad tokens) with pad tokens at padding_idx.
+Tensor Encoder::Impl::position_ids(const Input& in) const {
+  const int64_t B = in.input_ids.dim(0), S = in.input_ids.dim(1);
+  Tensor pos = Tensor::empty(DType::I64, {B, S});
+  int64_t* p = pos.data<int64_t>();
+  const int64_t* id = in.input_ids.data<int64_t>();
+  const int64_t pad = config.pad_token_id;
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t count = 0;
+    for (int64_t s = 0; s < S; ++s) {
+      const int64_t i = b * S + s;
+      if (!config.positions_from_padding) p[i] = s;
+      else p[i] = id[i] == pad ? pad : pad + ++count;
+    }
+  }
+  return pos;
+}
+
+// Embeddings: (word + token_type) + position, LayerNorm, then ELECTRA's projection — in
+// transformers' order of additions.
+Tensor Encoder::Impl::embeddings(const Input& in) const {
+  const int64_t B = in.input_ids.dim(0), S = in.input_ids.dim(1), T = B * S;
+  const int64_t E = config.embedding_width();
+  Tensor e = Tensor::empty(DType::F32, {B, S, E});
+  float* h = e.data<float>();
+  ops::embedding(word_embeddings.data<float>(), config.vocab_size, E, in.input_ids.data<int64_t>(), T, h, false);
+  if (token_type_embeddings.defined()) {
+    if (in.token_type_ids.defined())
+      ops::embedding(token_type_embeddings.data<float>(), config.type_vocab_size, E, in.token_type_ids.data<int64_t>(), T,
+                     h, true);
+    else
+      for (int64_t i = 0; i < T; ++i) ops::add_inplace(h + i * E, token_type_embeddings.data<float>(), E);
+  }
+  const Tensor pos = position_ids(in);
+  ops::embedding(position_embeddings.data<float>(), config.max_position_embeddings, E, pos.data<int64_t>(), T, h, true);
+  layer_norm(h, nullptr, T, E, embeddings_ln);
+  if (!embeddings_project.defined()) return e;
+  return embeddings_project.forward(e);
+}
+
+// MPNet: bias[h][S - 1 + (j - i)] = W[bucket(j - i)][h], one row per head for every j - i.
+Tensor Encoder::Impl::relative_bias(int64_t S) const {
+  const int64_t heads = config.num_attention_heads, n = 2 * S - 1;
+  Tensor t = Tensor::empty(DType::F32, {heads, n});
+  const float* w = relative_attention_bias.data<float>();
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t bucket = relative_position_bucket(r - (S - 1), config.relative_attention_num_buckets);
+    for (int64_t h = 0; h < heads; ++h) t.data<float>()[h * n + r] = w[bucket * heads + h];
+  }
+  return t;
+}
+
+Output Encoder::forward(const Input& input, const Request& request) const {
+  const Impl& m = *impl_;
+  const EncoderConfig& cfg = m.config;
+  m.validate(input);
+  if (request.head && m.head != HeadKind::None && !m.head_missing.empty())
+    throw invalid_file("model", m.head_missing + "; the base model's outputs need no head: ask for them only");
+  ops::set_num_threads(m.threads);
+
+  const int64_t B = input.input_ids.dim(0), S = input.input_ids.dim(1), T = B * S;
+  const int64_t H = cfg.hidden_size, heads = cfg.num_attention_heads, d = cfg.head_dim();
+  const int64_t I = cfg.intermediate_size;
+  Output out;
+
+  Tensor hidden = m.embeddings(input);
+  float* h = hidden.data<float>();
+  if (request.hidden_states) out.hidden_states.push_back(hidden);
+
+  // Additive mask [B, S]: (1 - mask) · finfo(float32).min, as transformers extends it.
+  Tensor mask_add;
+  if (input.attention_mask.defined()) {
+    mask_add = Tensor::empty(DType::F32, {B, S});
+    const int64_t* am = input.attention_mask.data<int64_t>();
+    float* ma = mask_add.data<float>();
+    for (int64_t i = 0; i < T; ++i) ma[i] = (1.0f - static_cast<float>(am[i])) * std::numeric_limits<float>::lowest();
+  }
+  // Each sequence's key length when its mask is ones then zeros (right padding); 0 = use the mask.
+  std::vector<int64_t> key_len(static_cast<size_t>(B), S);
+  if (input.attention_mask.defined()) {
+    const int64_t* am = input.attention_mask.data<int64_t>();
+    for (int64_t b = 0; b < B; ++b) {
+      int64_t len = 0;
+      while (len < S && am[b * S + len] == 1) ++len;
+      bool prefix = len > 0;
+      for (int64_t s2 = len; s2 < S && prefix; ++s2) prefix = am[b * S + s2] == 0;
+      key_len[static_cast<size_t>(b)] = prefix ? len : 0;
+    }
+  }
+  const float divisor = static_cast<float>(std::sqrt(static_cast<double>(d)));
+  const Tensor rel_bias = m.relative_attention_bias.defined() ? m.relative_bias(S) : Tensor();
+
+  // The packed batch: when every text is right-padded and no per-layer outputs are requested,
+  // the encoder runs on the real tokens only, [N, H] (text b's rows start at off[b]); the result
+  // is scattered back to [B, S, H] with zeros at padded positions.
+  bool packed = input.attention_mask.defined() && !request.hidden_states && !request.attentions;
+  int64_t N = 0;
+  std::vector<int64_t> off(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    packed = packed && key_len[static_cast<size_t>(b)] > 0;
+    off[static_cast<size_t>(b)] = N;
+    N += key_len[static_cast<size_t>(b)];
+  }
+  packed = packed && N < T;
+  Tensor work;
+  if (packed) {
+    work = Tensor::empty(DType::F32, {N, H});
+    for (int64_t b = 0; b < B; ++b)
+      std::memcpy(work.data<float>() + off[static_cast<size_t>(b)] * H, h + b * S * H,
+                  static_cast<size_t>(key_len[static_cast<size_t>(b)] * H) * sizeof(float));
+    h = work.data<float>();
+  } else {
+    N = T;
+    for (int64_t b = 0; b < B; ++b) off[static_cast<size_t>(b)] = b * S;
+  }
+
+  // Each sequence's attention: its real query rows (packed) or all S rows (padded batch) against
+  // its own keys; a right-padded text attends to its `len` real keys only, so its result does not
+  // depend on how much padding the batch has. Other masks (left padding, holes, all zero) use the
+  // full length with the additive mask, exactly as transformers.
+  const ops::AttentionShape ashape{heads, d, 3 * H, H, divisor};
+  std::vector<ops::AttentionSequence> seqs(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t len = key_len[static_cast<size_t>(b)];
+    ops::AttentionSequence& sq = seqs[static_cast<size_t>(b)];
+    sq.rows = packed ? len : S;
+    sq.keys = len > 0 ? len : S;
+    sq.mask = (len == 0 && mask_add.defined()) ? mask_add.data<float>() + b * S : nullptr;
+    if (rel_bias.defined()) {
+      sq.rel_bias = rel_bias.data<float>();
+      sq.rel_bias_head_stride = 2 * S - 1;
+      sq.rel_bias_center = S - 1;
+    }
+  }
+  // Slabs (int8 only, see kSlabRows): runs of whole sequences of at most kSlabRows rows (a longer
+  // sequence is a slab of its own). Every layer runs slab by slab, so a layer's intermediate
+  // activations (QKV, context, feed-forward) are slab-sized and stay in cache between the ops
+  // instead of streaming through memory at large batches. Rows never mix across a GEMM, so slabs
+  // do not change any result.
+  struct Slab {
+    int64_t b0, b1, r0, rows;
+  };
+  std::vector<Slab> slabs;
+  int64_t slab_rows_max = 0;
+  const int64_t slab_rows = !m.layers.empty() && m.layers[0].qkv.gemm() == ops::GemmType::Int8
+                                ? kSlabRows
+                                : std::numeric_limits<int64_t>::max();
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t r = seqs[static_cast<size_t>(b)].rows;
+    if (slabs.empty() || slabs.back().rows + r > slab_rows) slabs.push_back({b, b, off[static_cast<size_t>(b)], 0});
+    slabs.back().b1 = b + 1;
+    slabs.back().rows += r;
+    slab_rows_max = std::max(slab_rows_max, slabs.back().rows);
+  }
+
+  // Scratch for one slab of one layer, reused across calls on this thread (see Workspace).
+  Workspace& ws = Workspace::of_this_thread();
+  float* qkv = ws.get(static_cast<size_t>(slab_rows_max * (5 * H + I)));
+  float* context = qkv + slab_rows_max * 3 * H;
+  float* a = context + slab_rows_max * H;
+  float* inter = a + slab_rows_max * H;
+  for (const Slab& sl : slabs)  // QKV and context rows relative to the slab's scratch
+    for (int64_t b = sl.b0; b < sl.b1; ++b) {
+      ops::AttentionSequence& sq = seqs[static_cast<size_t>(b)];
+      sq.qkv = qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H;
+      sq.ctx = context + (off[static_cast<size_t>(b)] - sl.r0) * H;
+    }
+  for (const EncoderLayer& layer : m.layers) {
+    Tensor scores;
+    if (request.attentions) {
+      scores = Tensor::empty(DType::F32, {B, heads, S, S});
+      for (int64_t b = 0; b < B; ++b) {
+        ops::AttentionSequence& sq = seqs[static_cast<size_t>(b)];
+        sq.probs = scores.data<float>() + b * heads * S * S;
+        sq.probs_head_stride = S * S;
+        sq.probs_row_stride = S;
+        sq.probs_cols = S;
+      }
+    }
+    // The layer's output goes to a new tensor when every layer's output is returned; otherwise it
+    // overwrites the input slab by slab (each slab's input is consumed before its output is written).
+    const float* in = h;
+    if (request.hidden_states) hidden = Tensor::empty(DType::F32, {B, S, H});
+    float* next = packed ? work.data<float>() : hidden.data<float>();
+    for (const Slab& sl : slabs) {
+      const float* x = in + sl.r0 * H;
+      float* y = next + sl.r0 * H;
+      const int64_t n = sl.rows;
+      // Attention block: self-attention, output dense, LayerNorm(· + x).
+      layer.qkv.forward(x, n, qkv);
+      ops::attention(ashape, std::span(seqs).subspan(static_cast<size_t>(sl.b0), static_cast<size_t>(sl.b1 - sl.b0)));
+      layer.attn_out.forward(context, n, a);
+      m.layer_norm(a, x, n, H, layer.attn_ln);
+      // Feed-forward block: act(intermediate dense) in one GEMM, output dense, LayerNorm(· + a).
+      layer.intermediate.forward(a, n, inter);
+      layer.output.forward(inter, n, y);
+      m.layer_norm(y, a, n, H, layer.out_ln);
+    }
+    h = next;
+    if (request.attentions) out.attentions.push_back(scores);
+    if (request.hidden_states) out.hidden_states.push_back(hidden);
+  }
+  ws.trim();
+  if (packed) {
+    h = hidden.data<float>();
+    std::fill(h, h + T * H, 0.0f);
+    for (int64_t b = 0; b < B; ++b)
+      std::memcpy(h + b * S * H, work.data<float>() + off[static_cast<size_t>(b)] * H,
+                  static_cast<size_t>(key_len[static_cast<size_t>(b)] * H) * sizeof(float));
+  }
+  out.last_hidden_state = hidden;
+
+  // Pooler: dense + tanh on each sequence's first token.
+  if (m.pooler.defined() && (request.pooler || (request.head && m.head == HeadKind::PreTraining))) {
+    out.pooler_output = Tensor::empty(DType::F32, {B, H});
+    m.pooler.forward(h, B, out.pooler_output.data<float>(), S * H);
+  }
+  if (request.head) m.heads(out, input, h);
+  return out;
+}
+
+// The task heads, on last_hidden_state (`first_tokens` = its rows, a sequence every S rows).
+void Encoder::Impl::heads(Output& out, const Input& in, const float* first_tokens) const {
+  const int64_t B = in.input_ids.dim(0), S = in.input_ids.dim(1), T = B * S, H = config.hidden_size;
+  switch (head) {
+    case HeadKind::None: break;
+    case HeadKind::MaskedLM:
+    case HeadKind::PreTraining: {
+      const int64_t E = mlm_dense.out_features();
+      Tensor t = Tensor::empty(DType::F32, {T, E});
+      mlm_dense.forward(first_tokens, T, t.data<float>());
+      layer_norm(t.data<float>(), nullptr, T, E, mlm_ln);
+      out.prediction_logits = Tensor::empty(DType::F32, {B, S, mlm_decoder.out_features()});
+      mlm_decoder.forward(t.data<float>(), T, out.prediction_logits.data<float>());
+      if (head == HeadKind::PreTraining) out.seq_relationship_logits = nsp.forward(out.pooler_output);
+      break;
+    }
+    case HeadKind::SequenceClassification: {
+      Tensor x = Tensor::empty(DType::F32, {B, H});
+      classifier_dense.forward(first_tokens, B, x.data<float>(), S * H);
+      out.logits = classifier_out.forward(x);
+      break;
+    }
+    case HeadKind::Discriminator: {
+      const Tensor x = discriminator_dense.forward(out.last_hidden_state);
+      out.logits = discriminator_out.forward(x).reshape({B, S});
+      break;
+    }
+    case HeadKind::TokenClassification: out.logits = token_classifier.forward(out.last_hidden_state); break;
+    case HeadKind::QuestionAnswering: {
+      const Tensor both = qa_outputs.forward(out.last_hidden_state);  // [B, S, 2]
+      out.start_logits = Tensor::empty(DType::F32, {B, S});
+      out.end_logits = Tensor::empty(DType::F32, {B, S});
+      const float* p = both.data<float>();
+      for (int64_t i = 0; i < T; ++i) {
+        out.start_logits.data<float>()[i] = p[2 * i];
+        out.end_logits.data<float>()[i] = p[2 * i + 1];
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace bertcpp::model

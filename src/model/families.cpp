@@ -1,0 +1,54 @@
+// The family registry: one line per family (its file in model/families/ holds the rest).
+#include "model/family.h"
+
+namespace bertcpp::model {
+
+namespace families {
+extern const Family bert, roberta, distilbert, electra, mpnet;
+}  // namespace families
+
+namespace {
+const Family* const kFamilies[] = {
+    &families::bert,
+    &families::roberta,
+    &families::distilbert,
+    &families::electra,
+    &families::mpnet,
+};
+}  // namespace
+
+std::span<const Family* const> registered_families() { return kFamilies; }
+
+const Family* find_family(const std::string& model_type) {
+  for (const Family* f : kFamilies)
+    for (const auto& t : f->model_types)
+      if (t == model_type) return f;
+  return nullptr;
+}
+
+HeadKind head_from_architectures(const Family& family, const std::vector<std::string>& architectures) {
+  auto ends_with = [](const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  for (const auto& a : architectures) {
+    if (ends_with(a, "Model")) return HeadKind::None;
+    for (const auto& [suffix, head] : family.heads)
+      if (ends_with(a, suffix)) return head;
+  }
+  return HeadKind::None;
+}
+
+std::string head_name(HeadKind head) {
+  switch (head) {
+    case HeadKind::None: return "none";
+    case HeadKind::MaskedLM: return "masked-lm";
+    case HeadKind::PreTraining: return "pretraining";
+    case HeadKind::Discriminator: return "discriminator";
+    case HeadKind::SequenceClassification: return "sequence-classification";
+    case HeadKind::TokenClassification: return "token-classification";
+    case HeadKind::QuestionAnswering: return "question-answering";
+  }
+  return "?";
+}
+
+}  // namespace bertcpp::model

@@ -1,0 +1,173 @@
+// config.json parsing: transformers EncoderConfig defaults, label handling, type/range errors.
+#include <gtest/gtest.h>
+
+#include "bertcpp/error.h"
+#include "model/config.h"
+#include "model/family.h"
+
+using namespace bertcpp;
+using namespace bertcpp::model;
+using bertcpp::ops::Activation;
+
+namespace {
+ErrorKind kind_of(const std::string& json, std::string* msg = nullptr) {
+  try {
+    parse_config(json, "config.json");
+  } catch (const Error& e) {
+    if (msg) *msg = e.what();
+    return e.kind();
+  }
+  return ErrorKind::Internal;  // "did not throw"
+}
+}  // namespace
+
+TEST(Config, DefaultsAreTransformersEncoderConfig) {
+  const EncoderConfig c = parse_config("{}", "config.json");
+  EXPECT_EQ(c.model_type, "bert");
+  EXPECT_EQ(c.vocab_size, 30522);
+  EXPECT_EQ(c.hidden_size, 768);
+  EXPECT_EQ(c.num_hidden_layers, 12);
+  EXPECT_EQ(c.num_attention_heads, 12);
+  EXPECT_EQ(c.intermediate_size, 3072);
+  EXPECT_EQ(c.hidden_act, Activation::GeluErf);
+  EXPECT_EQ(c.hidden_act_name, "gelu");
+  EXPECT_EQ(c.max_position_embeddings, 512);
+  EXPECT_EQ(c.type_vocab_size, 2);
+  EXPECT_DOUBLE_EQ(c.layer_norm_eps, 1e-12);
+  EXPECT_EQ(c.pad_token_id, 0);
+  EXPECT_EQ(c.position_embedding_type, "absolute");
+  EXPECT_FALSE(c.classifier_dropout.has_value());
+  EXPECT_TRUE(c.architectures.empty());
+  EXPECT_EQ(c.num_labels, 2);
+  EXPECT_EQ(c.id2label, (std::map<int64_t, std::string>{{0, "LABEL_0"}, {1, "LABEL_1"}}));
+  EXPECT_EQ(c.label2id, (std::map<std::string, int64_t>{{"LABEL_0", 0}, {"LABEL_1", 1}}));
+  EXPECT_EQ(c.torch_dtype, "");
+  EXPECT_FALSE(c.problem_type.has_value());
+  EXPECT_EQ(c.head_dim(), 64);
+}
+
+TEST(Config, GoldenConfigs) {
+  const std::string m = std::string(BERTCPP_TEST_DATA) + "/models/";
+  EncoderConfig a = load_config(m + "tiny-bert/config.json");
+  EXPECT_EQ(a.hidden_size, 32);
+  EXPECT_EQ(a.num_hidden_layers, 2);
+  EXPECT_EQ(a.num_attention_heads, 4);
+  EXPECT_EQ(a.intermediate_size, 64);
+  EXPECT_EQ(a.architectures, std::vector<std::string>{"BertModel"});
+  EXPECT_EQ(a.torch_dtype, "float32");
+  EncoderConfig b = load_config(m + "tiny-bert-pretraining-f16/config.json");
+  EXPECT_EQ(b.hidden_act, Activation::GeluTanh);
+  EXPECT_DOUBLE_EQ(b.layer_norm_eps, 1e-7);
+  EXPECT_EQ(b.max_position_embeddings, 64);
+  EXPECT_EQ(b.head_dim(), 16);
+  EncoderConfig c = load_config(m + "tiny-bert-classifier-bf16/config.json");
+  EXPECT_EQ(c.hidden_act, Activation::Relu);
+  EXPECT_EQ(c.num_labels, 3);
+  EXPECT_EQ(c.id2label.at(2), "positive");
+  EXPECT_EQ(c.label2id.at("neutral"), 1);
+  EncoderConfig d = load_config(std::string(BERTCPP_TEST_DATA) + "/vocabs/bert-base-uncased/config.json");
+  EXPECT_EQ(d.hidden_size, 768);
+  EXPECT_EQ(d.num_labels, 2);
+}
+
+TEST(Config, Labels) {
+  EncoderConfig a = parse_config(R"({"num_labels": 5})", "c");
+  EXPECT_EQ(a.num_labels, 5);
+  EXPECT_EQ(a.id2label.at(4), "LABEL_4");
+  // id2label wins over num_labels (as in PretrainedConfig).
+  EncoderConfig b = parse_config(R"({"num_labels": 5, "id2label": {"0": "a", "1": "b", "2": "c"}})", "c");
+  EXPECT_EQ(b.num_labels, 3);
+  EXPECT_EQ(b.label2id.at("c"), 2);
+  std::string msg;
+  EXPECT_EQ(kind_of(R"({"id2label": {"x": "a"}})", &msg), ErrorKind::InvalidFile);
+  EXPECT_NE(msg.find("id2label"), std::string::npos);
+  EXPECT_EQ(kind_of(R"({"id2label": {"0": 1}})"), ErrorKind::InvalidFile);
+  EXPECT_EQ(kind_of(R"({"id2label": ["a"]})"), ErrorKind::InvalidFile);
+}
+
+TEST(Config, Activations) {
+  EXPECT_EQ(parse_config(R"({"hidden_act": "gelu_pytorch_tanh"})", "c").hidden_act, Activation::GeluTanh);
+  EXPECT_EQ(parse_config(R"({"hidden_act": "silu"})", "c").hidden_act, Activation::Silu);
+  EXPECT_EQ(parse_config(R"({"hidden_act": "swish"})", "c").hidden_act, Activation::Silu);
+  EXPECT_EQ(parse_config(R"({"hidden_act": "relu"})", "c").hidden_act, Activation::Relu);
+  std::string msg;
+  EXPECT_EQ(kind_of(R"({"hidden_act": "gelu_fast"})", &msg), ErrorKind::Unsupported);
+  EXPECT_NE(msg.find("gelu_fast"), std::string::npos);
+  EXPECT_EQ(kind_of(R"({"hidden_act": 3})", &msg), ErrorKind::InvalidFile);
+  EXPECT_NE(msg.find("hidden_act"), std::string::npos);
+}
+
+TEST(Config, Errors) {
+  std::string msg;
+  EXPECT_EQ(kind_of(R"({"position_embedding_type": "relative_key"})", &msg), ErrorKind::Unsupported);
+  EXPECT_NE(msg.find("position_embedding_type"), std::string::npos);
+  EXPECT_NE(msg.find("relative_key"), std::string::npos);
+  EXPECT_EQ(kind_of(R"({"hidden_size": "768"})", &msg), ErrorKind::InvalidFile);
+  EXPECT_NE(msg.find("hidden_size"), std::string::npos);
+  EXPECT_NE(msg.find("config.json"), std::string::npos);
+  EXPECT_EQ(kind_of(R"({"hidden_size": 768.5})"), ErrorKind::InvalidFile);
+  EXPECT_EQ(kind_of(R"({"hidden_size": -1})"), ErrorKind::InvalidFile);
+  EXPECT_EQ(kind_of(R"({"hidden_size": 100, "num_attention_heads": 12})", &msg), ErrorKind::InvalidFile);
+  EXPECT_NE(msg.find("num_attention_heads"), std::string::npos);
+  EXPECT_EQ(kind_of(R"({"layer_norm_eps": 0})"), ErrorKind::InvalidFile);
+  EXPECT_EQ(kind_of(R"({"architectures": "BertModel"})"), ErrorKind::InvalidFile);
+  EXPECT_EQ(kind_of(R"({"model_type": "gpt2"})", &msg), ErrorKind::Unsupported);
+  EXPECT_NE(msg.find("gpt2"), std::string::npos);
+  EXPECT_NE(msg.find("xlm-roberta"), std::string::npos);  // names the supported ones
+  EXPECT_EQ(kind_of(R"([1, 2])"), ErrorKind::InvalidFile);
+  EXPECT_EQ(kind_of(R"({"hidden_size": 768,)"), ErrorKind::InvalidFile);
+  EXPECT_EQ(kind_of("{\"a\": \"\xff\"}", &msg), ErrorKind::InvalidFile);
+  EXPECT_NE(msg.find("UTF-8"), std::string::npos);
+  EXPECT_EQ(kind_of(R"({"hidden_size": 64, "hidden_size": 32})", &msg), ErrorKind::InvalidFile);
+  EXPECT_NE(msg.find("duplicate"), std::string::npos);
+  EXPECT_EQ(kind_of(R"({"hidden_size": 99999999999999999999999})"), ErrorKind::InvalidFile);
+  // nulls where transformers allows them
+  EncoderConfig c = parse_config(R"({"classifier_dropout": null, "torch_dtype": null, "pad_token_id": null})", "c");
+  EXPECT_EQ(c.pad_token_id, 0);
+  EXPECT_THROW(load_config("/nonexistent/config.json"), Error);
+}
+
+// Each family reads its own field names onto the encoder's, with transformers' defaults.
+TEST(Config, FamiliesMapTheirFields) {
+  const EncoderConfig r = parse_config(R"({"model_type": "xlm-roberta", "vocab_size": 250002, "max_position_embeddings": 514})", "c");
+  EXPECT_EQ(find_family(r.model_type)->name, "roberta");
+  EXPECT_TRUE(r.positions_from_padding);
+  EXPECT_EQ(r.pad_token_id, 1);
+  EXPECT_EQ(r.position_offset(), 2);
+  EXPECT_EQ(r.max_sequence_length(), 512);
+  EXPECT_EQ(r.type_vocab_size, 1);  // RobertaConfig's default
+  const EncoderConfig d = parse_config(
+      R"({"model_type": "distilbert", "dim": 64, "n_layers": 3, "n_heads": 4, "hidden_dim": 96, "activation": "relu"})", "c");
+  EXPECT_EQ(d.hidden_size, 64);
+  EXPECT_EQ(d.num_hidden_layers, 3);
+  EXPECT_EQ(d.num_attention_heads, 4);
+  EXPECT_EQ(d.intermediate_size, 96);
+  EXPECT_EQ(d.hidden_act, Activation::Relu);
+  EXPECT_EQ(d.type_vocab_size, 0);
+  EXPECT_DOUBLE_EQ(d.layer_norm_eps, 1e-12);
+  const EncoderConfig e = parse_config(R"({"model_type": "electra", "embedding_size": 24, "hidden_size": 32, "num_attention_heads": 4})", "c");
+  EXPECT_EQ(e.embedding_width(), 24);
+  const EncoderConfig m = parse_config(R"({"model_type": "mpnet"})", "c");
+  EXPECT_EQ(m.relative_attention_num_buckets, 32);
+  EXPECT_EQ(m.type_vocab_size, 0);
+  EXPECT_EQ(m.max_sequence_length(), 512);
+  std::string msg;
+  EXPECT_EQ(kind_of(R"({"model_type": "roberta", "pad_token_id": 600, "max_position_embeddings": 514})", &msg), ErrorKind::InvalidFile);
+  EXPECT_NE(msg.find("pad_token_id"), std::string::npos);
+}
+
+TEST(Config, HeadFromArchitecturesPerFamily) {
+  const Family& bert = *find_family("bert");
+  const Family& electra = *find_family("electra");
+  const Family& roberta = *find_family("xlm-roberta");
+  EXPECT_EQ(head_from_architectures(bert, {"BertModel"}), HeadKind::None);
+  EXPECT_EQ(head_from_architectures(bert, {"BertForMaskedLM"}), HeadKind::MaskedLM);
+  EXPECT_EQ(head_from_architectures(bert, {"BertForPreTraining"}), HeadKind::PreTraining);
+  EXPECT_EQ(head_from_architectures(bert, {"BertForSequenceClassification"}), HeadKind::SequenceClassification);
+  EXPECT_EQ(head_from_architectures(bert, {"BertForTokenClassification"}), HeadKind::TokenClassification);
+  EXPECT_EQ(head_from_architectures(bert, {"BertForQuestionAnswering"}), HeadKind::QuestionAnswering);
+  EXPECT_EQ(head_from_architectures(bert, {"SomethingElse"}), HeadKind::None);
+  EXPECT_EQ(head_from_architectures(bert, {}), HeadKind::None);
+  EXPECT_EQ(head_from_architectures(electra, {"ElectraForPreTraining"}), HeadKind::Discriminator);
+  EXPECT_EQ(head_from_architectures(roberta, {"XLMRobertaForSequenceClassification"}), HeadKind::SequenceClassification);
+}
