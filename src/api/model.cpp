@@ -12,7 +12,7 @@
 
 #include "api/resolve.h"
 #include "api/sentence_transformers.h"
-#include "model/encoder.h"
+#include "model/network.h"
 
 namespace bertcpp {
 namespace fs = std::filesystem;
@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 struct Model::Impl {
   std::string name;
   std::string dir;
-  std::unique_ptr<model::Encoder> encoder;
+  std::unique_ptr<model::Network> encoder;
   Tokenizer tokenizer;
   ModelConfigInfo info;
   std::string head;
@@ -148,7 +148,7 @@ Model Model::from_pretrained(const std::string& id_or_path, const ModelOptions& 
   mo.gemm = options.compute == ComputeType::BF16   ? ops::GemmType::BF16
             : options.compute == ComputeType::Int8 ? ops::GemmType::Int8
                                                    : ops::GemmType::F32;
-  impl->encoder = model::Encoder::load(model_dir, mo);
+  impl->encoder = model::load_network(model_dir, mo);
   impl->tokenizer = Tokenizer::from_dir(model_dir, options.tokenizer);
   impl->threads = options.threads;
 

@@ -243,6 +243,13 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const O
 }
 
 Encoder::~Encoder() = default;
+
+std::unique_ptr<Network> load_network(const std::filesystem::path& dir, const Options& options) {
+  const EncoderConfig config = load_config(dir / "config.json");
+  const Family& family = *find_family(config.model_type);
+  if (family.load) return family.load(dir, config, family, options);
+  return Encoder::load(dir, options);
+}
 const EncoderConfig& Encoder::config() const { return impl_->config; }
 const Family& Encoder::family() const { return *impl_->family; }
 HeadKind Encoder::head() const { return impl_->head; }

@@ -6,29 +6,26 @@
 #include <filesystem>
 #include <memory>
 
-#include "model/config.h"
-#include "model/family.h"
-#include "model/types.h"
+#include "model/network.h"
 
 namespace bertcpp::model {
 
-class Encoder {
+class Encoder final : public Network {
  public:
   // Reads config.json and the weights of a LOCAL model folder; the family comes from
   // config.json's model_type and the head from config.architectures.
   static std::unique_ptr<Encoder> load(const std::filesystem::path& dir, const Options& options);
 
-  const EncoderConfig& config() const;
-  const Family& family() const;
-  HeadKind head() const;
+  const EncoderConfig& config() const override;
+  const Family& family() const override;
+  HeadKind head() const override;
   // Empty when the head's weights loaded; else why the head cannot run (forward with
   // Request::head throws it).
-  const std::string& head_missing() const;
-  bool has_pooler() const;
-  // transformers' forward on a padded batch. Thread-safe (const; no shared mutable state).
-  Output forward(const Input& input, const Request& request) const;
+  const std::string& head_missing() const override;
+  bool has_pooler() const override;
+  Output forward(const Input& input, const Request& request) const override;
 
-  ~Encoder();
+  ~Encoder() override;
   struct Impl;
 
  private:

@@ -3,14 +3,19 @@
 // the encoder's weight slots (model/weights.h). Families are listed in model/families.cpp, one
 // line each; the graph is the one encoder (model/encoder.h), with flags a family's config sets.
 #pragma once
+#include <filesystem>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "model/config.h"
+#include "model/types.h"
 
 namespace bertcpp::model {
+
+class Network;
 
 // The task head a checkpoint carries, chosen from config.architectures.
 enum class HeadKind {
@@ -38,6 +43,9 @@ struct Family {
   // Activations of the heads whose transformers code fixes one (not config.hidden_act).
   ops::Activation classifier_act = ops::Activation::Tanh;  // first-token dense before the classifier
   bool mlm_act_is_hidden_act = true;                        // else GELU (erf), as RoBERTa's lm_head
+  // The family's own graph (model/network.h); nullptr = the encoder (model/encoder.h).
+  std::unique_ptr<Network> (*load)(const std::filesystem::path& dir, const EncoderConfig& config, const Family& family,
+                                   const Options& options) = nullptr;
 };
 
 // Every registered family, in registry order.
