@@ -356,7 +356,14 @@ void require_head(const Model::Impl& m, std::initializer_list<model::HeadKind> o
   throw unsupported("model " + m.name + " has head " + m.head + "; " + task + " needs " + needs);
 }
 
-Batch single_batch(const Encoding& e, const Tokenizer& tok) { return Batch::from_encodings(std::span<const Encoding>(&e, 1), tok.pad_token_id()); }
+// The helpers' batches. Families without token types (type_vocab_size <= 1: RoBERTa, DistilBERT,
+// MPNet) get none, as their transformers tokenizers return none, whatever a pair encoding says.
+Batch task_batch(const Model::Impl& m, std::span<const Encoding> encs) {
+  Batch b = Batch::from_encodings(encs, m.tokenizer.pad_token_id());
+  if (m.info.type_vocab_size <= 1) b.token_type_ids = Tensor();
+  return b;
+}
+Batch single_batch(const Model::Impl& m, const Encoding& e) { return task_batch(m, std::span<const Encoding>(&e, 1)); }
 
 }  // namespace
 
@@ -377,7 +384,7 @@ std::vector<FillMaskCandidate> Model::fill_mask(const std::string& text, int top
   const size_t pos = static_cast<size_t>(it - enc.input_ids.begin());
   const auto n_masks = std::count(enc.input_ids.begin(), enc.input_ids.end(), mask_id);
 
-  const ModelOutput o = forward(single_batch(enc, m.tokenizer));
+  const ModelOutput o = forward(single_batch(m, enc));
   const Tensor logits = need(o.prediction_logits, "prediction_logits", m.name);
   const int64_t V = logits.dim(2);
   const std::vector<float> probs = softmax(logits.data<float>() + static_cast<int64_t>(pos) * V, static_cast<size_t>(V));
@@ -410,7 +417,7 @@ std::vector<LabelScore> Model::classify(const std::string& text, const std::opti
   eo.truncation = Truncation::LongestFirst;
   eo.max_length = m.task_max_length;
   const Encoding enc = text_pair ? m.tokenizer.encode_pair(text, *text_pair, eo) : m.tokenizer.encode(text, eo);
-  const ModelOutput o = forward(single_batch(enc, m.tokenizer));
+  const ModelOutput o = forward(single_batch(m, enc));
   const Tensor logits = need(o.logits, "logits", m.name);
   const auto L = static_cast<size_t>(logits.dim(-1));
   const float* lp = logits.data<float>();
@@ -448,7 +455,7 @@ std::vector<float> Model::rerank(const std::string& query, std::span<const std::
     const size_t n = std::min(kChunk, order.size() - start);
     chunk.clear();
     for (size_t i = 0; i < n; ++i) chunk.push_back(std::move(encs[order[start + i]]));
-    const ModelOutput o = forward(Batch::from_encodings(chunk, m.tokenizer.pad_token_id()));
+    const ModelOutput o = forward(task_batch(m, chunk));
     const Tensor logits = need(o.logits, "logits", m.name);
     const auto L = static_cast<size_t>(logits.dim(-1));
     const float* lp = logits.data<float>();
@@ -470,7 +477,7 @@ std::vector<TokenPrediction> Model::classify_tokens(const std::string& text) con
   eo.truncation = Truncation::LongestFirst;
   eo.max_length = m.task_max_length;
   const Encoding enc = m.tokenizer.encode(text, eo);
-  const ModelOutput o = forward(single_batch(enc, m.tokenizer));
+  const ModelOutput o = forward(single_batch(m, enc));
   const Tensor logits = need(o.logits, "logits", m.name);
   const auto L = static_cast<size_t>(logits.dim(-1));
   const float* lp = logits.data<float>();
@@ -503,7 +510,7 @@ Answer Model::answer(const std::string& question, const std::string& context, in
   for (size_t i = 0; i < enc.sequence_ids.size(); ++i)
     if (enc.sequence_ids[i] == 1) ctx.push_back(i);
   if (ctx.empty()) throw invalid_argument("answer: the context has no tokens (empty, or truncated away by a long question)");
-  const ModelOutput o = forward(single_batch(enc, m.tokenizer));
+  const ModelOutput o = forward(single_batch(m, enc));
   const Tensor sl = need(o.start_logits, "start_logits", m.name);
   const Tensor el = need(o.end_logits, "end_logits", m.name);
   // As transformers' question-answering pipeline: probabilities over the context tokens and [CLS].

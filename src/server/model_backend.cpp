@@ -74,7 +74,9 @@ class ModelBackend final : public Backend {
     for (size_t i = 0; i < inputs.size(); ++i) {
       encodings[i].input_ids = inputs[i]->input_ids;
       encodings[i].token_type_ids = inputs[i]->token_type_ids;
-      if (encodings[i].token_type_ids.size() != encodings[i].input_ids.size())
+      // Families without token types take none (their tokenizers return none), so a pair sent to
+      // such a classifier is valid and never fails its batch neighbours.
+      if (model_.config().type_vocab_size <= 1 || encodings[i].token_type_ids.size() != encodings[i].input_ids.size())
         encodings[i].token_type_ids.assign(encodings[i].input_ids.size(), 0);
       encodings[i].attention_mask.assign(encodings[i].input_ids.size(), 1);
     }
