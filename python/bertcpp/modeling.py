@@ -360,7 +360,8 @@ class BertPreTrainedModel:
         out = self._engine.forward(
             ids, mask_to_numpy(attention_mask), ids_to_numpy(token_type_ids, "token_type_ids"),
             bool(self.config.output_hidden_states if output_hidden_states is None else output_hidden_states),
-            bool(self.config.output_attentions if output_attentions is None else output_attentions))
+            bool(self.config.output_attentions if output_attentions is None else output_attentions),
+            self._heads is not None)  # a base-model class never runs the checkpoint's head
         fields = self._map_outputs(out)
         fields = {k: to_framework(v, framework) for k, v in fields.items()}
         result = self._output_class(**fields)

@@ -355,7 +355,7 @@ PYBIND11_MODULE(_bertcpp, m) {
       .def(
           "forward",
           [](const Model& m, const I64Array& input_ids, std::optional<I64Array> attention_mask,
-             std::optional<I64Array> token_type_ids, bool hidden_states, bool attentions) {
+             std::optional<I64Array> token_type_ids, bool hidden_states, bool attentions, bool head_outputs) {
             Batch b;
             b.input_ids = to_i64_tensor(input_ids, "input_ids");
             const Shape& shape = b.input_ids.shape();
@@ -384,6 +384,7 @@ PYBIND11_MODULE(_bertcpp, m) {
             OutputRequest req;
             req.hidden_states = hidden_states;
             req.attentions = attentions;
+            req.head_outputs = head_outputs;  // BertModel(...) runs no head, whatever the checkpoint's
             ModelOutput out;
             {
               py::gil_scoped_release nogil;
@@ -402,7 +403,8 @@ PYBIND11_MODULE(_bertcpp, m) {
             return d;
           },
           py::arg("input_ids"), py::arg("attention_mask") = py::none(), py::arg("token_type_ids") = py::none(),
-          py::arg("output_hidden_states") = false, py::arg("output_attentions") = false)
+          py::arg("output_hidden_states") = false, py::arg("output_attentions") = false,
+          py::arg("head_outputs") = true)
       .def(
           "embed",
           [](const Model& m, const std::vector<std::string>& texts, std::optional<std::string> pooling,
