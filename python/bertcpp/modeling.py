@@ -142,6 +142,8 @@ def _config_from_engine(engine: Any, id_or_path: str, revision: str) -> BertConf
         raw.setdefault("label2id", {label: i for i, label in enumerate(info["labels"])})
     raw.pop("model_type", None)
     config = BertConfig.from_dict(raw)
+    config.model_type = info["model_type"]  # the checkpoint's ("roberta", "distilbert", ...), not BertConfig's
+    config.family = info.get("family", "bert")
     config.name_or_path = id_or_path
     return config
 

@@ -340,6 +340,8 @@ PYBIND11_MODULE(_bertcpp, m) {
                                const ModelConfigInfo& c = m.config();
                                py::dict d;
                                d["model_type"] = c.model_type;
+                               d["family"] = c.family;
+                               d["max_sequence_length"] = c.max_sequence_length;
                                d["vocab_size"] = c.vocab_size;
                                d["hidden_size"] = c.hidden_size;
                                d["num_hidden_layers"] = c.num_hidden_layers;

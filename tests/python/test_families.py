@@ -42,3 +42,11 @@ def test_base_model_class_runs_no_head():
     mlm = bertcpp.BertForMaskedLM.from_pretrained(folder)
     logits = mlm(input_ids=exp["single.input_ids"], attention_mask=exp["single.attention_mask"]).logits
     assert float(np.max(np.abs(logits - exp["single.logits"]))) <= 1e-4
+
+
+def test_config_names_the_checkpoints_model_type_and_family():
+    folder = os.path.join(DATA, "models", "tiny-electra-classifier")
+    model = bertcpp.AutoModelForSequenceClassification.from_pretrained(folder)
+    assert model.config.model_type == "electra"
+    assert model.config.family == "electra"
+    assert model.config.embedding_size == 24  # config.json fields stay attributes
