@@ -3,8 +3,6 @@
 // classify_tokens, answer. The compute itself is model::Encoder's.
 #include "bertcpp/model.hpp"
 
-#include <utf8proc.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -13,6 +11,7 @@
 #include "api/resolve.h"
 #include "api/sentence_transformers.h"
 #include "model/network.h"
+#include "tokenizer/unicode.hpp"
 
 namespace bertcpp {
 namespace fs = std::filesystem;
@@ -51,26 +50,9 @@ const char* api_head_name(model::HeadKind h) {
   return "base";
 }
 
-std::string lower_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());
-  while (left > 0) {
-    utf8proc_int32_t cp = 0;
-    const utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
-    if (n <= 0) {  // not UTF-8: keep the rest as is, the tokenizer reports it
-      out.append(reinterpret_cast<const char*>(p), static_cast<size_t>(left));
-      break;
-    }
-    utf8proc_uint8_t buf[4];
-    const utf8proc_ssize_t m = utf8proc_encode_char(utf8proc_tolower(cp), buf);
-    out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(m));
-    p += n;
-    left -= n;
-  }
-  return out;
-}
+// sentence-transformers' do_lower_case: Python's str.lower() of the text (full case mapping and
+// the final-sigma rule; invalid UTF-8 decoded with U+FFFD as the tokenizer does).
+std::string lower_utf8(std::string_view s) { return tok::u32_to_utf8(tok::py_lower(tok::utf8_to_u32(s))); }
 
 // Numerically stable softmax of n floats (double accumulation).
 std::vector<float> softmax(const float* x, size_t n) {

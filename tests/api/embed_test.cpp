@@ -188,5 +188,17 @@ TEST_F(SentenceTransformersFolder, MalformedConfigsAreInvalidFile) {
   expect_error([&] { Model::from_pretrained(dir_.string()); }, ErrorKind::InvalidFile, "modules.json");
 }
 
+// sentence-transformers' do_lower_case is Python's str.lower() of the whole text: İ -> i + U+0307,
+// a final Σ -> ς (the expected strings are Python's own output for these texts).
+TEST_F(SentenceTransformersFolder, DoLowerCaseIsPythonsStrLower) {
+  write("tokenizer_config.json", R"({"do_lower_case": false})");
+  write("sentence_bert_config.json", R"({"max_seq_length":32,"do_lower_case":true})");
+  const Tensor lowered = Model::from_pretrained(dir_.string()).embed(std::vector<std::string>{"İSTANBUL ΟΔΟΣ Σ"});
+  write("sentence_bert_config.json", R"({"max_seq_length":32,"do_lower_case":false})");
+  const Model plain = Model::from_pretrained(dir_.string());
+  EXPECT_EQ(max_abs_diff(plain.embed(std::vector<std::string>{"i\u0307stanbul οδος σ"}), lowered), 0.0);
+  EXPECT_GT(max_abs_diff(plain.embed(std::vector<std::string>{"istanbul οδοσ σ"}), lowered), 1e-3);
+}
+
 }  // namespace
 }  // namespace bertcpp::apitest
