@@ -7,7 +7,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 PKGS=(
   cmake g++ make pkg-config git ccache clang libclang-rt-14-dev libomp-14-dev
-  libutf8proc-dev nlohmann-json3-dev libdnnl-dev ocl-icd-opencl-dev opencl-headers libzip-dev zlib1g-dev
+  libutf8proc-dev libonig-dev nlohmann-json3-dev libdnnl-dev ocl-icd-opencl-dev opencl-headers libzip-dev zlib1g-dev
   libcurl4-openssl-dev libcpp-httplib-dev libssl-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev qemu-user
   pybind11-dev python3-dev python3-numpy python3-pytest

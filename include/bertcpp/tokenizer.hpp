@@ -1,5 +1,7 @@
-// bertcpp::Tokenizer: Hugging Face BertTokenizer with exact parity (same ids, same tokens), plus
-// character offsets like the fast tokenizers' return_offsets_mapping.
+// bertcpp::Tokenizer: two implementations behind one interface. The slow Hugging Face BertTokenizer
+// with exact parity (vocab.txt folders), plus character offsets like the fast tokenizers'
+// return_offsets_mapping; and the `tokenizers` (Rust) pipeline read from tokenizer.json, exact
+// against that library (what AutoTokenizer / BertTokenizerFast give).
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -15,13 +17,23 @@ namespace bertcpp {
 
 // Overrides of what tokenizer_config.json / tokenizer.json say. Unset = take the file's value
 // (or transformers' default when the file is silent).
+// Which implementation from_dir loads.
+enum class TokenizerBackend {
+  Auto,  // tokenizer.json when the folder has one (the fast tokenizers), else the slow BertTokenizer
+  Slow,  // transformers' BertTokenizer over vocab.txt (or a WordPiece tokenizer.json read as one)
+  Fast,  // the tokenizers pipeline from tokenizer.json
+};
+
 struct TokenizerOptions {
+  // The BERT options below apply to the slow backend only (the fast one takes tokenizer.json as is,
+  // model_max_length excepted).
   std::optional<bool> do_lower_case;
   // transformers' strip_accents is tri-state: unset (None) follows do_lower_case.
   std::optional<bool> strip_accents;
   std::optional<bool> tokenize_chinese_chars;
   std::optional<std::vector<std::string>> never_split;
   std::optional<int64_t> model_max_length;
+  TokenizerBackend backend = TokenizerBackend::Auto;
 };
 
 enum class Truncation { None, LongestFirst, OnlyFirst, OnlySecond };
@@ -35,6 +47,10 @@ struct EncodeOptions {
   // Used by truncation and by Padding::MaxLength; unset = the tokenizer's model_max_length.
   std::optional<int64_t> max_length;
   Padding padding = Padding::None;
+  // Overlap of consecutive overflowing windows (fast backend: Encoding::overflowing).
+  int64_t stride = 0;
+  // Fast backend: pad on this side (unset = the tokenizer's padding_side).
+  std::optional<TruncationSide> padding_side;
 };
 
 struct Encoding {
@@ -49,6 +65,12 @@ struct Encoding {
   std::vector<std::pair<int64_t, int64_t>> byte_offsets;
   // Per token: 0 (first text), 1 (second text), -1 (special or padding).
   std::vector<int> sequence_ids;
+  // Fast backend only (empty for the slow one): per token the index of the pre-tokenized word it
+  // came from (-1 for special and padding tokens), 1 for special/padding tokens else 0, and the
+  // windows truncation cut off (with `stride` tokens of overlap), as the tokenizers library gives.
+  std::vector<int64_t> word_ids;
+  std::vector<int64_t> special_tokens_mask;
+  std::vector<Encoding> overflowing;
   size_t size() const { return input_ids.size(); }
 };
 
@@ -57,8 +79,8 @@ class Tokenizer {
   // A model id ("bert-base-uncased", "org/name") or a local folder; ids are resolved through the
   // Hugging Face cache and downloaded when missing (see docs/hub.md). Defined in the api layer.
   static Tokenizer from_pretrained(const std::string& id_or_path, const TokenizerOptions& options = {});
-  // A local folder: tokenizer.json, or vocab.txt + tokenizer_config.json (+ special_tokens_map.json,
-  // added_tokens.json).
+  // A local folder: tokenizer.json (fast backend unless options.backend says Slow), or vocab.txt +
+  // tokenizer_config.json (+ special_tokens_map.json, added_tokens.json).
   static Tokenizer from_dir(const std::filesystem::path& dir, const TokenizerOptions& options = {});
   // A bare vocab.txt with the given options (transformers' defaults otherwise).
   static Tokenizer from_vocab(const std::filesystem::path& vocab_txt, const TokenizerOptions& options = {});
@@ -91,6 +113,8 @@ class Tokenizer {
   int64_t unk_token_id() const;
   const std::string& mask_token() const;
   bool is_special_id(int64_t id) const;
+  // True when this tokenizer runs the tokenizers (Rust) pipeline of a tokenizer.json.
+  bool is_fast() const;
 
   struct Impl;
 

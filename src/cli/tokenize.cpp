@@ -23,6 +23,7 @@ struct TokenizeArgs {
   std::optional<int64_t> max_length;
   std::string truncation = "false";
   std::string padding = "false";
+  std::string backend = "auto";
 };
 
 Truncation parse_truncation(const std::string& v, const std::string& where) {
@@ -127,6 +128,12 @@ int run_tokenize(TokenizeArgs& a) {
   if (a.strip) to.strip_accents = true;
   if (a.no_strip) to.strip_accents = false;
   if (a.no_cjk) to.tokenize_chinese_chars = false;
+  if (a.backend == "slow")
+    to.backend = TokenizerBackend::Slow;
+  else if (a.backend == "fast")
+    to.backend = TokenizerBackend::Fast;
+  else if (a.backend != "auto")
+    throw invalid_argument("--backend must be auto, slow or fast, got \"" + a.backend + "\"");
   EncodeOptions base;
   base.truncation = parse_truncation(a.truncation, "--");
   base.padding = parse_padding(a.padding, "--");
@@ -158,7 +165,9 @@ int run_tokenize(TokenizeArgs& a) {
 std::function<int()> setup(CLI::App& app) {
   auto a = std::make_shared<TokenizeArgs>();
   app.footer(
-      "Tokenizes exactly like transformers' BertTokenizer (ids, tokens) and adds character offsets.\n"
+      "Tokenizes exactly like Hugging Face: a folder with tokenizer.json through the tokenizers (Rust)\n"
+      "pipeline, as AutoTokenizer does (--backend slow: transformers' BertTokenizer instead), a folder\n"
+      "with only vocab.txt like BertTokenizer; ids, tokens and character offsets.\n"
       "With TEXT arguments: one JSON line per text. Without: reads stdin, one input per line, either\n"
       "plain text or a JSON object {\"text\":..., \"text_pair\":..., \"max_length\":N,\n"
       "\"truncation\": true|false|\"longest_first\"|\"only_first\"|\"only_second\",\n"
@@ -168,7 +177,9 @@ std::function<int()> setup(CLI::App& app) {
       "[0,0] for special and padding tokens). A bad input line stops with exit code 2.\n"
       "Example: bertcpp tokenize -m ./bert-base-uncased \"Hello, world!\"");
   app.add_option("-m,--model", a->model, "A Hugging Face id or a folder with vocab.txt (+ tokenizer_config.json) or tokenizer.json")->required();
-  app.add_flag("--lower-case", a->lower, "Force do_lower_case=True");
+  app.add_option("--backend", a->backend, "auto (tokenizer.json if present), slow (BertTokenizer), fast (tokenizer.json)")
+      ->default_val("auto");
+  app.add_flag("--lower-case", a->lower, "Force do_lower_case=True (slow backend)");
   app.add_flag("--no-lower-case", a->no_lower, "Force do_lower_case=False");
   app.add_flag("--strip-accents", a->strip, "Force strip_accents=True");
   app.add_flag("--no-strip-accents", a->no_strip, "Force strip_accents=False");
@@ -181,7 +192,7 @@ std::function<int()> setup(CLI::App& app) {
   return [a] { return run_tokenize(*a); };
 }
 
-const bool registered = register_command({"tokenize", "Tokenize texts like transformers' BertTokenizer (ids, tokens, offsets)", 60, setup});
+const bool registered = register_command({"tokenize", "Tokenize texts like Hugging Face tokenizers (ids, tokens, offsets)", 60, setup});
 
 }  // namespace
 }  // namespace bertcpp::cli

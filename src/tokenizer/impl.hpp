@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,10 @@
 #include <vector>
 
 #include "bertcpp/tokenizer.hpp"
+
+namespace bertcpp::hf {
+struct Pipeline;
+}
 
 namespace bertcpp::tok {
 
@@ -123,6 +128,10 @@ namespace bertcpp {
 
 struct Tokenizer::Impl {
   tok::Config cfg;
+  // Set for the fast backend (tokenizer.json through the tokenizers pipeline); the fields below
+  // that it uses: cfg (tokenizer_config.json), model_max*, the special token ids and strings.
+  std::shared_ptr<const hf::Pipeline> fast;
+  bool fast_clean_up = false;  // tokenizer_config.json clean_up_tokenization_spaces
   bool strip_accents_on = true;  // effective: lower ? strip != false : strip == true
   bool model_max_unbounded = true;
   int64_t model_max = INT64_MAX;

@@ -6,11 +6,13 @@
 #include <cmath>
 #include <filesystem>
 #include <set>
+#include <functional>
 #include <thread>
 
 #include "bertcpp/error.h"
 #include "bertcpp/tokenizer.hpp"
 #include "io/json_util.h"
+#include "tokenizer/hf_backend.hpp"
 #include "tokenizer/impl.hpp"
 #include "tokenizer/unicode.hpp"
 
@@ -463,6 +465,23 @@ Tokenizer Tokenizer::from_dir(const fs::path& dir, const TokenizerOptions& optio
   const fs::path vocab_txt = dir / "vocab.txt", tok_json = dir / "tokenizer.json", cfg_json = dir / "tokenizer_config.json",
                  map_json = dir / "special_tokens_map.json", added_json = dir / "added_tokens.json";
   std::vector<std::pair<std::string, int64_t>> json_added;
+  const bool has_json = fs::exists(tok_json, ec);
+  if (options.backend == TokenizerBackend::Fast && !has_json)
+    throw not_found(dir.string() + ": no tokenizer.json (the fast backend reads only tokenizer.json)");
+  if (has_json && options.backend != TokenizerBackend::Slow) {
+    hf::load_fast(*impl, tok_json.string());
+    if (fs::exists(cfg_json, ec)) apply_config_json(impl->cfg, read_json(cfg_json), cfg_json.string(), false);
+    if (fs::exists(map_json, ec)) apply_config_json(impl->cfg, read_json(map_json), map_json.string(), true);
+    apply_options(impl->cfg, options);
+    if (fs::exists(cfg_json, ec)) {
+      json c = read_json(cfg_json);
+      if (auto it = c.find("clean_up_tokenization_spaces"); it != c.end() && it->is_boolean()) impl->fast_clean_up = it->get<bool>();
+    }
+    hf::finish_fast(*impl);
+    Tokenizer t;
+    t.impl_ = std::move(impl);
+    return t;
+  }
   const bool use_vocab_txt = fs::exists(vocab_txt, ec);
   if (!use_vocab_txt && !fs::exists(tok_json, ec))
     throw not_found(dir.string() + ": no vocab.txt or tokenizer.json (not a BERT WordPiece tokenizer folder?)");
@@ -687,7 +706,19 @@ void pad_batch(const Tokenizer::Impl& t, std::vector<Encoding>& out, const Resol
 
 }  // namespace
 
+namespace {
+std::function<void(size_t, const std::function<void(size_t)>&)> runner(int threads) {
+  return [threads](size_t n, const std::function<void(size_t)>& f) { parallel_for(n, threads, f); };
+}
+}  // namespace
+
 std::vector<std::string> Tokenizer::tokenize(std::string_view text) const {
+  if (I(impl_).fast) {
+    EncodeOptions o;
+    o.add_special_tokens = false;
+    std::string_view a[1] = {text};
+    return std::move(hf::encode_fast(*impl_, a, {}, o, false, runner(1))[0].tokens);
+  }
   std::vector<tok::Piece> pieces;
   I(impl_).run(text, pieces, nullptr);
   std::vector<std::string> out;
@@ -697,17 +728,29 @@ std::vector<std::string> Tokenizer::tokenize(std::string_view text) const {
 }
 
 Encoding Tokenizer::encode(std::string_view text, const EncodeOptions& options) const {
+  if (I(impl_).fast) {
+    std::string_view a[1] = {text};
+    return std::move(hf::encode_fast(*impl_, a, {}, options, false, runner(1))[0]);
+  }
   Resolved r = resolve(I(impl_), options);
   return encode_one(I(impl_), text, nullptr, options, r, true);
 }
 
 Encoding Tokenizer::encode_pair(std::string_view text, std::string_view text_pair, const EncodeOptions& options) const {
+  if (I(impl_).fast) {
+    std::string_view a[1] = {text}, b[1] = {text_pair};
+    return std::move(hf::encode_fast(*impl_, a, b, options, false, runner(1))[0]);
+  }
   Resolved r = resolve(I(impl_), options);
   return encode_one(I(impl_), text, &text_pair, options, r, true);
 }
 
 std::vector<Encoding> Tokenizer::encode_batch(std::span<const std::string> texts, const EncodeOptions& options,
                                               int threads) const {
+  if (I(impl_).fast) {
+    std::vector<std::string_view> a(texts.begin(), texts.end());
+    return hf::encode_fast(*impl_, a, {}, options, true, runner(threads));
+  }
   Resolved r = resolve(I(impl_), options);
   std::vector<Encoding> out(texts.size());
   parallel_for(texts.size(), threads, [&](size_t i) { out[i] = encode_one(I(impl_), texts[i], nullptr, options, r, false); });
@@ -717,6 +760,14 @@ std::vector<Encoding> Tokenizer::encode_batch(std::span<const std::string> texts
 
 std::vector<Encoding> Tokenizer::encode_pair_batch(std::span<const std::pair<std::string, std::string>> pairs,
                                                    const EncodeOptions& options, int threads) const {
+  if (I(impl_).fast) {
+    std::vector<std::string_view> a, b;
+    for (const auto& [x, y] : pairs) {
+      a.push_back(x);
+      b.push_back(y);
+    }
+    return hf::encode_fast(*impl_, a, b, options, true, runner(threads));
+  }
   Resolved r = resolve(I(impl_), options);
   std::vector<Encoding> out(pairs.size());
   parallel_for(pairs.size(), threads, [&](size_t i) {
@@ -730,6 +781,7 @@ std::vector<Encoding> Tokenizer::encode_pair_batch(std::span<const std::pair<std
 // ------------------------------------------------------------------ decoding
 
 std::vector<std::string> Tokenizer::convert_ids_to_tokens(std::span<const int64_t> ids) const {
+  if (I(impl_).fast) return hf::ids_to_tokens_fast(*impl_, ids);
   std::vector<std::string> out;
   out.reserve(ids.size());
   for (int64_t id : ids) out.push_back(I(impl_).id_to_token_str(id));
@@ -764,6 +816,7 @@ std::string py_strip(const std::string& s) {
 }  // namespace
 
 std::string Tokenizer::convert_tokens_to_string(std::span<const std::string> tokens) const {
+  if (I(impl_).fast) return hf::tokens_to_string_fast(*impl_, tokens);
   std::string joined;
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (i) joined.push_back(' ');
@@ -773,6 +826,15 @@ std::string Tokenizer::convert_tokens_to_string(std::span<const std::string> tok
 }
 
 std::string Tokenizer::decode(std::span<const int64_t> ids, bool skip_special_tokens, bool clean_up_tokenization_spaces) const {
+  if (I(impl_).fast) {
+    // The library's decode; transformers' clean-up only when tokenizer_config.json asks for it.
+    std::string text = hf::decode_fast(*impl_, ids, skip_special_tokens);
+    if (!clean_up_tokenization_spaces || !impl_->fast_clean_up) return text;
+    for (auto [a, b] : {std::pair<const char*, const char*>{" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
+                        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}})
+      text = replace_all(std::move(text), a, b);
+    return text;
+  }
   std::vector<std::string> sub_texts, current;
   for (int64_t id : ids) {
     if (skip_special_tokens &&
@@ -802,9 +864,19 @@ std::string Tokenizer::decode(std::span<const int64_t> ids, bool skip_special_to
 
 // ------------------------------------------------------------------ accessors
 
-int64_t Tokenizer::token_to_id(std::string_view token) const { return I(impl_).convert_token(token); }
-std::optional<int64_t> Tokenizer::find_token(std::string_view token) const { return I(impl_).find_token(token); }
-size_t Tokenizer::vocab_size() const { return I(impl_).vocab_unique + I(impl_).added_encoder.size(); }
+int64_t Tokenizer::token_to_id(std::string_view token) const {
+  if (I(impl_).fast) return hf::find_token_fast(*impl_, token).value_or(impl_->unk_id);
+  return I(impl_).convert_token(token);
+}
+std::optional<int64_t> Tokenizer::find_token(std::string_view token) const {
+  if (I(impl_).fast) return hf::find_token_fast(*impl_, token);
+  return I(impl_).find_token(token);
+}
+size_t Tokenizer::vocab_size() const {
+  if (I(impl_).fast) return hf::vocab_size_fast(*impl_);
+  return I(impl_).vocab_unique + I(impl_).added_encoder.size();
+}
+bool Tokenizer::is_fast() const { return I(impl_).fast != nullptr; }
 int64_t Tokenizer::model_max_length() const { return I(impl_).model_max; }
 static int64_t need(const std::optional<int64_t>& id, const char* what) {
   if (!id) throw invalid_argument(std::string("this tokenizer has no ") + what);

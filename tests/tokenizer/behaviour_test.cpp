@@ -31,8 +31,15 @@ json load_json(const fs::path& p) {
   return json::parse(ss.str());
 }
 
+// The folder has tokenizer.json too: these tests are about the slow BertTokenizer.
+TokenizerOptions slow_options() {
+  TokenizerOptions o;
+  o.backend = bertcpp::TokenizerBackend::Slow;
+  return o;
+}
+
 const Tokenizer& uncased() {
-  static const Tokenizer t = Tokenizer::from_dir(kUncased);
+  static const Tokenizer t = Tokenizer::from_dir(kUncased, slow_options());
   return t;
 }
 
@@ -330,11 +337,11 @@ TEST(Loading, AddedTokensAndSpecialTokensMap) {
 }
 
 TEST(Loading, OptionsOverrideConfigAndNeverSplit) {
-  TokenizerOptions o;
+  TokenizerOptions o = slow_options();
   o.do_lower_case = false;
   Tokenizer t = Tokenizer::from_dir(kUncased, o);
   EXPECT_EQ(toks(t, "Hello")[0], "[UNK]");  // uncased vocab has no "Hello"
-  TokenizerOptions n;
+  TokenizerOptions n = slow_options();
   n.never_split = std::vector<std::string>{"don't"};
   Tokenizer u = Tokenizer::from_dir(kUncased, n);
   // BertTokenizer._tokenize appends a never_split token as is; its id is then the unknown id.

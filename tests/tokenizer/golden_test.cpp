@@ -94,7 +94,10 @@ INSTANTIATE_TEST_SUITE_P(AllVariants, Golden,
 
 TEST(GoldenDir, UncasedFromVocabTxtAndConfig) {
   // bert-base-uncased as a user has it: vocab.txt + tokenizer_config.json (do_lower_case true).
-  check_file(kData / "tokenizer" / "uncased.json", Tokenizer::from_dir(kData / "vocabs" / "bert-base-uncased"));
+  // The folder also has tokenizer.json: these goldens are the slow BertTokenizer's, asked for.
+  TokenizerOptions slow;
+  slow.backend = bertcpp::TokenizerBackend::Slow;
+  check_file(kData / "tokenizer" / "uncased.json", Tokenizer::from_dir(kData / "vocabs" / "bert-base-uncased", slow));
 }
 
 TEST(GoldenDir, UncasedFromTokenizerJson) {
@@ -103,7 +106,9 @@ TEST(GoldenDir, UncasedFromTokenizerJson) {
   fs::create_directories(tmp);
   fs::copy_file(kData / "vocabs" / "bert-base-uncased" / "tokenizer.json", tmp / "tokenizer.json",
                 fs::copy_options::overwrite_existing);
-  Tokenizer tok = Tokenizer::from_dir(tmp);
+  TokenizerOptions slow;  // a WordPiece tokenizer.json read as the slow BertTokenizer
+  slow.backend = bertcpp::TokenizerBackend::Slow;
+  Tokenizer tok = Tokenizer::from_dir(tmp, slow);
   EXPECT_EQ(tok.vocab_size(), 30522u);
   EXPECT_EQ(tok.cls_token_id(), 101);
   EXPECT_EQ(tok.sep_token_id(), 102);

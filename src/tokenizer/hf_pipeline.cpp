@@ -1,0 +1,402 @@
+// tokenizer.json loading, added tokens, one sequence through the pipeline, the library's Encoding
+// operations (truncate with stride, merge with overflowing, pad) and decode.
+#include <algorithm>
+
+#include "bertcpp/error.h"
+#include "io/json_util.h"
+#include "tokenizer/hf.hpp"
+#include "tokenizer/unicode.hpp"
+
+namespace bertcpp::hf {
+
+// ------------------------------------------------------------------ Enc
+
+namespace {
+Enc slice_enc(const Enc& e, size_t a, size_t b) {
+  Enc r;
+  auto cp = [&](auto& dst, const auto& src) { dst.assign(src.begin() + static_cast<std::ptrdiff_t>(a), src.begin() + static_cast<std::ptrdiff_t>(b)); };
+  cp(r.ids, e.ids);
+  cp(r.type_ids, e.type_ids);
+  cp(r.tokens, e.tokens);
+  cp(r.words, e.words);
+  cp(r.offsets, e.offsets);
+  cp(r.special, e.special);
+  cp(r.attn, e.attn);
+  cp(r.seq, e.seq);
+  return r;
+}
+}  // namespace
+
+void Enc::truncate(size_t max_len, size_t stride, bool left) {
+  const size_t n = ids.size();
+  if (max_len >= n) return;
+  if (max_len == 0) {
+    Enc old = std::move(*this);
+    *this = Enc();
+    overflowing.push_back(std::move(old));
+    return;
+  }
+  if (stride >= max_len)
+    throw invalid_argument("truncation: stride (" + std::to_string(stride) + ") must be strictly less than max_len=" +
+                           std::to_string(max_len) + " (the maximum length minus the special tokens)");
+  const size_t step = max_len - stride;
+  std::vector<std::pair<size_t, size_t>> parts;
+  bool end = false;
+  if (!left) {
+    for (size_t start = 0; start < n && !end; start += step) {
+      const size_t stop = std::min(start + max_len, n);
+      end = stop == n;
+      parts.emplace_back(start, stop);
+    }
+  } else {
+    for (size_t k = 0; k < n && !end; k += step) {
+      const size_t stop = n - k;  // (0..n).rev().step_by(step) gives n-1-k; +1
+      const size_t start = stop > max_len ? stop - max_len : 0;
+      if (start < stop) {
+        end = start == 0;
+        parts.emplace_back(start, stop);
+      }
+    }
+  }
+  Enc out = slice_enc(*this, parts[0].first, parts[0].second);
+  for (size_t i = 1; i < parts.size(); ++i) out.overflowing.push_back(slice_enc(*this, parts[i].first, parts[i].second));
+  *this = std::move(out);
+}
+
+void Enc::merge_with(const Enc& pair) {
+  std::vector<Enc> ov;
+  for (const auto& so : overflowing) {
+    Enc n = so;
+    n.merge_with(pair);
+    ov.push_back(std::move(n));
+    for (const auto& po : pair.overflowing) {
+      Enc m = so;
+      m.merge_with(po);
+      ov.push_back(std::move(m));
+    }
+  }
+  for (const auto& po : pair.overflowing) {
+    Enc n = *this;
+    n.overflowing.clear();
+    n.merge_with(po);
+    ov.push_back(std::move(n));
+  }
+  auto app = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
+  app(ids, pair.ids);
+  app(type_ids, pair.type_ids);
+  app(tokens, pair.tokens);
+  app(words, pair.words);
+  app(offsets, pair.offsets);
+  app(special, pair.special);
+  app(attn, pair.attn);
+  app(seq, pair.seq);
+  overflowing = std::move(ov);
+}
+
+void Enc::pad(size_t len, int64_t pad_id, int64_t pad_type, const std::string& pad_tok, bool left) {
+  for (auto& o : overflowing) o.pad(len, pad_id, pad_type, pad_tok, left);
+  if (ids.size() >= len) return;
+  const size_t k = len - ids.size();
+  auto ins = [&](auto& v, const auto& val) { v.insert(left ? v.begin() : v.end(), k, val); };
+  ins(ids, pad_id);
+  ins(type_ids, pad_type);
+  ins(tokens, pad_tok);
+  ins(words, int64_t(-1));
+  ins(attn, int64_t(0));
+  ins(special, int64_t(1));
+  ins(offsets, std::pair<int64_t, int64_t>(0, 0));
+  ins(seq, -1);
+}
+
+// ------------------------------------------------------------------ loading
+
+std::shared_ptr<Pipeline> Pipeline::load(const json& j, const std::string& file) {
+  if (!j.is_object()) throw invalid_file(file, "expected a JSON object");
+  auto p = std::make_shared<Pipeline>();
+  p->model = make_model(field(j, "model", file), file + ": model");
+  if (auto n = j.find("normalizer"); n != j.end() && !n->is_null()) p->normalizer = make_normalizer(*n, file + ": normalizer");
+  if (auto n = j.find("pre_tokenizer"); n != j.end() && !n->is_null())
+    p->pre_tokenizer = make_pre_tokenizer(*n, file + ": pre_tokenizer");
+  if (auto n = j.find("decoder"); n != j.end() && !n->is_null()) p->decoder = make_decoder(*n, file + ": decoder");
+  // Added tokens get ids as the library gives them when it reads the file (add_tokens).
+  if (auto a = j.find("added_tokens"); a != j.end() && !a->is_null()) {
+    if (!a->is_array()) throw invalid_file(file, "\"added_tokens\" must be a list");
+    for (size_t i = 0; i < a->size(); ++i) {
+      const json& e = (*a)[i];
+      const std::string w = file + ": added_tokens[" + std::to_string(i) + "]";
+      if (!e.is_object()) throw invalid_file(w, "must be an object");
+      AddedToken t;
+      t.content = get_str(e, "content", w);
+      t.special = get_bool(e, "special", w, false);
+      t.single_word = get_bool(e, "single_word", w, false);
+      t.lstrip = get_bool(e, "lstrip", w, false);
+      t.rstrip = get_bool(e, "rstrip", w, false);
+      t.normalized = get_bool(e, "normalized", w, !t.special);
+      if (t.content.empty()) continue;
+      if (!io::is_valid_utf8(t.content)) throw invalid_file(w, "content is not valid UTF-8");
+      int64_t id;
+      if (auto it = p->added_by_content.find(t.content); it != p->added_by_content.end()) {
+        id = it->second;
+      } else if (auto mid = p->model->token_to_id(t.content)) {
+        id = *mid;
+      } else {
+        const int64_t vs = static_cast<int64_t>(p->model->vocab_size());
+        int64_t max = -1;
+        for (const auto& x : p->added) max = std::max(max, x.id);
+        id = max < 0 ? vs : ((max >= vs || vs == 0) ? max + 1 : vs);
+      }
+      t.id = id;
+      t.pattern = to_u32(t.content);
+      if (t.normalized && p->normalizer) {
+        NStr n;
+        n.s = t.pattern;
+        for (uint32_t k = 0; k < n.s.size(); ++k) n.al.emplace_back(k, k + 1);
+        p->normalizer->normalize(n);
+        t.pattern = n.s;
+      }
+      p->added_by_content[t.content] = id;
+      if (t.special) p->special_contents.insert(t.content);
+      if (auto it = p->added_by_id.find(id); it != p->added_by_id.end()) {
+        p->added[it->second] = t;
+      } else {
+        p->added_by_id[id] = p->added.size();
+        p->added.push_back(t);
+      }
+    }
+  }
+  for (size_t i = 0; i < p->added.size(); ++i) {
+    if (p->added[i].pattern.empty()) continue;
+    (p->added[i].normalized ? p->norm_matchers : p->raw_matchers).push_back(i);
+    (p->added[i].normalized ? p->norm_first : p->raw_first).push_back(p->added[i].pattern[0]);
+  }
+  for (auto* v : {&p->norm_first, &p->raw_first}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  if (auto n = j.find("post_processor"); n != j.end() && !n->is_null()) {
+    Pipeline* raw = p.get();
+    p->post = make_post_processor(*n, file + ": post_processor", [raw](const std::string& t) { return raw->token_to_id(t); });
+  }
+  return p;
+}
+
+std::optional<int64_t> Pipeline::token_to_id(std::string_view t) const {
+  if (auto it = added_by_content.find(std::string(t)); it != added_by_content.end()) return it->second;
+  return model->token_to_id(t);
+}
+
+std::optional<std::string> Pipeline::id_to_token(int64_t id) const {
+  if (auto it = added_by_id.find(id); it != added_by_id.end()) return added[it->second].content;
+  return model->id_to_token(id);
+}
+
+size_t Pipeline::vocab_size() const {
+  size_t n = model->vocab_size();
+  for (const auto& a : added)
+    if (!model->id_to_token(a.id)) ++n;
+  return n;
+}
+
+// ------------------------------------------------------------------ encoding one sequence
+
+namespace {
+
+// AddedVocabulary::find_matches: leftmost-longest over the patterns, then single_word / lstrip /
+// rstrip. (added index or -1, begin, end) covering the text.
+void find_added(const Pipeline& p, const std::vector<size_t>& matchers, const std::vector<char32_t>& first,
+                const std::u32string& s, std::vector<std::tuple<long, size_t, size_t>>& out) {
+  out.clear();
+  if (s.empty()) {
+    out.emplace_back(-1, 0, 0);
+    return;
+  }
+  if (matchers.empty()) {
+    out.emplace_back(-1, 0, s.size());
+    return;
+  }
+  size_t start_offset = 0, i = 0;
+  while (i < s.size()) {
+    if (!std::binary_search(first.begin(), first.end(), s[i])) {
+      ++i;
+      continue;
+    }
+    long best = -1;
+    size_t best_len = 0;
+    for (size_t m : matchers) {
+      const std::u32string& pat = p.added[m].pattern;
+      if (pat.size() > best_len && pat.size() <= s.size() - i && s.compare(i, pat.size(), pat) == 0) {
+        best = static_cast<long>(m);
+        best_len = pat.size();
+      }
+    }
+    if (best < 0) {
+      ++i;
+      continue;
+    }
+    size_t start = i, stop = i + best_len;
+    const AddedToken& t = p.added[static_cast<size_t>(best)];
+    i = stop;
+    if (t.single_word) {
+      const bool start_space = start == 0 || !is_word_char(s[start - 1]);
+      const bool stop_space = stop == s.size() || !is_word_char(s[stop]);
+      if (!start_space || !stop_space) continue;
+    }
+    if (t.lstrip) {
+      size_t ns = start;
+      while (ns > 0 && is_rust_whitespace(s[ns - 1])) --ns;
+      start = std::max(ns, start_offset);
+    }
+    if (t.rstrip) {
+      while (stop < s.size() && is_rust_whitespace(s[stop])) ++stop;
+      i = std::max(i, stop);
+    }
+    if (start_offset < start) out.emplace_back(-1, start_offset, start);
+    out.emplace_back(best, start, stop);
+    start_offset = stop;
+  }
+  if (start_offset != s.size()) out.emplace_back(-1, start_offset, s.size());
+}
+
+void split_added(const Pipeline& p, bool normalized, std::vector<Split>& splits) {
+  const auto& matchers = normalized ? p.norm_matchers : p.raw_matchers;
+  const auto& first = normalized ? p.norm_first : p.raw_first;
+  std::vector<Split> out;
+  out.reserve(splits.size());
+  std::vector<std::tuple<long, size_t, size_t>> found;
+  for (auto& sp : splits) {
+    if (sp.done) {
+      out.push_back(std::move(sp));
+      continue;
+    }
+    if (normalized && p.normalizer) p.normalizer->normalize(sp.n);
+    find_added(p, matchers, first, sp.n.s, found);
+    if (found.size() == 1 && std::get<0>(found[0]) < 0) {
+      if (!sp.n.s.empty()) out.push_back(std::move(sp));
+      continue;
+    }
+    for (auto [idx, b, e] : found) {
+      Split x;
+      x.n = sp.n.slice(b, e);
+      if (x.n.s.empty()) continue;
+      if (idx >= 0) {
+        x.done = true;
+        std::string value = to_utf8(x.n.s);
+        const uint32_t len = static_cast<uint32_t>(value.size());
+        x.toks.push_back({p.added[static_cast<size_t>(idx)].id, std::move(value), 0, len});
+      }
+      out.push_back(std::move(x));
+    }
+  }
+  splits = std::move(out);
+}
+
+}  // namespace
+
+Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::optional<std::pair<size_t, bool>> limit) const {
+  std::vector<Split> splits(1);
+  splits[0].n.s = text;
+  splits[0].n.al.resize(text.size());
+  for (uint32_t k = 0; k < text.size(); ++k) splits[0].n.al[k] = Align(k, k + 1);
+  split_added(*this, false, splits);
+  split_added(*this, true, splits);
+  if (pre_tokenizer) pre_tokenizer->pre_tokenize(splits);
+  std::string utf8;
+  auto tokenize = [&](Split& sp) {
+    utf8 = to_utf8(sp.n.s);
+    model->tokenize(utf8, sp.toks);
+    sp.done = true;
+  };
+  if (!limit) {
+    for (auto& sp : splits)
+      if (!sp.done) tokenize(sp);
+  } else if (limit->second) {  // from the left: keep the last pieces
+    size_t total = 0, first = splits.size();
+    for (size_t i = splits.size(); i-- > 0;) {
+      const bool had = splits[i].done;
+      if (!had) tokenize(splits[i]);
+      total += splits[i].toks.size();
+      first = i;
+      if (!had && total >= limit->first) break;  // the library checks only after tokenizing
+    }
+    splits.erase(splits.begin(), splits.begin() + static_cast<std::ptrdiff_t>(first));
+  } else {
+    size_t total = 0, last = 0;
+    for (size_t i = 0; i < splits.size(); ++i) {
+      if (!splits[i].done) {
+        tokenize(splits[i]);
+        total += splits[i].toks.size();
+        last = i + 1;
+        if (total >= limit->first) break;
+      } else {
+        total += splits[i].toks.size();
+        last = i + 1;
+      }
+    }
+    splits.resize(last);
+  }
+  Enc e;
+  std::vector<uint32_t> byte_to_char;
+  for (size_t w = 0; w < splits.size(); ++w) {
+    const Split& sp = splits[w];
+    if (sp.toks.empty()) continue;
+    byte_to_char.clear();
+    for (size_t k = 0; k < sp.n.s.size(); ++k) {
+      const char32_t c = sp.n.s[k];
+      const size_t len = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+      byte_to_char.insert(byte_to_char.end(), len, static_cast<uint32_t>(k));
+    }
+    const size_t nbytes = byte_to_char.size();
+    for (const Tok& t : sp.toks) {
+      std::pair<int64_t, int64_t> off;
+      if (t.b >= t.e || t.e > nbytes || sp.n.al.empty()) {
+        off = {sp.n.shift, sp.n.shift};
+      } else {
+        off = {sp.n.al[byte_to_char[t.b]].first, sp.n.al[byte_to_char[t.e - 1]].second};
+      }
+      e.ids.push_back(t.id);
+      e.type_ids.push_back(type_id);
+      e.tokens.push_back(t.value);
+      e.words.push_back(static_cast<int64_t>(w));
+      e.offsets.push_back(off);
+      e.special.push_back(0);
+      e.attn.push_back(1);
+      e.seq.push_back(type_id);
+    }
+  }
+  return e;
+}
+
+// ------------------------------------------------------------------ decoding
+
+std::string Pipeline::decode(std::span<const int64_t> ids, bool skip_special) const {
+  std::vector<std::string> toks;
+  toks.reserve(ids.size());
+  for (int64_t id : ids) {
+    std::optional<std::string> t;
+    bool special = false;
+    if (auto it = added_by_id.find(id); it != added_by_id.end()) {
+      const AddedToken& a = added[it->second];
+      t = (a.normalized && normalizer && to_utf8(a.pattern) != a.content) ? to_utf8(a.pattern) : a.content;
+      special = special_contents.count(*t) > 0;
+    } else {
+      t = model->id_to_token(id);
+      if (t) special = special_contents.count(*t) > 0;
+    }
+    if (!t || (skip_special && special)) continue;
+    toks.push_back(std::move(*t));
+  }
+  if (!decoder) {
+    std::string s;
+    for (size_t i = 0; i < toks.size(); ++i) {
+      if (i) s.push_back(' ');
+      s += toks[i];
+    }
+    return s;
+  }
+  decoder->decode_chain(toks);
+  std::string s;
+  for (const auto& t : toks) s += t;
+  return s;
+}
+
+}  // namespace bertcpp::hf
