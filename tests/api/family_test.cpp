@@ -28,20 +28,24 @@ std::vector<int64_t> row_ids(const Tensor& ids, const Tensor& mask, int64_t b) {
 
 TEST(Families, ConfigInfoNamesTheFamily) {
   const std::pair<const char*, const char*> cases[] = {
-      {"tiny-bert", "bert"}, {"tiny-distilbert", "distilbert"}, {"tiny-electra", "electra"}, {"tiny-mpnet", "mpnet"},
+      {"tiny-bert", "bert"},           {"tiny-roberta", "roberta"}, {"tiny-xlm-roberta", "roberta"},
+      {"tiny-distilbert", "distilbert"}, {"tiny-electra", "electra"}, {"tiny-mpnet", "mpnet"},
   };
   for (const auto& [name, family] : cases) {
     SCOPED_TRACE(name);
     const ModelConfigInfo& c = load(name).config();
     EXPECT_EQ(c.family, family);
   }
+  EXPECT_EQ(load("tiny-xlm-roberta").config().model_type, "xlm-roberta");
+  EXPECT_EQ(load("tiny-roberta").config().max_sequence_length, 64);  // 66 positions from padding_idx + 1 = 2
   EXPECT_EQ(load("tiny-distilbert").config().type_vocab_size, 0);
   EXPECT_EQ(load("tiny-electra-discriminator").head(), "discriminator");
 }
 
 // WordPiece families (DistilBERT, ELECTRA): the task helpers on the reference's own ids.
 TEST(Families, ClassifyEqualsTheGoldenLogits) {
-  for (const char* name : {"tiny-distilbert-classifier", "tiny-electra-classifier"}) {
+  for (const char* name : {"tiny-distilbert-classifier", "tiny-electra-classifier", "tiny-roberta-classifier",
+                           "tiny-mpnet-classifier"}) {
     SCOPED_TRACE(name);
     const Golden g(name);
     const Model& m = load(name);
@@ -122,4 +126,41 @@ TEST(Families, PairsToModelsWithoutTokenTypes) {
   EXPECT_EQ(s.size(), 3u);
   const Batch b = Batch::from_encodings(std::vector<Encoding>{m.tokenizer().encode_pair("a", "b")});
   expect_error([&] { m.forward(b); }, ErrorKind::InvalidArgument, "no token types");
+}
+
+// Cross-encoder rerankers (RoBERTa / XLM-R with one label, the bge-reranker shape): the raw logit
+// of the pair, on the reference's ids.
+TEST(Families, RerankersScoreThePair) {
+  for (const char* name : {"tiny-roberta-reranker", "tiny-xlm-roberta-reranker"}) {
+    SCOPED_TRACE(name);
+    const Golden g(name);
+    const Model& m = load(name);
+    const auto [a, b] = g.pair();
+    EncodeOptions o;  // the reference truncated the pair to the model's longest input
+    o.truncation = Truncation::LongestFirst;
+    o.max_length = m.config().max_sequence_length;
+    const Encoding enc = m.tokenizer().encode_pair(a, b, o);
+    ASSERT_EQ(enc.input_ids, row_ids(g.ids("pair.input_ids"), g.ids("pair.attention_mask"), 0));
+    const std::vector<float> scores = m.rerank(a, std::vector<std::string>{b});
+    ASSERT_EQ(scores.size(), 1u);
+    EXPECT_NEAR(scores[0], g.get("pair.logits").data<float>()[0], 1e-5);
+  }
+}
+
+// Token classification and question answering heads through the task helpers.
+TEST(Families, TokenClassificationAndQuestionAnswering) {
+  for (const char* name : {"tiny-roberta-token", "tiny-distilbert-token", "tiny-electra-token"}) {
+    SCOPED_TRACE(name);
+    const Golden g(name);
+    const Model& m = load(name);
+    const std::string text = g.texts("single")[0];
+    ASSERT_EQ(m.tokenizer().encode(text).input_ids, row_ids(g.ids("single.input_ids"), g.ids("single.attention_mask"), 0));
+    EXPECT_FALSE(m.classify_tokens(text).empty());
+  }
+  for (const char* name : {"tiny-roberta-qa", "tiny-distilbert-qa"}) {
+    SCOPED_TRACE(name);
+    const Model& m = load(name);
+    const Answer a = m.answer("Where is it?", "It is in Paris, the capital of France.");
+    EXPECT_LE(a.start, a.end);
+  }
 }

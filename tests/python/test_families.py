@@ -11,7 +11,7 @@ from conftest import DATA
 import bertcpp
 from bertcpp import _bertcpp
 
-FOLDERS = ["tiny-distilbert", "tiny-electra", "tiny-mpnet"]
+FOLDERS = ["tiny-distilbert", "tiny-electra", "tiny-mpnet", "tiny-roberta", "tiny-xlm-roberta"]
 
 
 def _golden(name):
