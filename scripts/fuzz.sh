@@ -20,13 +20,14 @@ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTCPP_FUZZ=ON -DB
   -DBERTCPP_BUILD_TESTS=OFF -DBERTCPP_BUILD_PYTHON=OFF -DBERTCPP_BUILD_BENCH=OFF >/dev/null
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(cd .. && pwd)} CCACHE_NOHASHDIR=1
 cmake --build build-fuzz --target fuzzers -j"$(nproc)"
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_checkpoint_safetensors fuzz_checkpoint_torch fuzz_config fuzz_tokenizer_files fuzz_vocab fuzz_encode)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_checkpoint_safetensors fuzz_checkpoint_torch fuzz_config fuzz_tokenizer_json fuzz_tokenizer_files fuzz_vocab fuzz_encode)
 
 seeds() {  # seed files per target, from the test data
   case "$1" in
     fuzz_checkpoint_safetensors) ls tests/data/models/*/model.safetensors ;;
     fuzz_checkpoint_torch) ls tests/data/models/*/pytorch_model.bin ;;
     fuzz_config) ls tests/data/models/*/config.json tests/data/vocabs/*/config.json ;;
+    fuzz_tokenizer_json) ls tests/data/models/tiny-{roberta,distilbert,mpnet}/tokenizer.json ;;
     fuzz_tokenizer_files) ls tests/data/models/*/tokenizer_config.json ;;
     fuzz_vocab) ls tests/data/models/tiny-distilbert/vocab.txt tests/data/models/tiny-mpnet/vocab.txt ;;
     fuzz_encode) ls tests/data/tokenizer/*.json ;;
