@@ -19,6 +19,8 @@ enum class ModelKind { Embedding, Classifier, Reranker };
 
 struct BackendInfo {
   std::string model_id;
+  std::string model_architecture;        // config.json model_type ("bert", "xlm-roberta", ...)
+  std::string model_family;              // the engine family running it ("bert", "roberta", ...)
   std::string model_dtype = "float32";
   ModelKind kind = ModelKind::Embedding;
   std::string pooling = "mean";          // cls | mean | max | splade (embedding models)

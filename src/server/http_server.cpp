@@ -842,6 +842,8 @@ struct HttpServer::Impl {
               {"model_dtype", info().model_dtype},
               {"served_model_name", served_name},
               {"model_type", model_type},
+              {"model_architecture", info().model_architecture},  // bertcpp: config.json's model_type
+              {"model_family", info().model_family},              // bertcpp: the engine family
               {"max_concurrent_requests", opt.max_concurrent_requests},
               {"max_input_length", max_input_length},
               {"max_batch_tokens", opt.max_batch_tokens},

@@ -20,6 +20,8 @@ class ModelBackend final : public Backend {
     const ModelConfigInfo& cfg = model_.config();
     const std::string& head = model_.head();
     info_.model_id = id_or_dir;
+    info_.model_architecture = cfg.model_type;
+    info_.model_family = cfg.family;
     info_.hidden_size = cfg.hidden_size;
     info_.vocab_size = cfg.vocab_size;
     info_.has_classifier = head == "sequence_classification";

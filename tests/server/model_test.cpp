@@ -121,6 +121,8 @@ TEST(ServerModel, EmbedAllTokenizeInfoAndLimits) {
   json info = valid("/info", s.client->Get("/info"), "get");
   EXPECT_EQ(info["model_type"]["embedding"]["pooling"], "mean");
   EXPECT_EQ(info["max_input_length"], model.max_seq_length());
+  EXPECT_EQ(info["model_architecture"], "bert");
+  EXPECT_EQ(info["model_family"], "bert");
 
   // Over-long: 422 unless truncated.
   std::string long_text;
