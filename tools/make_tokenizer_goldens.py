@@ -168,8 +168,8 @@ def make_goldens(name, folder, count, seed):
             stride = min(stride, max_length - 5)
             stride = max(stride, 0)
             tk.enable_truncation(max_length, stride=stride, strategy=strategy, direction=direction)
-            p = texts[(i * 5 + 3) % len(texts)][:120]  # short texts: every overflowing window is kept
-            t = t[:160]
+            p = texts[(i * 5 + 3) % len(texts)][:60]  # short texts: every overflowing window is kept
+            t = t[:100]
             tr = {"text": t, "max_length": max_length, "stride": stride, "strategy": strategy, "direction": direction,
                   "pair_text": p}
             try:

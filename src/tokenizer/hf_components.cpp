@@ -407,8 +407,6 @@ struct RegexSplitPre : PreTokenizer {
   }
 };
 
-// The GPT-2 pattern of the ByteLevel pre-tokenizer.
-const char* const kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 const char32_t* byte_chars() {
   static const auto table = [] {
@@ -424,9 +422,70 @@ const char32_t* byte_chars() {
   return table;
 }
 
+// The GPT-2 pattern 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+, hand-written: exact for it, on utf8proc's Unicode data (the library's
+// bundled Oniguruma knows newer letters than Debian's, e.g. CJK extension H).
+enum : uint8_t { kOther = 0, kLetter = 1, kNumber = 2, kSpace = 3 };
+uint8_t gpt2_class(char32_t c) {
+  if (c < 128) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return kLetter;
+    if (c >= '0' && c <= '9') return kNumber;
+    if (c == ' ' || (c >= 9 && c <= 13)) return kSpace;
+    return kOther;
+  }
+  if (is_rust_whitespace(c)) return kSpace;
+  switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+      return kLetter;
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+      return kNumber;
+    default:
+      return kOther;
+  }
+}
+
+void gpt2_split(std::u32string_view s, std::vector<std::pair<size_t, size_t>>& out) {
+  out.clear();
+  const size_t n = s.size();
+  std::vector<uint8_t> cls(n);
+  for (size_t k = 0; k < n; ++k) cls[k] = gpt2_class(s[k]);
+  size_t i = 0;
+  while (i < n) {
+    // 's|'t|'re|'ve|'m|'ll|'d
+    if (s[i] == '\'' && i + 1 < n) {
+      const char32_t a = s[i + 1], b = i + 2 < n ? s[i + 2] : 0;
+      size_t len = 0;
+      if (a == 's' || a == 't' || a == 'm' || a == 'd')
+        len = 2;
+      else if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
+        len = 3;
+      if (len) {
+        out.emplace_back(i, i + len);
+        i += len;
+        continue;
+      }
+    }
+    // ' ?\p{L}+', ' ?\p{N}+', ' ?[^\s\p{L}\p{N}]+'
+    const size_t j = (s[i] == ' ' && i + 1 < n && cls[i + 1] != kSpace) ? i + 1 : i;
+    if (cls[j] != kSpace) {
+      const uint8_t c = cls[j];
+      size_t e = j + 1;
+      while (e < n && cls[e] == c) ++e;
+      out.emplace_back(i, e);
+      i = e;
+      continue;
+    }
+    // '\s+(?!\S)' then '\s+'
+    size_t e = i;
+    while (e < n && cls[e] == kSpace) ++e;
+    if (e < n && e - i > 1) --e;  // leave the last space to the word that follows
+    out.emplace_back(i, e);
+    i = e;
+  }
+}
+
 struct ByteLevelPre : PreTokenizer {
   bool add_prefix_space = true, use_regex = true;
-  std::shared_ptr<Regex> re;
   void pre_tokenize(std::vector<Split>& splits) const override {
     std::vector<std::pair<size_t, size_t>> found;
     split_each(splits, [&](const NStr& in) {
@@ -434,7 +493,7 @@ struct ByteLevelPre : PreTokenizer {
       if (add_prefix_space && (n.s.empty() || n.s[0] != ' ')) n.prepend(U" ");
       std::vector<NStr> out;
       if (use_regex) {
-        re->find_all(n.s, found);
+        gpt2_split(n.s, found);
         out = split_by(n, cover(found, n.s.size()), SplitBehavior::Isolated);
       } else {
         out.push_back(std::move(n));
@@ -994,7 +1053,6 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const std::strin
     auto p = std::make_unique<ByteLevelPre>();
     p->add_prefix_space = get_bool(j, "add_prefix_space", w, true);
     p->use_regex = get_bool(j, "use_regex", w, true);
-    if (p->use_regex) p->re = std::make_shared<Regex>(kGpt2Pattern, w);
     return p;
   }
   if (type == "Metaspace") {

@@ -74,8 +74,7 @@ struct Failures {
   std::map<std::string, int> count;
   std::vector<std::string> first;
   void add(const std::string& what, size_t i, const std::string& text) {
-    ++count[what];
-    if (first.size() < 8) first.push_back("case " + std::to_string(i) + " " + what + ": " + json(text).dump());
+    if (count[what]++ == 0 && first.size() < 12) first.push_back("case " + std::to_string(i) + " " + what + ": " + json(text).dump());
   }
   void report(size_t total) const {
     int n = 0;
