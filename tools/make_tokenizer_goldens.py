@@ -161,6 +161,8 @@ def make_goldens(name, folder, count, seed):
             c["pair"] = enc_dict(base.encode(t, p), False)
         if i % 4 == 1:
             tk = Tokenizer.from_str(raw)
+            tk.no_truncation()  # the file's own truncation/padding: transformers overrides them per call
+            tk.no_padding()
             strategy = rng.choice(["longest_first", "only_first", "only_second"])
             direction = rng.choice(["right", "left"])
             max_length = rng.choice([6, 8, 12, 16, 24, 40])
@@ -187,6 +189,8 @@ def make_goldens(name, folder, count, seed):
     batches = []
     for b in range(20):
         tk = Tokenizer.from_str(raw)
+        tk.no_truncation()
+        tk.no_padding()
         side = "left" if b % 2 else "right"
         pad_tok = None
         for cand in ("[PAD]", "<pad>"):
@@ -273,6 +277,7 @@ def main(argv):
         make_goldens("bert-base-uncased", "bert-base-uncased", 1500, 11)
         make_goldens("roberta-base", "roberta-base", 1000, 12)
         make_goldens("unigram-xlmr", "unigram-xlmr", 1000, 13)
+        make_goldens("all-mpnet-base-v2", "all-mpnet-base-v2", 1000, 14)
     return 0
 
 

@@ -170,7 +170,7 @@ TEST_P(FastGolden, EveryCase) {
   f.report(cases.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, FastGolden, ::testing::Values("bert-base-uncased", "roberta-base", "unigram-xlmr"),
+INSTANTIATE_TEST_SUITE_P(Files, FastGolden, ::testing::Values("bert-base-uncased", "roberta-base", "unigram-xlmr", "all-mpnet-base-v2"),
                          [](const auto& info) {
                            std::string s = info.param;
                            for (char& c : s)
