@@ -124,8 +124,15 @@ struct LowercaseNorm : Normalizer {
   void normalize(NStr& n) const override { n.lowercase(); }
 };
 
+// unicode-normalization's is_combining_mark (Mn, Mc, Me), not BertNormalizer's Mn only.
+bool is_combining_mark(char32_t c) {
+  if (c < 0x300) return false;
+  auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;
+}
+
 struct StripAccentsNorm : Normalizer {
-  void normalize(NStr& n) const override { n.filter([](char32_t c) { return !is_mn(c); }); }
+  void normalize(NStr& n) const override { n.filter([](char32_t c) { return !is_combining_mark(c); }); }
 };
 
 struct StripNorm : Normalizer {
@@ -356,6 +363,32 @@ struct BertPre : PreTokenizer {
         for (NStr& p : split_by(w, char_matches(w.s, is_bert_punct), SplitBehavior::Isolated)) out.push_back(std::move(p));
       }
       return out;
+    });
+  }
+};
+
+// Whitespace: the regex \w+|[^\w\s]+ (Rust regex classes), by hand; what it does not match is removed.
+struct WhitespacePre : PreTokenizer {
+  void pre_tokenize(std::vector<Split>& splits) const override {
+    std::vector<std::pair<size_t, size_t>> found;
+    split_each(splits, [&](const NStr& n) {
+      found.clear();
+      const auto& s = n.s;
+      size_t i = 0;
+      while (i < s.size()) {
+        if (is_rust_whitespace(s[i])) {
+          ++i;
+          continue;
+        }
+        const bool word = is_word_char(s[i]);
+        size_t e = i + 1;
+        while (e < s.size() && !is_rust_whitespace(s[e]) && is_word_char(s[e]) == word) ++e;
+        found.emplace_back(i, e);
+        i = e;
+      }
+      Matches m = cover(found, s.size());
+      for (auto& x : m) std::get<2>(x) = !std::get<2>(x);
+      return split_by(n, m, SplitBehavior::Removed);
     });
   }
 };
@@ -1020,13 +1053,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const std::strin
   const std::string w = where + " (" + type + ")";
   if (type == "BertPreTokenizer") return std::make_unique<BertPre>();
   if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplitPre>();
-  if (type == "Whitespace") {
-    auto p = std::make_unique<RegexSplitPre>();
-    p->pattern.regex = std::make_shared<Regex>(R"(\w+|[^\w\s]+)", w);
-    p->behavior = SplitBehavior::Removed;
-    p->invert = true;
-    return p;
-  }
+  if (type == "Whitespace") return std::make_unique<WhitespacePre>();
   if (type == "Punctuation") {
     auto p = std::make_unique<PunctuationPre>();
     if (auto b = j.find("behavior"); b != j.end()) p->behavior = parse_behavior(*b, w);
