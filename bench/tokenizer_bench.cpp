@@ -1,7 +1,10 @@
 // Tokenizer throughput: single-thread MB/s and tokens/s of Tokenizer::encode over a >= 50 MB corpus
 // of real prose, then multi-threaded encode_batch throughput.
 //
-//   tokenizer_bench [--model DIR] [--corpus FILE] [--mb N] [--threads N] [--batch N]
+//   tokenizer_bench [--model DIR] [--corpus FILE] [--mb N] [--threads N] [--batch N] [--backend auto|slow|fast]
+//
+// --backend fast runs a folder's tokenizer.json through the tokenizers pipeline (the reference for
+// it: tools/tokenizer_speed_ref.py, the Rust library through its Python binding, same texts).
 //
 // Without --corpus the corpus is /usr/share/common-licenses/* concatenated and repeated up to --mb
 // megabytes (default 50), split into paragraphs (blank-line separated) as the texts to encode.
@@ -56,6 +59,7 @@ int main(int argc, char** argv) {
   double mb = 50;
   int threads = 0;
   size_t batch = 512;
+  std::string backend = "auto";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -69,9 +73,10 @@ int main(int argc, char** argv) {
     else if (a == "--corpus") corpus_path = next();
     else if (a == "--mb") mb = std::atof(next().c_str());
     else if (a == "--threads") threads = std::atoi(next().c_str());
+    else if (a == "--backend") backend = next();
     else if (a == "--batch") batch = static_cast<size_t>(std::max(1, std::atoi(next().c_str())));
     else {
-      std::fprintf(stderr, "usage: tokenizer_bench [--model DIR] [--corpus FILE] [--mb N] [--threads N] [--batch N]\n");
+      std::fprintf(stderr, "usage: tokenizer_bench [--model DIR] [--corpus FILE] [--mb N] [--threads N] [--batch N] [--backend auto|slow|fast]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }
@@ -96,9 +101,13 @@ int main(int argc, char** argv) {
   size_t bytes = 0;
   for (const auto& t : texts) bytes += t.size();
 
-  bertcpp::Tokenizer tok = bertcpp::Tokenizer::from_dir(model);
+  bertcpp::TokenizerOptions topt;
+  if (backend == "slow") topt.backend = bertcpp::TokenizerBackend::Slow;
+  else if (backend == "fast") topt.backend = bertcpp::TokenizerBackend::Fast;
+  bertcpp::Tokenizer tok = bertcpp::Tokenizer::from_dir(model, topt);
   tok.encode("warm up the unicode tables");
-  std::printf("corpus: %.1f MB in %zu texts (model %s)\n", bytes / 1e6, texts.size(), model.string().c_str());
+  std::printf("corpus: %.1f MB in %zu texts (model %s, %s backend)\n", bytes / 1e6, texts.size(), model.string().c_str(),
+              tok.is_fast() ? "fast" : "slow");
 
   using clk = std::chrono::steady_clock;
   bertcpp::EncodeOptions opts;  // add_special_tokens, no truncation: every token of every text

@@ -5,6 +5,7 @@ Runs with the reference venv's python (outside the tree):
     python3 -m venv /work/venv/tok && /work/venv/tok/bin/pip install tokenizers sentencepiece protobuf transformers
     /work/venv/tok/bin/python tools/make_tokenizer_goldens.py unigram   # (re)makes tests/data/vocabs/unigram-xlmr
     /work/venv/tok/bin/python tools/make_tokenizer_goldens.py goldens   # writes tests/data/tokenizer_fast/*.json.gz
+    /work/venv/tok/bin/python tools/make_tokenizer_goldens.py components  # small per-component tokenizers + goldens
 
 `unigram` trains a small SentencePiece unigram model (default nmt_nfkc normalization, so its
 tokenizer.json carries a Precompiled charsmap) on generated multilingual text and converts it
@@ -161,6 +162,8 @@ def make_goldens(name, folder, count, seed):
             c["pair"] = enc_dict(base.encode(t, p), False)
         if i % 4 == 1:
             tk = Tokenizer.from_str(raw)
+            tk.no_truncation()  # the file's own truncation/padding: transformers overrides them per call
+            tk.no_padding()
             strategy = rng.choice(["longest_first", "only_first", "only_second"])
             direction = rng.choice(["right", "left"])
             max_length = rng.choice([6, 8, 12, 16, 24, 40])
@@ -168,8 +171,8 @@ def make_goldens(name, folder, count, seed):
             stride = min(stride, max_length - 5)
             stride = max(stride, 0)
             tk.enable_truncation(max_length, stride=stride, strategy=strategy, direction=direction)
-            p = texts[(i * 5 + 3) % len(texts)][:120]  # short texts: every overflowing window is kept
-            t = t[:160]
+            p = texts[(i * 5 + 3) % len(texts)][:60]  # short texts: every overflowing window is kept
+            t = t[:100]
             tr = {"text": t, "max_length": max_length, "stride": stride, "strategy": strategy, "direction": direction,
                   "pair_text": p}
             try:
@@ -187,6 +190,8 @@ def make_goldens(name, folder, count, seed):
     batches = []
     for b in range(20):
         tk = Tokenizer.from_str(raw)
+        tk.no_truncation()
+        tk.no_padding()
         side = "left" if b % 2 else "right"
         pad_tok = None
         for cand in ("[PAD]", "<pad>"):
@@ -264,16 +269,78 @@ def make_unigram():
 
 
 def main(argv):
-    if len(argv) < 2 or argv[1] not in ("unigram", "goldens"):
+    if len(argv) < 2 or argv[1] not in ("unigram", "goldens", "components"):
         print(__doc__)
         return 2
     if argv[1] == "unigram":
         make_unigram()
+    elif argv[1] == "components":
+        make_components()
     else:
         make_goldens("bert-base-uncased", "bert-base-uncased", 1500, 11)
         make_goldens("roberta-base", "roberta-base", 1000, 12)
         make_goldens("unigram-xlmr", "unigram-xlmr", 1000, 13)
+        make_goldens("all-mpnet-base-v2", "all-mpnet-base-v2", 1000, 14)
     return 0
+
+
+
+def make_components():
+    """Small WordLevel tokenizers, one per group of components (normalizers, pre-tokenizers,
+    decoders), trained on the generated corpus; goldens of encode (ids, tokens, offsets, word ids)
+    and of decode over random id sequences."""
+    from tokenizers import Tokenizer, Regex, decoders as D, models, normalizers as N, pre_tokenizers as P
+    from tokenizers.trainers import WordLevelTrainer
+
+    texts = corpus(21, 400, ["<unk>"])
+    configs = {
+        "nfkc-lower-whitespace": (N.Sequence([N.NFKC(), N.Lowercase()]), P.Whitespace(), None),
+        "nfd-strip-wssplit": (N.Sequence([N.NFD(), N.StripAccents(), N.Strip()]), P.WhitespaceSplit(), D.WordPiece()),
+        "nfc-replace-prepend-punct": (N.Sequence([N.NFC(), N.Replace(Regex(r"\d+"), "#"), N.Replace("a", "ä"),
+                                                  N.Prepend("▁")]), P.Punctuation(behavior="contiguous"),
+                                      D.Sequence([D.Replace("▁", " "), D.Strip(" ", 1, 0)])),
+        "nmt-nfkd-digits-char": (N.Sequence([N.Nmt(), N.NFKD()]),
+                                 P.Sequence([P.Digits(individual_digits=True), P.CharDelimiterSplit(" ")]),
+                                 D.Sequence([D.ByteFallback(), D.Fuse()])),
+        "split-behaviors": (None, P.Sequence([P.Split(Regex(r"[,.!?]"), "merged_with_previous"),
+                                              P.Split(" ", "merged_with_next"),
+                                              P.Split(Regex(r"\d"), "contiguous"),
+                                              P.Split("-", "removed"),
+                                              P.Split(Regex(r"[A-Z]"), "isolated"),
+                                              P.Split(Regex(r"[aeiou]"), "isolated", invert=True),
+                                              P.Digits(False), P.Punctuation("merged_with_next")]),
+                            D.CTC()),
+        "bytelevel-noregex-metaspace-first": (None, P.Sequence([P.Metaspace(prepend_scheme="first", split=False),
+                                                                P.ByteLevel(add_prefix_space=True, use_regex=False)]),
+                                              D.Sequence([D.ByteLevel(), D.BPEDecoder()])),
+    }
+    out = os.path.join(VOCABS, "components")
+    rng = random.Random(5)
+    for name, (norm, pre, dec) in configs.items():
+        tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+        if norm:
+            tok.normalizer = norm
+        tok.pre_tokenizer = pre
+        if dec:
+            tok.decoder = dec
+        trainer = WordLevelTrainer(vocab_size=1500, special_tokens=["<unk>"] + [f"<0x{b:02X}>" for b in range(256)])
+        tok.train_from_iterator(texts, trainer)
+        d = os.path.join(out, name)
+        os.makedirs(d, exist_ok=True)
+        tok.save(os.path.join(d, "tokenizer.json"))
+        n = tok.get_vocab_size()
+        cases = []
+        for t in texts:
+            e = tok.encode(t)
+            ids = [rng.randrange(n) for _ in range(rng.randint(1, 12))]
+            cases.append({"text": t, "single": enc_dict(e, False), "no_special_ids": e.ids,
+                          "decode": tok.decode(e.ids, skip_special_tokens=False),
+                          "decode_skip": tok.decode(e.ids, skip_special_tokens=True),
+                          "random_ids": ids, "random_decode": tok.decode(ids, skip_special_tokens=False)})
+        with gzip.open(os.path.join(OUT, "components-" + name + ".json.gz"), "wt", encoding="utf-8") as f:
+            json.dump({"tokenizer": "components/" + name, "cases": cases, "padding": []}, f, ensure_ascii=False,
+                      separators=(",", ":"))
+        print(name, len(cases))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ class Tokenizer:
     @staticmethod
     def from_pretrained(id_or_path: str, do_lower_case: Optional[bool] = None, strip_accents: Optional[bool] = None,
                         tokenize_chinese_chars: Optional[bool] = None, never_split: Optional[List[str]] = None,
-                        model_max_length: Optional[int] = None) -> Tokenizer: ...
+                        model_max_length: Optional[int] = None, backend: str = "auto") -> Tokenizer: ...
     @staticmethod
     def from_vocab(vocab_txt: str, do_lower_case: Optional[bool] = None, strip_accents: Optional[bool] = None,
                    tokenize_chinese_chars: Optional[bool] = None, never_split: Optional[List[str]] = None,

@@ -170,6 +170,7 @@ class BertTokenizer:
     model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
     padding_side = "right"
     is_fast = False
+    _backend = "slow"  # the engine behind from_pretrained: BertTokenizer is transformers' slow one
 
     def __init__(self, vocab_file: Optional[str] = None, do_lower_case: Optional[bool] = True,
                  do_basic_tokenize: bool = True, never_split: Optional[Iterable[str]] = None,
@@ -222,7 +223,7 @@ class BertTokenizer:
         if os.path.isfile(path):
             engine = _bertcpp.Tokenizer.from_vocab(path, **opts)
         else:
-            engine = _bertcpp.Tokenizer.from_pretrained(path, **opts)
+            engine = _bertcpp.Tokenizer.from_pretrained(path, backend=cls._backend, **opts)
         return cls(_engine=engine, name_or_path=path, truncation_side=truncation_side)
 
     @classmethod
@@ -539,7 +540,12 @@ class BertTokenizer:
                 f"model_max_length={self.model_max_length}, special_tokens={self.special_tokens_map})")
 
 
-BertTokenizerFast = BertTokenizer
+class BertTokenizerFast(BertTokenizer):
+    """transformers.BertTokenizerFast: a folder's tokenizer.json through the tokenizers (Rust)
+    pipeline, exact against that library (vocab.txt only: the slow BertTokenizer's results)."""
+
+    _backend = "auto"
+    is_fast = True
 
 
 class AutoTokenizer:
@@ -551,4 +557,4 @@ class AutoTokenizer:
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: Union[str, os.PathLike], *inputs: Any,
                         **kwargs: Any) -> BertTokenizer:
-        return BertTokenizer.from_pretrained(pretrained_model_name_or_path, *inputs, **kwargs)
+        return BertTokenizerFast.from_pretrained(pretrained_model_name_or_path, *inputs, **kwargs)

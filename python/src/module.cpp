@@ -228,14 +228,20 @@ PYBIND11_MODULE(_bertcpp, m) {
           "from_pretrained",
           [](const std::string& id, std::optional<bool> lower, std::optional<bool> strip,
              std::optional<bool> chinese, std::optional<std::vector<std::string>> never_split,
-             std::optional<int64_t> max_len) {
+             std::optional<int64_t> max_len, const std::string& backend) {
             auto o = tokenizer_options(lower, strip, chinese, std::move(never_split), max_len);
+            if (backend == "slow")
+              o.backend = bertcpp::TokenizerBackend::Slow;
+            else if (backend == "fast")
+              o.backend = bertcpp::TokenizerBackend::Fast;
+            else if (backend != "auto")
+              throw bertcpp::invalid_argument("backend must be \"auto\", \"slow\" or \"fast\", got \"" + backend + "\"");
             py::gil_scoped_release nogil;
             return Tokenizer::from_pretrained(id, o);
           },
           py::arg("id_or_path"), py::arg("do_lower_case") = py::none(), py::arg("strip_accents") = py::none(),
           py::arg("tokenize_chinese_chars") = py::none(), py::arg("never_split") = py::none(),
-          py::arg("model_max_length") = py::none())
+          py::arg("model_max_length") = py::none(), py::arg("backend") = "auto")
       .def_static(
           "from_vocab",
           [](const std::string& vocab, std::optional<bool> lower, std::optional<bool> strip,

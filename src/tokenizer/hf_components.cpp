@@ -124,8 +124,15 @@ struct LowercaseNorm : Normalizer {
   void normalize(NStr& n) const override { n.lowercase(); }
 };
 
+// unicode-normalization's is_combining_mark (Mn, Mc, Me), not BertNormalizer's Mn only.
+bool is_combining_mark(char32_t c) {
+  if (c < 0x300) return false;
+  auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;
+}
+
 struct StripAccentsNorm : Normalizer {
-  void normalize(NStr& n) const override { n.filter([](char32_t c) { return !is_mn(c); }); }
+  void normalize(NStr& n) const override { n.filter([](char32_t c) { return !is_combining_mark(c); }); }
 };
 
 struct StripNorm : Normalizer {
@@ -360,6 +367,32 @@ struct BertPre : PreTokenizer {
   }
 };
 
+// Whitespace: the regex \w+|[^\w\s]+ (Rust regex classes), by hand; what it does not match is removed.
+struct WhitespacePre : PreTokenizer {
+  void pre_tokenize(std::vector<Split>& splits) const override {
+    std::vector<std::pair<size_t, size_t>> found;
+    split_each(splits, [&](const NStr& n) {
+      found.clear();
+      const auto& s = n.s;
+      size_t i = 0;
+      while (i < s.size()) {
+        if (is_rust_whitespace(s[i])) {
+          ++i;
+          continue;
+        }
+        const bool word = is_word_char(s[i]);
+        size_t e = i + 1;
+        while (e < s.size() && !is_rust_whitespace(s[e]) && is_word_char(s[e]) == word) ++e;
+        found.emplace_back(i, e);
+        i = e;
+      }
+      Matches m = cover(found, s.size());
+      for (auto& x : m) std::get<2>(x) = !std::get<2>(x);
+      return split_by(n, m, SplitBehavior::Removed);
+    });
+  }
+};
+
 struct WhitespaceSplitPre : PreTokenizer {
   void pre_tokenize(std::vector<Split>& splits) const override {
     split_each(splits, [](const NStr& n) { return split_by(n, char_matches(n.s, is_rust_whitespace), SplitBehavior::Removed); });
@@ -407,8 +440,6 @@ struct RegexSplitPre : PreTokenizer {
   }
 };
 
-// The GPT-2 pattern of the ByteLevel pre-tokenizer.
-const char* const kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 const char32_t* byte_chars() {
   static const auto table = [] {
@@ -424,9 +455,70 @@ const char32_t* byte_chars() {
   return table;
 }
 
+// The GPT-2 pattern 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+, hand-written: exact for it, on utf8proc's Unicode data (the library's
+// bundled Oniguruma knows newer letters than Debian's, e.g. CJK extension H).
+enum : uint8_t { kOther = 0, kLetter = 1, kNumber = 2, kSpace = 3 };
+uint8_t gpt2_class(char32_t c) {
+  if (c < 128) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return kLetter;
+    if (c >= '0' && c <= '9') return kNumber;
+    if (c == ' ' || (c >= 9 && c <= 13)) return kSpace;
+    return kOther;
+  }
+  if (is_rust_whitespace(c)) return kSpace;
+  switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+      return kLetter;
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+      return kNumber;
+    default:
+      return kOther;
+  }
+}
+
+void gpt2_split(std::u32string_view s, std::vector<std::pair<size_t, size_t>>& out) {
+  out.clear();
+  const size_t n = s.size();
+  std::vector<uint8_t> cls(n);
+  for (size_t k = 0; k < n; ++k) cls[k] = gpt2_class(s[k]);
+  size_t i = 0;
+  while (i < n) {
+    // 's|'t|'re|'ve|'m|'ll|'d
+    if (s[i] == '\'' && i + 1 < n) {
+      const char32_t a = s[i + 1], b = i + 2 < n ? s[i + 2] : 0;
+      size_t len = 0;
+      if (a == 's' || a == 't' || a == 'm' || a == 'd')
+        len = 2;
+      else if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
+        len = 3;
+      if (len) {
+        out.emplace_back(i, i + len);
+        i += len;
+        continue;
+      }
+    }
+    // ' ?\p{L}+', ' ?\p{N}+', ' ?[^\s\p{L}\p{N}]+'
+    const size_t j = (s[i] == ' ' && i + 1 < n && cls[i + 1] != kSpace) ? i + 1 : i;
+    if (cls[j] != kSpace) {
+      const uint8_t c = cls[j];
+      size_t e = j + 1;
+      while (e < n && cls[e] == c) ++e;
+      out.emplace_back(i, e);
+      i = e;
+      continue;
+    }
+    // '\s+(?!\S)' then '\s+'
+    size_t e = i;
+    while (e < n && cls[e] == kSpace) ++e;
+    if (e < n && e - i > 1) --e;  // leave the last space to the word that follows
+    out.emplace_back(i, e);
+    i = e;
+  }
+}
+
 struct ByteLevelPre : PreTokenizer {
   bool add_prefix_space = true, use_regex = true;
-  std::shared_ptr<Regex> re;
   void pre_tokenize(std::vector<Split>& splits) const override {
     std::vector<std::pair<size_t, size_t>> found;
     split_each(splits, [&](const NStr& in) {
@@ -434,7 +526,7 @@ struct ByteLevelPre : PreTokenizer {
       if (add_prefix_space && (n.s.empty() || n.s[0] != ' ')) n.prepend(U" ");
       std::vector<NStr> out;
       if (use_regex) {
-        re->find_all(n.s, found);
+        gpt2_split(n.s, found);
         out = split_by(n, cover(found, n.s.size()), SplitBehavior::Isolated);
       } else {
         out.push_back(std::move(n));
@@ -961,13 +1053,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const std::strin
   const std::string w = where + " (" + type + ")";
   if (type == "BertPreTokenizer") return std::make_unique<BertPre>();
   if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplitPre>();
-  if (type == "Whitespace") {
-    auto p = std::make_unique<RegexSplitPre>();
-    p->pattern.regex = std::make_shared<Regex>(R"(\w+|[^\w\s]+)", w);
-    p->behavior = SplitBehavior::Removed;
-    p->invert = true;
-    return p;
-  }
+  if (type == "Whitespace") return std::make_unique<WhitespacePre>();
   if (type == "Punctuation") {
     auto p = std::make_unique<PunctuationPre>();
     if (auto b = j.find("behavior"); b != j.end()) p->behavior = parse_behavior(*b, w);
@@ -994,7 +1080,6 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const std::strin
     auto p = std::make_unique<ByteLevelPre>();
     p->add_prefix_space = get_bool(j, "add_prefix_space", w, true);
     p->use_regex = get_bool(j, "use_regex", w, true);
-    if (p->use_regex) p->re = std::make_shared<Regex>(kGpt2Pattern, w);
     return p;
   }
   if (type == "Metaspace") {
