@@ -103,8 +103,21 @@ void Batcher::run_batch(std::vector<std::unique_ptr<Entry>>& entries, size_t beg
     if (outputs.size() != inputs.size()) throw std::runtime_error("backend returned a wrong number of outputs");
     for (size_t k = begin; k < end; ++k) entries[k]->promise.set_value(std::move(outputs[k - begin]));
   } catch (...) {
-    const auto error = std::current_exception();
-    for (size_t k = begin; k < end; ++k) entries[k]->promise.set_exception(error);
+    // One input the model refuses must not fail its neighbours: run each alone, so only it fails.
+    if (end - begin == 1) {
+      entries[begin]->promise.set_exception(std::current_exception());
+    } else {
+      for (size_t k = begin; k < end; ++k) {
+        try {
+          std::vector<TaskOutput> one = backend_.run(std::span<const TokenizedInput* const>(&inputs[k - begin], 1),
+                                                     std::span<const Task>(&tasks[k - begin], 1));
+          if (one.size() != 1) throw std::runtime_error("backend returned a wrong number of outputs");
+          entries[k]->promise.set_value(std::move(one[0]));
+        } catch (...) {
+          entries[k]->promise.set_exception(std::current_exception());
+        }
+      }
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   {
