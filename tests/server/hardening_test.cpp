@@ -341,3 +341,22 @@ TEST(ServerHardening, BadInputFailsOnlyItsOwnRequestInABatch) {
   EXPECT_EQ(good2.get().values, fake::FakeBackend::pooled({1, 9, 9, 2}));
   EXPECT_THROW(bad.get(), std::runtime_error);
 }
+
+// Low finding: every unauthenticated path became its own metric label (unbounded cardinality).
+TEST(ServerHardening, UnknownPathsShareOneMetricLabel) {
+  ServerOptions o;
+  o.api_key = "k";
+  Server s(o);
+  httplib::Client c("127.0.0.1", s.port);
+  for (int i = 0; i < 20; ++i) {
+    std::string path = "/probe-";
+    path += std::to_string(i);
+    auto r = c.Post(path.c_str(), "{}", "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401);
+  }
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->body.find("probe-"), std::string::npos);
+  EXPECT_NE(m->body.find("te_request_count{route=\"other\",status=\"401\"} 20"), std::string::npos) << m->body;
+}
