@@ -1,11 +1,10 @@
 #include "api/sentence_transformers.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <vector>
 
 #include "bertcpp/error.h"
+#include "io/json_util.h"
 
 namespace bertcpp::api {
 namespace fs = std::filesystem;
@@ -13,16 +12,9 @@ using nlohmann::json;
 
 namespace {
 
+// Size-capped and depth-bounded: these small files come from the (untrusted) model folder.
 json read_json(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw not_found(file.string() + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return json::parse(ss.str());
-  } catch (const json::exception& e) {
-    throw invalid_file(file.string(), std::string("invalid JSON: ") + e.what());
-  }
+  return io::parse_json_strict(io::read_small_file(file.string(), 16u << 20), file.string());
 }
 
 bool flag(const json& cfg, const char* key, const fs::path& file) {

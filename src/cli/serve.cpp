@@ -60,7 +60,7 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--threads", args->threads, "Compute threads (0 = all cores)")->capture_default_str();
   app.add_option("--http-threads", o.http_threads,
                  "HTTP worker threads (default max-concurrent-requests + 32)");
-  app.add_option("--read-timeout", o.read_timeout_sec, "Seconds a client may stall while sending a request")
+  app.add_option("--read-timeout", o.read_timeout_sec, "Seconds to receive one whole request (headers and body); then 408")
       ->capture_default_str();
   app.add_option("--write-timeout", o.write_timeout_sec, "Seconds a client may stall while reading a response")
       ->capture_default_str();

@@ -13,6 +13,7 @@
 #include "bertcpp/error.h"
 #include "hub/cache.h"
 #include "hub/download.h"
+#include "io/json_util.h"
 
 namespace fs = std::filesystem;
 
@@ -73,12 +74,7 @@ std::string read_text(const fs::path& p) {
 
 // Unique shard file names listed by a *.index.json weight_map.
 std::vector<std::string> shards_of(const fs::path& index_file, const std::string& index_name) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_text(index_file));
-  } catch (const std::exception& e) {
-    throw invalid_file(index_name, std::string("not valid JSON: ") + e.what());
-  }
+  const nlohmann::json j = io::parse_json_strict(io::read_small_file(index_file.string(), 64u << 20), index_name);
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     throw invalid_file(index_name, "has no \"weight_map\" object");
   std::set<std::string> names;
@@ -102,12 +98,7 @@ struct Module {
 };
 
 std::vector<Module> modules_of(const fs::path& modules_file) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_text(modules_file));
-  } catch (const std::exception& e) {
-    throw invalid_file("modules.json", std::string("not valid JSON: ") + e.what());
-  }
+  const nlohmann::json j = io::parse_json_strict(io::read_small_file(modules_file.string(), 16u << 20), "modules.json");
   if (!j.is_array()) throw invalid_file("modules.json", "is not a JSON array");
   std::vector<Module> out;
   for (const auto& m : j) {

@@ -1,8 +1,14 @@
 #include "io/json_util.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <vector>
 
@@ -38,11 +44,13 @@ bool is_valid_utf8(std::string_view s) {
 
 namespace {
 
-// First pass: a SAX walk that only looks for duplicate keys (nlohmann's DOM parser keeps the last
-// duplicate silently, and its callback parser is quadratic in the size of an object).
-struct DuplicateFinder : nlohmann::json::json_sax_t {
+// First pass: a SAX walk that bounds nesting depth and looks for duplicate keys (nlohmann's DOM
+// parser keeps the last duplicate silently, and its callback parser is quadratic in the size of an
+// object). Nothing is built, so a hostile depth stops here before any recursive code sees it.
+struct StrictChecker : nlohmann::json::json_sax_t {
   std::vector<std::set<std::string>> keys;
-  std::string duplicate;
+  size_t depth = 0;
+  std::string problem;  // empty while the text is acceptable
   bool null() override { return true; }
   bool boolean(bool) override { return true; }
   bool number_integer(number_integer_t) override { return true; }
@@ -50,37 +58,82 @@ struct DuplicateFinder : nlohmann::json::json_sax_t {
   bool number_float(number_float_t, const string_t&) override { return true; }
   bool string(string_t&) override { return true; }
   bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { keys.emplace_back(); return true; }
+  bool enter() {
+    if (++depth <= kMaxJsonDepth) return true;
+    problem = "JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    return false;  // stop parsing
+  }
+  bool start_object(std::size_t) override {
+    if (!enter()) return false;
+    keys.emplace_back();
+    return true;
+  }
   bool key(string_t& k) override {
     if (!keys.back().insert(k).second) {
-      duplicate = k;
-      return false;  // stop parsing
+      problem = "duplicate JSON key \"" + k + "\"";
+      return false;
     }
     return true;
   }
-  bool end_object() override { keys.pop_back(); return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::json::exception&) override { return false; }
+  bool end_object() override { keys.pop_back(); --depth; return true; }
+  bool start_array(std::size_t) override { return enter(); }
+  bool end_array() override { --depth; return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::json::exception& e) override {
+    problem = "invalid JSON: " + json_error_text(e);
+    return false;
+  }
 };
+
+void brief(const nlohmann::json& j, std::string& out, int depth) {
+  constexpr size_t kBudget = 64;
+  if (out.size() > kBudget) return;
+  if (j.is_array() || j.is_object()) {
+    const bool obj = j.is_object();
+    out += obj ? '{' : '[';
+    if (depth >= 3 && !j.empty()) {
+      out += "...";
+    } else {
+      bool first = true;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (out.size() > kBudget) { out += "..."; break; }
+        if (!first) out += ',';
+        first = false;
+        if (obj) out += nlohmann::json(it.key()).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) + ":";
+        brief(it.value(), out, depth + 1);
+      }
+    }
+    out += obj ? '}' : ']';
+    return;
+  }
+  if (j.is_string()) {
+    const auto& str = j.get_ref<const std::string&>();
+    const nlohmann::json cut = str.size() > kBudget ? str.substr(0, kBudget) : str;
+    out += cut.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += j.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+}
 
 }  // namespace
 
+std::string json_error_text(const nlohmann::json::exception& e) {
+  std::string msg = e.what();
+  // nlohmann prefixes "[json.exception.parse_error.101] "; keep the human part.
+  if (auto pos = msg.find("] "); pos != std::string::npos) msg = msg.substr(pos + 2);
+  if (auto pos = msg.find("; last read: "); pos != std::string::npos) msg.resize(pos);
+  return msg;
+}
+
 nlohmann::json parse_json_strict(std::string_view text, const std::string& source) {
   if (!is_valid_utf8(text)) throw invalid_file(source, "JSON is not valid UTF-8");
-  nlohmann::json j;
+  StrictChecker checker;
+  nlohmann::json::sax_parse(text.begin(), text.end(), &checker);
+  if (!checker.problem.empty()) throw invalid_file(source, checker.problem);
   try {
-    j = nlohmann::json::parse(text.begin(), text.end());
+    return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {
-    std::string msg = e.what();
-    // nlohmann prefixes "[json.exception.parse_error.101] "; keep the human part.
-    if (auto pos = msg.find("] "); pos != std::string::npos) msg = msg.substr(pos + 2);
-    throw invalid_file(source, "invalid JSON: " + msg);
+    throw invalid_file(source, "invalid JSON: " + json_error_text(e));
   }
-  DuplicateFinder finder;
-  nlohmann::json::sax_parse(text.begin(), text.end(), &finder);
-  if (!finder.duplicate.empty()) throw invalid_file(source, "duplicate JSON key \"" + finder.duplicate + "\"");
-  return j;
 }
 
 std::string json_type_name(const nlohmann::json& j) {
@@ -108,26 +161,56 @@ std::optional<int64_t> json_int64(const nlohmann::json& j) {
 }
 
 std::string json_brief(const nlohmann::json& j) {
-  std::string s = j.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
+  std::string s;
+  brief(j, s, 0);
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
 }
 
-std::string read_small_file(const std::string& path, size_t max_bytes) {
+void check_link_stays_inside(const std::string& path) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw not_found(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) throw invalid_file(path, "is a directory, expected a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw not_found(path + ": cannot open");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw invalid_file(path, "cannot determine file size");
-  if (static_cast<uint64_t>(size) > max_bytes)
+  const fs::path p(path);
+  if (!fs::is_symlink(p, ec)) return;
+  const fs::path target = fs::weakly_canonical(p, ec);
+  if (ec) return;  // unresolvable: the open fails with its own message
+  const fs::path dir = fs::weakly_canonical(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec);
+  if (ec) return;
+  const auto under = [](const fs::path& t, const fs::path& root) {
+    auto r = std::mismatch(root.begin(), root.end(), t.begin(), t.end());
+    return r.first == root.end();
+  };
+  if (under(target, dir)) return;
+  for (fs::path a = dir; a.has_parent_path() && a != a.parent_path(); a = a.parent_path())
+    if (a.parent_path().filename() == "snapshots" && under(target, a.parent_path().parent_path() / "blobs")) return;
+  throw invalid_file(path, "is a symbolic link to " + target.string() + ", outside the model folder");
+}
+
+std::string read_small_file(const std::string& path, size_t max_bytes) {
+  check_link_stays_inside(path);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) throw not_found(path + ": no such file");
+    throw not_found(path + ": cannot open (" + std::strerror(errno) + ")");
+  }
+  struct Closer { int fd; ~Closer() { ::close(fd); } } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw invalid_file(path, "cannot stat");
+  if (S_ISDIR(st.st_mode)) throw invalid_file(path, "is a directory, expected a file");
+  if (!S_ISREG(st.st_mode)) throw invalid_file(path, "is not a regular file (a FIFO, device or socket)");
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size > max_bytes)
     throw invalid_file(path, "file is " + std::to_string(size) + " bytes, more than the " +
                                  std::to_string(max_bytes) + " bytes allowed for this kind of file");
-  in.seekg(0);
   std::string data(static_cast<size_t>(size), '\0');
-  if (size > 0 && !in.read(data.data(), size)) throw invalid_file(path, "read error");
+  size_t got = 0;
+  while (got < data.size()) {
+    const ssize_t r = ::read(fd, data.data() + got, data.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) throw invalid_file(path, "read error");
+    got += static_cast<size_t>(r);
+  }
   return data;
 }
 

@@ -9,11 +9,13 @@
 #include <cstring>
 
 #include "bertcpp/error.h"
+#include "io/json_util.h"
 
 namespace bertcpp::io {
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  check_link_stays_inside(path);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block the open
   if (fd < 0) {
     const int e = errno;
     if (e == ENOENT) throw not_found(path + ": no such file");

@@ -30,6 +30,7 @@ struct Value {
   std::string s;                          // Str, Bytes, Global ("module.name")
   std::vector<VP> items;                  // Tuple, List
   std::vector<std::pair<VP, VP>> dict;    // Dict (insertion order)
+  std::unordered_map<std::string, size_t> dict_index;  // key -> position in `dict` (SETITEMS stays linear)
   StorageRef storage;                     // Storage
   TorchTensorDesc tensor;                 // Tensor (name unset)
   bool frozen = false;                    // inserted into a container: no longer mutable
@@ -318,14 +319,11 @@ class Unpickler {
     for (size_t k = 0; k < kv.size(); k += 2) {
       const VP& key = kv[k];
       if (key->k != K::Str && key->k != K::Int) fail(std::string("dict key of type ") + kind_name(key->k));
-      bool replaced = false;
-      for (auto& [ek, ev] : target->dict)
-        if (ek->k == key->k && ek->s == key->s && ek->i == key->i) {
-          ev = kv[k + 1];
-          replaced = true;
-          break;
-        }
-      if (!replaced) target->dict.emplace_back(key, kv[k + 1]);
+      std::string id(1, key->k == K::Str ? 's' : 'i');
+      id.append(key->k == K::Str ? key->s : std::to_string(key->i));
+      const auto [it, fresh] = target->dict_index.try_emplace(id, target->dict.size());
+      if (fresh) target->dict.emplace_back(key, kv[k + 1]);
+      else target->dict[it->second].second = kv[k + 1];
     }
   }
   void append(const VP& target, const std::vector<VP>& items) {
@@ -442,6 +440,10 @@ class Unpickler {
     if (last >= static_cast<uint64_t>(d.storage_numel))
       fail("tensor of size " + shape_to_string(d.shape) + " at offset " + std::to_string(d.storage_offset) +
            " reaches past the end of storage '" + d.storage_key + "' (" + std::to_string(d.storage_numel) + " elements)");
+    // A stride-0 or overlapping view would materialize more bytes than the file holds.
+    if (numel > static_cast<uint64_t>(d.storage_numel))
+      fail("tensor of size " + shape_to_string(d.shape) + " has more elements than its storage '" + d.storage_key +
+           "' (" + std::to_string(d.storage_numel) + "): stride-0 or overlapping views are not allowed");
   }
 
   const uint8_t* p_;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "bertcpp/error.h"
+#include "io/json_util.h"
 
 namespace bertcpp::io {
 
@@ -112,6 +113,7 @@ TorchArchive TorchArchive::open(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw not_found(src + ": no such file");
   if (!std::filesystem::is_regular_file(path, ec)) throw invalid_file(src, "not a regular file");
+  check_link_stays_inside(src);
   const uint64_t file_size = std::filesystem::file_size(path, ec);
   const std::string head = first_bytes(src, 4);
   if (head.size() < 4 || head.compare(0, 4, "PK\x03\x04") != 0) {

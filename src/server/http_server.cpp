@@ -9,14 +9,15 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
 
 #include "bertcpp/error.h"
+#include "io/json_util.h"
 #include "server/queue/batcher.hpp"
+#include "server/transport.hpp"
 
 namespace bertcpp::server {
 
@@ -100,12 +101,16 @@ void append_floats(std::string& out, const float* v, size_t n) {
 }
 
 // ---- request parsing ----
-json parse_body(const httplib::Request& req) {
+// The strict parse bounds nesting depth (deeper values would overflow the stack when copied) and
+// never quotes the body in its message (the message reaches the default log).
+json parse_body(const http::Request& req) {
   json body;
   try {
-    body = json::parse(req.body);
-  } catch (const json::exception& e) {
-    throw ApiError(ErrorType::Validation, std::string("Failed to parse the request body as JSON: ") + e.what());
+    body = io::parse_json_strict(req.body, "body");
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    if (msg.rfind("body: ", 0) == 0) msg.erase(0, 6);
+    throw ApiError(ErrorType::Validation, "Failed to parse the request body as JSON: " + msg);
   }
   if (!body.is_object()) throw ApiError(ErrorType::Validation, "Failed to deserialize the JSON body: expected an object");
   return body;
@@ -751,8 +756,13 @@ struct HttpServer::Impl {
     if (!single) check_batch(texts.size());
     const bool add_special = get_bool(body, "add_special_tokens", true);
     reject_prompt_name(body);
-    json result = json::array();
-    for (const auto& text : texts) {
+    // Permits as the inference routes (one per input): tokenization is the same CPU and memory.
+    auto permit = acquire(texts.size());
+    // Written straight out: a JSON DOM of every token cost ~700 bytes a token (1.4 GB for one
+    // 2 MB request). Keys in the DOM's (sorted) order, so the bytes are as before.
+    std::string out = "[";
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const std::string& text = texts[i];
       if (text.empty()) throw ApiError(ErrorType::Empty, "Input validation error: `inputs` cannot be empty");
       const size_t limit = static_cast<size_t>(max_input_length * kMaxCharMultiplier);
       if (count_chars(text) > limit)
@@ -768,27 +778,28 @@ struct HttpServer::Impl {
       } catch (const std::exception& e) {
         throw ApiError(ErrorType::Tokenizer, std::string("tokenizer error ") + e.what());
       }
-      json tokens = json::array();
+      if (i) out += ',';
+      out += '[';
       for (size_t k = 0; k < enc.input_ids.size(); ++k) {
         const bool special = k < enc.sequence_ids.size() ? enc.sequence_ids[k] < 0 : false;
-        json t = {{"id", enc.input_ids[k]}, {"special", special}};
+        if (k) out += ',';
+        out += "{\"id\":" + std::to_string(enc.input_ids[k]) + ",\"special\":" + (special ? "true" : "false");
         if (special) {
-          t["text"] = k < enc.tokens.size() ? enc.tokens[k] : "";
-          t["start"] = nullptr;
-          t["stop"] = nullptr;
+          out += ",\"start\":null,\"stop\":null,\"text\":";
+          out += json(k < enc.tokens.size() ? enc.tokens[k] : "").dump(-1, ' ', false, json::error_handler_t::replace);
         } else {
           const auto [b, e] = k < enc.byte_offsets.size() ? enc.byte_offsets[k] : std::pair<int64_t, int64_t>{0, 0};
           const size_t bb = static_cast<size_t>(std::clamp<int64_t>(b, 0, static_cast<int64_t>(text.size())));
           const size_t ee = static_cast<size_t>(std::clamp<int64_t>(e, static_cast<int64_t>(bb), static_cast<int64_t>(text.size())));
-          t["text"] = text.substr(bb, ee - bb);
-          t["start"] = bb;
-          t["stop"] = ee;
+          out += ",\"start\":" + std::to_string(bb) + ",\"stop\":" + std::to_string(ee) + ",\"text\":";
+          out += json(text.substr(bb, ee - bb)).dump(-1, ' ', false, json::error_handler_t::replace);
         }
-        tokens.push_back(std::move(t));
+        out += '}';
       }
-      result.push_back(std::move(tokens));
+      out += ']';
     }
-    return result.dump(-1, ' ', false, json::error_handler_t::replace);
+    out += ']';
+    return out;
   }
 
   std::string handle_decode(const json& body) {
@@ -872,26 +883,11 @@ HttpServer::HttpServer(Backend& backend, ServerOptions options)
   batcher_ = std::make_unique<Batcher>(backend_, BatcherOptions{options_.max_batch_tokens, options_.max_batch_requests},
                                        &metrics_);
   impl_ = std::make_unique<Impl>(*this);
-  http_ = std::make_unique<httplib::Server>();
-  auto& svr = *http_;
-  const int threads = http_threads_;
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr.set_read_timeout(options_.read_timeout_sec, 0);
-  svr.set_write_timeout(options_.write_timeout_sec, 0);
-  svr.set_keep_alive_timeout(options_.keep_alive_timeout_sec);
-  svr.set_keep_alive_max_count(1000);
-  svr.set_tcp_nodelay(true);  // headers and body are separate writes: without this, Nagle + delayed ACK add ~40 ms
-  svr.set_payload_max_length(options_.payload_limit);
-  svr.set_socket_options([this](int fd) {
-    int yes = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    listen_fd_ = fd;
-  });
 
   // Every model route: auth, JSON parsing, error mapping, metrics and one access-log line.
   const auto route = [this](const std::string& path, bool openai,
                             std::function<std::string(Impl&, const json&)> fn) {
-    http_->Post(path, [this, path, openai, fn](const httplib::Request& req, httplib::Response& res) {
+    post_routes_[path] = [this, path, openai, fn](const http::Request& req, http::Response& res) {
       const auto t0 = std::chrono::steady_clock::now();
       std::string error_message;
       try {
@@ -923,7 +919,7 @@ HttpServer::HttpServer(Backend& backend, ServerOptions options)
       if (options_.log_inputs) fields["body"] = req.body.substr(0, 4096);
       if (res.status == 200) logger_.info("request", fields);
       else logger_.warn("request", fields);
-    });
+    };
   };
   route("/embed", false, [](Impl& i, const json& b) { return i.handle_embed(b); });
   route("/embed_all", false, [](Impl& i, const json& b) { return i.handle_embed_all(b); });
@@ -948,62 +944,88 @@ HttpServer::HttpServer(Backend& backend, ServerOptions options)
   route("/", false, default_task);
   route("/invocations", false, default_task);
 
-  const auto health = [this](const httplib::Request&, httplib::Response& res) {
+  const auto health = [this](const http::Request&, http::Response& res) {
     res.status = 200;
     metrics_.counter_add("te_request_count", {{"route", "/health"}, {"status", "200"}});
   };
-  svr.Get("/health", health);
-  svr.Get("/", health);
-  svr.Get("/ping", health);
-  svr.Get("/info", [this](const httplib::Request&, httplib::Response& res) {
+  get_routes_["/health"] = health;
+  get_routes_["/"] = health;
+  get_routes_["/ping"] = health;
+  get_routes_["/info"] = [this](const http::Request&, http::Response& res) {
     res.set_content(impl_->handle_info(), "application/json");
     metrics_.counter_add("te_request_count", {{"route", "/info"}, {"status", "200"}});
-  });
-  svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  };
+  get_routes_["/metrics"] = [this](const http::Request&, http::Response& res) {
     metrics_.gauge_set("te_queue_size", {}, static_cast<double>(batcher_->queue_size()));
     metrics_.gauge_set("te_inputs_in_flight", {},
                        static_cast<double>(options_.max_concurrent_requests - impl_->permits.available()));
     res.set_content(metrics_.render(), "text/plain; version=0.0.4");
-  });
+  };
 
-  // API key (Bearer) on every route except health and metrics, as TEI.
-  svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!options_.api_key) return httplib::Server::HandlerResponse::Unhandled;
+  http::TransportOptions t;
+  t.host = options_.hostname;
+  t.port = options_.port;
+  t.max_header_bytes = options_.max_header_bytes;
+  t.max_headers = options_.max_headers;
+  t.max_body_bytes = options_.payload_limit;
+  t.request_timeout_ms = options_.read_timeout_sec * 1000;
+  t.keep_alive_timeout_ms = options_.keep_alive_timeout_sec * 1000;
+  t.write_timeout_ms = options_.write_timeout_sec * 1000;
+  t.max_connections = options_.max_connections;
+  t.workers = http_threads_;
+  // GET routes do no model work: answered on the transport's own thread, even when every worker is busy.
+  const auto quick = [](const http::Request& req) { return req.method == "GET" || req.method == "HEAD"; };
+  http_ = std::make_unique<http::Transport>(
+      t, [this](const http::Request& req, http::Response& res) { dispatch(req, res); }, quick,
+      [this](int status, const std::string& message, http::Response& res) { transport_error(status, message, res); });
+}
+
+// API key (Bearer) on every route except health and metrics, as TEI; then the route.
+void HttpServer::dispatch(const http::Request& req, http::Response& res) {
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (options_.api_key) {
     const bool open = req.path == "/health" || req.path == "/ping" || req.path == "/metrics" ||
-                      (req.path == "/" && req.method == "GET");
-    if (open) return httplib::Server::HandlerResponse::Unhandled;
-    const std::string got = req.get_header_value("Authorization");
-    if (constant_time_equal(got, "Bearer " + *options_.api_key)) return httplib::Server::HandlerResponse::Unhandled;
-    const ApiError err(ErrorType::Validation, "Unauthorized: missing or wrong API key (Authorization: Bearer <key>)",
-                       401);
-    res.status = 401;
-    res.set_content(req.path.find("embeddings") != std::string::npos ? openai_error_body(err) : error_body(err),
-                    "application/json");
-    metrics_.counter_add("te_request_count", {{"route", req.path.size() < 64 ? req.path : "other"}, {"status", "401"}});
-    logger_.warn("request", {{"method", req.method}, {"path", req.path.substr(0, 256)}, {"status", 401}});
-    return httplib::Server::HandlerResponse::Handled;
-  });
-
-  // Transport-level errors (413 payload too large, 404, 400 bad request line): TEI's body shape.
-  svr.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    std::string message;
-    ErrorType type = ErrorType::Validation;
-    switch (res.status) {
-      case 413: message = "Payload too large: the body exceeds the limit of " + std::to_string(options_.payload_limit) + " bytes"; break;
-      case 404: message = "Not found: " + req.path.substr(0, 256); break;
-      case 405: message = "Method not allowed"; break;
-      default: message = "HTTP error " + std::to_string(res.status); break;
+                      (req.path == "/" && get);
+    if (!open && !constant_time_equal(req.header("Authorization"), "Bearer " + *options_.api_key)) {
+      const ApiError err(ErrorType::Validation, "Unauthorized: missing or wrong API key (Authorization: Bearer <key>)",
+                         401);
+      res.status = 401;
+      res.set_content(req.path.find("embeddings") != std::string::npos ? openai_error_body(err) : error_body(err),
+                      "application/json");
+      metrics_.counter_add("te_request_count", {{"route", route_label(req.path)}, {"status", "401"}});
+      logger_.warn("request", {{"method", req.method.substr(0, 16)}, {"path", req.path.substr(0, 256)}, {"status", 401}});
+      return;
     }
-    const ApiError err(type, message, res.status);
-    res.set_content(error_body(err), "application/json");
-    metrics_.counter_add("te_request_count", {{"route", "other"}, {"status", std::to_string(res.status)}});
-  });
-  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    const ApiError err(ErrorType::Backend, "Backend error: internal failure");
-    res.status = 500;
-    res.set_content(error_body(err), "application/json");
-  });
+  }
+  const auto& routes = get ? get_routes_ : post_routes_;
+  const auto it = req.method == "POST" || get ? routes.find(req.path) : routes.end();
+  if (it == routes.end()) {
+    transport_error(404, "Not found: " + req.path.substr(0, 256), res);
+    return;
+  }
+  it->second(req, res);
+}
+
+// Routes known by name; anything else is counted as "other" (bounded metric label cardinality).
+std::string HttpServer::route_label(const std::string& path) const {
+  return post_routes_.count(path) || get_routes_.count(path) ? path : "other";
+}
+
+// Transport-level errors (400, 404, 408, 413, 431, 500): TEI's body shape.
+void HttpServer::transport_error(int status, const std::string& detail, http::Response& res) {
+  std::string message;
+  switch (status) {
+    case 413: message = "Payload too large: the body exceeds the limit of " + std::to_string(options_.payload_limit) + " bytes"; break;
+    case 404: message = detail; break;
+    case 408: message = "Request timeout: " + detail; break;
+    case 431: message = "Request header fields too large: " + detail; break;
+    case 500: message = "Backend error: internal failure"; break;
+    default: message = "Bad request: " + detail; break;
+  }
+  const ApiError err(status == 500 ? ErrorType::Backend : ErrorType::Validation, message, status);
+  res.status = status;
+  res.set_content(error_body(err), "application/json");
+  metrics_.counter_add("te_request_count", {{"route", "other"}, {"status", std::to_string(status)}});
 }
 
 HttpServer::~HttpServer() {
@@ -1013,18 +1035,11 @@ HttpServer::~HttpServer() {
 }
 
 int HttpServer::bind() {
-  int port = options_.port;
-  if (port == 0) {
-    port = http_->bind_to_any_port(options_.hostname.c_str());
-  } else if (!http_->bind_to_port(options_.hostname.c_str(), port)) {
-    port = -1;
-  }
+  const int port = http_->bind();
   if (port < 0)
     throw Error(ErrorKind::InvalidArgument,
                 "cannot listen on " + options_.hostname + ":" + std::to_string(options_.port) +
                     " (address in use, or not an address of this machine)");
-  // httplib listens with a backlog of 5; under bursts of connections that drops SYNs. Raise it.
-  if (listen_fd_ >= 0) ::listen(listen_fd_, 4096);
   port_ = port;
   return port;
 }
@@ -1035,9 +1050,9 @@ void HttpServer::listen() {
                          {"max_concurrent_requests", options_.max_concurrent_requests},
                          {"http_threads", http_threads_}});
   listening_ = true;
-  if (!stopped_) http_->listen_after_bind();
+  if (!stopped_) http_->run();
   listening_ = false;
-  // listen_after_bind returns once stopped and every worker thread (in-flight request) is done.
+  // run() returns once stopped and every dispatched request has been answered.
   batcher_->stop();
   logger_.info("Shut down");
 }
@@ -1045,15 +1060,12 @@ void HttpServer::listen() {
 int HttpServer::start() {
   const int port = bind();
   thread_ = std::thread([this] { listen(); });
-  while (!http_->is_running() && !stopped_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!http_->running() && !stopped_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return port;
 }
 
 void HttpServer::stop() {
   if (stopped_.exchange(true)) return;
-  // listen() may be between its stopped_ check and httplib's is_running(): give it a moment.
-  for (int i = 0; i < 2000 && listening_ && !http_->is_running(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (http_) http_->stop();
 }
 

@@ -13,13 +13,17 @@
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 
-namespace httplib {
-class Server;
-}
+#include <functional>
+#include <map>
 
 namespace bertcpp::server {
 
 class Batcher;
+namespace http {
+class Transport;
+struct Request;
+struct Response;
+}  // namespace http
 
 struct ServerOptions {
   std::string hostname = "127.0.0.1";
@@ -36,9 +40,12 @@ struct ServerOptions {
   bool log_inputs = false;
   bool quiet = false;                        // no logs at all (tests)
   int http_threads = 0;                      // 0 = max_concurrent_requests + 32 (at most 2048)
-  int read_timeout_sec = 10;
+  int read_timeout_sec = 10;                 // deadline for receiving one whole request; then 408
   int write_timeout_sec = 10;
   int keep_alive_timeout_sec = 5;
+  size_t max_header_bytes = 16384;           // request line + headers; more -> 431
+  size_t max_headers = 100;                  // header fields; more -> 431
+  size_t max_connections = 10000;            // open connections; more are closed on accept
 };
 
 class HttpServer {
@@ -72,11 +79,15 @@ class HttpServer {
   Metrics metrics_;
   Logger logger_;
   std::unique_ptr<Batcher> batcher_;
-  std::unique_ptr<httplib::Server> http_;
+  using Route = std::function<void(const http::Request&, http::Response&)>;
+  void dispatch(const http::Request& req, http::Response& res);
+  void transport_error(int status, const std::string& detail, http::Response& res);
+  std::string route_label(const std::string& path) const;
+  std::map<std::string, Route> post_routes_, get_routes_;
+  std::unique_ptr<http::Transport> http_;
   std::unique_ptr<Impl> impl_;
   std::thread thread_;
   int port_ = -1;
-  int listen_fd_ = -1;
   int http_threads_ = 0;
   std::atomic<bool> stopped_{false};
   std::atomic<bool> listening_{false};

@@ -97,6 +97,12 @@ TEST_F(InspectCli, HostileFilesExitWithOneLine) {
        torch_zip(Pickle().proto().global("os", "system").str("touch " + witness.string()).tuple1().reduce().stop().b, {}),
        "refused global 'os.system'", 3},
       {"zip-dotdot", "pytorch_model.bin", make_zip({{"../../x/data.pkl", "x"}}), "unsafe name", 3},
+      // Finding 6: a header nested 70,000 levels segfaulted (exit 139) in a recursive copy/dump.
+      {"st-deep", "model.safetensors",
+       safetensors(R"({"a":{"dtype":"F32","shape":)" + std::string(70000, '[') + std::string(70000, ']') +
+                       R"(,"data_offsets":[0,4]}})",
+                   std::string(4, '\0')),
+       "deeper than 128", 3},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);

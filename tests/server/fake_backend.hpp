@@ -108,6 +108,10 @@ class FakeBackend : public Backend {
     batches_++;
     max_batch_ = std::max<size_t>(max_batch_, inputs.size());
     if (fail_) throw std::runtime_error("injected failure");
+    if (type_vocab_1_)  // as a model with type_vocab_size 1: a pair in the batch fails all of it
+      for (const auto* in : inputs)
+        for (int64_t t : in->token_type_ids)
+          if (t != 0) throw std::runtime_error("token type id " + std::to_string(t) + " out of range");
     std::vector<TaskOutput> out(inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {
       const auto& ids = inputs[i]->input_ids;
@@ -137,6 +141,7 @@ class FakeBackend : public Backend {
   void unblock() { { std::lock_guard l(mutex_); blocked_ = false; } cv_.notify_all(); }
   void wait_until_running() { std::unique_lock l(mutex_); cv_.wait(l, [&] { return waiting_ > 0; }); }
   void set_fail(bool f) { fail_ = f; }
+  void set_type_vocab_1(bool f) { type_vocab_1_ = f; }
   size_t batches() const { return batches_; }
   size_t max_batch() const { return max_batch_; }
 
@@ -147,6 +152,7 @@ class FakeBackend : public Backend {
   bool blocked_ = false;
   int waiting_ = 0;
   std::atomic<bool> fail_{false};
+  std::atomic<bool> type_vocab_1_{false};
   std::atomic<size_t> batches_{0};
   std::atomic<size_t> max_batch_{0};
 };

@@ -98,27 +98,49 @@ void Batcher::run_batch(std::vector<std::unique_ptr<Entry>>& entries, size_t beg
     max_len = std::max(max_len, entries[k]->input.input_ids.size());
   }
   const auto t0 = std::chrono::steady_clock::now();
+  // Metrics are recorded before any promise is fulfilled, so a client that reads /metrics right
+  // after its answer sees its batch counted.
+  const auto record = [&] {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    {
+      std::lock_guard lock(mutex_);
+      ++batches_;
+    }
+    if (metrics_) {
+      metrics_->observe("te_batch_next_size", {}, static_cast<double>(end - begin), Metrics::size_buckets());
+      metrics_->observe("te_batch_next_tokens", {}, static_cast<double>(tokens), Metrics::size_buckets());
+      metrics_->observe("te_batch_padded_tokens", {}, static_cast<double>(max_len * (end - begin)),
+                        Metrics::size_buckets());
+      metrics_->observe("te_batch_inference_duration", {}, seconds, Metrics::latency_buckets());
+      metrics_->counter_add("te_batch_count", {});
+    }
+  };
+  std::vector<TaskOutput> outputs;
   try {
-    std::vector<TaskOutput> outputs = backend_.run(inputs, tasks);
+    outputs = backend_.run(inputs, tasks);
     if (outputs.size() != inputs.size()) throw std::runtime_error("backend returned a wrong number of outputs");
-    for (size_t k = begin; k < end; ++k) entries[k]->promise.set_value(std::move(outputs[k - begin]));
   } catch (...) {
     const auto error = std::current_exception();
-    for (size_t k = begin; k < end; ++k) entries[k]->promise.set_exception(error);
+    record();
+    // One input the model refuses must not fail its neighbours: run each alone, so only it fails.
+    if (end - begin == 1) {
+      entries[begin]->promise.set_exception(error);
+      return;
+    }
+    for (size_t k = begin; k < end; ++k) {
+      try {
+        std::vector<TaskOutput> one = backend_.run(std::span<const TokenizedInput* const>(&inputs[k - begin], 1),
+                                                   std::span<const Task>(&tasks[k - begin], 1));
+        if (one.size() != 1) throw std::runtime_error("backend returned a wrong number of outputs");
+        entries[k]->promise.set_value(std::move(one[0]));
+      } catch (...) {
+        entries[k]->promise.set_exception(std::current_exception());
+      }
+    }
+    return;
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  {
-    std::lock_guard lock(mutex_);
-    ++batches_;
-  }
-  if (metrics_) {
-    metrics_->observe("te_batch_next_size", {}, static_cast<double>(end - begin), Metrics::size_buckets());
-    metrics_->observe("te_batch_next_tokens", {}, static_cast<double>(tokens), Metrics::size_buckets());
-    metrics_->observe("te_batch_padded_tokens", {}, static_cast<double>(max_len * (end - begin)),
-                      Metrics::size_buckets());
-    metrics_->observe("te_batch_inference_duration", {}, seconds, Metrics::latency_buckets());
-    metrics_->counter_add("te_batch_count", {});
-  }
+  record();
+  for (size_t k = begin; k < end; ++k) entries[k]->promise.set_value(std::move(outputs[k - begin]));
 }
 
 }  // namespace bertcpp::server
