@@ -92,8 +92,10 @@ std::function<int()> setup(CLI::App& app) {
       "Example: bertcpp embed -m BAAI/bge-small-en-v1.5 \"hello world\" \"good morning\"");
   api::cli::add_model_flags(app, a->model);
   api::cli::add_input_format_flag(app, a->input_format);
-  app.add_option("--pooling", a->pooling, "cls, mean or max (default: the model's)")
-      ->check(CLI::IsMember({"cls", "mean", "max"}));
+  app.add_option("--pooling", a->pooling,
+                 "cls, mean, max, mean_sqrt_len, weightedmean or lasttoken (sentence-transformers' modes; "
+                 "default: the model's)")
+      ->check(CLI::IsMember({"cls", "mean", "max", "mean_sqrt_len", "weightedmean", "lasttoken"}));
   auto* n = app.add_flag("--normalize", a->normalize, "L2-normalize the embeddings");
   app.add_flag("--no-normalize", a->no_normalize, "Do not normalize, even if the model's config says so")->excludes(n);
   app.add_option("-f,--format", a->format, "json, jsonl or npy")->default_val("json")->check(CLI::IsMember({"json", "jsonl", "npy"}));

@@ -42,8 +42,9 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("-p,--port", o.port, "TCP port (TEI's default 3000; 0 = any free port, printed at start)")
       ->capture_default_str();
   app.add_option("--pooling", args->pooling,
-                 "Pooling for /embed: cls, mean, max or splade (default: the sentence-transformers config, else mean)")
-      ->check(CLI::IsMember({"cls", "mean", "max", "splade"}));
+                 "Pooling for /embed: cls, mean, max, mean_sqrt_len, weightedmean, lasttoken or splade (default: the "
+                 "sentence-transformers config, else mean)")
+      ->check(CLI::IsMember({"cls", "mean", "max", "mean_sqrt_len", "weightedmean", "lasttoken", "splade"}));
   app.add_option("--max-concurrent-requests", o.max_concurrent_requests,
                  "Inputs in flight at once; more are refused at once with 429")
       ->capture_default_str();
