@@ -1,16 +1,19 @@
 """Token-classification and question-answering checkpoints built from tiny-bert's weights plus a
 head drawn from a fixed numpy seed (PCG64: the same on every machine). Shared by the tests and by
 tools/make_pipeline_expected.py, which runs transformers' pipelines on the very same folders."""
+import importlib.util
 import json
 import os
 import shutil
-import sys
 
 import numpy as np
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(_HERE, "..", "..", "tools"))
-import safetensors_np as _st  # noqa: E402  (tools/: reader and writer)
+# tools/safetensors_np.py (reader and writer) under its own name: tests/python has a reader of the same name.
+_spec = importlib.util.spec_from_file_location("tools_safetensors_np",
+                                               os.path.join(_HERE, "..", "..", "tools", "safetensors_np.py"))
+_st = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_st)
 
 NER_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
 
