@@ -38,7 +38,10 @@ enum bertcpp_pooling {
   BERTCPP_POOLING_DEFAULT = -1, /* the model's (sentence-transformers config, else mean) */
   BERTCPP_POOLING_CLS = 0,
   BERTCPP_POOLING_MEAN = 1,
-  BERTCPP_POOLING_MAX = 2
+  BERTCPP_POOLING_MAX = 2,
+  BERTCPP_POOLING_MEAN_SQRT_LEN = 3, /* sentence-transformers' mean_sqrt_len_tokens */
+  BERTCPP_POOLING_WEIGHTED_MEAN = 4, /* weightedmean_tokens: token i weighs i + 1 */
+  BERTCPP_POOLING_LAST_TOKEN = 5     /* lasttoken */
 };
 
 enum bertcpp_compute { BERTCPP_COMPUTE_F32 = 0, BERTCPP_COMPUTE_BF16 = 1, BERTCPP_COMPUTE_INT8 = 2 };

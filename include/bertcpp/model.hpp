@@ -16,7 +16,9 @@ namespace bertcpp {
 
 // What the weights are computed in. F32 is the reference-parity mode.
 enum class ComputeType { F32, BF16, Int8 };
-enum class Pooling { Cls, Mean, Max };
+// sentence-transformers' pooling modes: cls, mean, max, mean_sqrt_len (sum / sqrt(count)),
+// weightedmean (token i weighs i+1), lasttoken (the last unmasked token).
+enum class Pooling { Cls, Mean, Max, MeanSqrtLen, WeightedMean, LastToken };
 // "cls", "mean", "max"
 const char* pooling_name(Pooling pooling);
 // Parses "cls" | "mean" | "max"; anything else throws InvalidArgument naming the value.

@@ -46,6 +46,8 @@ from .modeling import (  # noqa: F401
     TokenClassifierOutput,
 )
 from .pipelines import pipeline  # noqa: F401
+from . import util  # noqa: F401
+from .quantization import quantize_embeddings  # noqa: F401
 from .sentence_transformers import SentenceTransformer, cos_sim  # noqa: F401
 from .tokenization import AutoTokenizer, BatchEncoding, BertTokenizer, BertTokenizerFast  # noqa: F401
 
@@ -57,5 +59,6 @@ __all__ = [
     "BertForTokenClassification", "BertModel", "BertPreTrainedModel", "BertTokenizer", "BertTokenizerFast",
     "BertcppError", "InvalidArgumentError", "InvalidFileError", "MaskedLMOutput", "ModelOutput", "NetworkError",
     "NotFoundError", "QuestionAnsweringModelOutput", "SentenceTransformer", "SequenceClassifierOutput",
-    "TokenClassifierOutput", "UnauthorizedError", "UnsupportedError", "cos_sim", "pipeline", "pool", "__version__",
+    "TokenClassifierOutput", "UnauthorizedError", "UnsupportedError", "cos_sim", "pipeline", "pool", "quantize_embeddings",
+    "util", "__version__",
 ]

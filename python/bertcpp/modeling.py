@@ -148,6 +148,73 @@ def _config_from_engine(engine: Any, id_or_path: str, revision: str) -> BertConf
     return config
 
 
+# ============================================================================== weights (numpy)
+_ST_DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32,
+              "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+_HEAD_PREFIXES = ("cls.", "classifier.", "qa_outputs.")
+
+
+def _read_safetensors(path: str) -> "OrderedDict[str, np.ndarray]":
+    """Every tensor of a .safetensors file as float32 (floats) or its integer dtype."""
+    import struct  # noqa: PLC0415
+
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    body = memoryview(data)[8 + n:]
+    out: "OrderedDict[str, np.ndarray]" = OrderedDict()
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        if info["dtype"] == "BF16":
+            arr = (np.frombuffer(body[begin:end], dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        elif info["dtype"] in _ST_DTYPES:
+            arr = np.frombuffer(body[begin:end], dtype=np.dtype(_ST_DTYPES[info["dtype"]]).newbyteorder("<"))
+        else:
+            raise _bertcpp.InvalidFileError(f"{path}: tensor {name} has dtype {info['dtype']}")
+        arr = arr.reshape(info["shape"])
+        out[name] = arr.astype(np.float32) if arr.dtype.kind == "f" else arr.copy()
+    return out
+
+
+def _write_safetensors(path: str, tensors: Dict[str, np.ndarray]) -> None:
+    import struct  # noqa: PLC0415
+
+    codes = {np.dtype(v): k for k, v in _ST_DTYPES.items()}
+    header: Dict[str, Any] = {"__metadata__": {"format": "pt"}}
+    blobs, offset = [], 0
+    for name, arr in tensors.items():
+        a = np.ascontiguousarray(arr)
+        raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+        header[name] = {"dtype": codes[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def _checkpoint_tensors(folder: str) -> "OrderedDict[str, np.ndarray]":
+    single = os.path.join(folder, "model.safetensors")
+    index = os.path.join(folder, "model.safetensors.index.json")
+    if os.path.isfile(single):
+        return _read_safetensors(single)
+    if os.path.isfile(index):
+        with open(index, encoding="utf-8") as f:
+            shards = sorted(set(json.load(f)["weight_map"].values()))
+        out: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        for shard in shards:
+            out.update(_read_safetensors(os.path.join(folder, shard)))
+        return out
+    raise NotImplementedError(f"{folder}: state_dict() reads safetensors checkpoints only (this one has none)")
+
+
 # ============================================================================== outputs
 class ModelOutput(OrderedDict):
     """transformers.ModelOutput: attribute access, key access (only fields that are set), and
@@ -340,6 +407,78 @@ class BertPreTrainedModel:
         """The engine's head: base, masked_lm, pretraining, sequence_classification, ..."""
         return self._engine.head
 
+    # ------------------------------------------------------------------ weights, as transformers names them
+    def state_dict(self) -> "OrderedDict[str, Any]":
+        """name -> weight (numpy float32; torch tensors when torch is installed), transformers' names
+        for this class: base weights prefixed 'bert.' in head classes, legacy gamma/beta renamed,
+        tied masked-LM decoder weights included."""
+        if getattr(self, "_state", None) is None:
+            self._state = self._build_state()
+        torch = _maybe_torch()
+        return OrderedDict((k, torch.from_numpy(v.copy()) if torch else v.copy()) for k, v in self._state.items())
+
+    def _build_state(self) -> "OrderedDict[str, np.ndarray]":
+        folder = self._engine.directory
+        raw = _checkpoint_tensors(folder)
+        base: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        head: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        for name, value in raw.items():
+            name = name.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+            if name.startswith("bert."):
+                base[name[5:]] = value
+            elif name.startswith(_HEAD_PREFIXES):
+                head[name] = value
+            else:
+                base[name] = value
+        keep_pooler = self._add_pooling_layer and not isinstance(self, BertForMaskedLM)
+        if not keep_pooler:
+            base = OrderedDict((k, v) for k, v in base.items() if not k.startswith("pooler."))
+        if type(self) is BertModel or self._heads is None:
+            return base
+        out = OrderedDict(("bert." + k, v) for k, v in base.items())
+        for k, v in head.items():
+            if isinstance(self, BertForMaskedLM) and k.startswith("cls.seq_relationship"):
+                continue
+            out[k] = v
+        if isinstance(self, (BertForMaskedLM, BertForPreTraining)):
+            out.setdefault("cls.predictions.decoder.weight", base["embeddings.word_embeddings.weight"])
+            if "cls.predictions.bias" in out:
+                out.setdefault("cls.predictions.decoder.bias", out["cls.predictions.bias"])
+        return out
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True):
+        """(name, weight) pairs as torch's named_parameters: tied weights listed once."""
+        tied = {"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}
+        for k, v in self.state_dict().items():
+            if k not in tied:
+                yield (prefix + ("." if prefix else "") + k, v)
+
+    def parameters(self, recurse: bool = True):
+        for _, v in self.named_parameters():
+            yield v
+
+    def get_input_embeddings(self) -> "_Embedding":
+        key = "embeddings.word_embeddings.weight" if type(self) is BertModel else "bert.embeddings.word_embeddings.weight"
+        return _Embedding(self.state_dict()[key])
+
+    def save_pretrained(self, save_directory: Union[str, os.PathLike], safe_serialization: bool = True,
+                        **kwargs: Any) -> None:
+        """config.json + model.safetensors (the state_dict, tied decoder weights left out as transformers)."""
+        if not safe_serialization:
+            raise NotImplementedError("bertcpp writes safetensors only (safe_serialization=True)")
+        d = os.fspath(save_directory)
+        os.makedirs(d, exist_ok=True)
+        cfg = self.config.to_dict()
+        cfg.pop("name_or_path", None)
+        cfg["architectures"] = [type(self).__name__]
+        with open(os.path.join(d, "config.json"), "w", encoding="utf-8") as f:
+            json.dump(cfg, f, indent=2, sort_keys=True)
+        state = self.state_dict()
+        tied = {"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}
+        _write_safetensors(os.path.join(d, "model.safetensors"),
+                           {k: np.asarray(v.numpy() if hasattr(v, "numpy") else v) for k, v in state.items()
+                            if k not in tied})
+
     # ------------------------------------------------------------------ inference
     def __call__(self, input_ids: Any = None, attention_mask: Any = None, token_type_ids: Any = None,
                  position_ids: Any = None, head_mask: Any = None, inputs_embeds: Any = None,
@@ -469,3 +608,22 @@ AutoModelForSequenceClassification = _auto("AutoModelForSequenceClassification",
 AutoModelForTokenClassification = _auto("AutoModelForTokenClassification", BertForTokenClassification)
 AutoModelForQuestionAnswering = _auto("AutoModelForQuestionAnswering", BertForQuestionAnswering)
 
+
+class _Embedding:
+    """model.get_input_embeddings(): ``.weight`` [vocab, hidden]; calling it looks ids up."""
+
+    def __init__(self, weight: Any):
+        self.weight = weight
+        self.num_embeddings, self.embedding_dim = int(weight.shape[0]), int(weight.shape[1])
+
+    def __call__(self, input_ids: Any) -> Any:
+        return self.weight[input_ids]
+
+
+def _maybe_torch() -> Any:
+    import importlib.util  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    if "torch" in sys.modules:
+        return sys.modules["torch"]
+    return __import__("torch") if importlib.util.find_spec("torch") is not None else None

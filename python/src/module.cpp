@@ -332,14 +332,7 @@ PYBIND11_MODULE(_bertcpp, m) {
                              "the local folder the model was loaded from (a hub id's cache snapshot)")
       .def_property_readonly("max_seq_length", [](const Model& m) { return m.max_seq_length(); })
       .def_property_readonly("default_pooling",
-                             [](const Model& m) {
-                               switch (m.default_pooling()) {
-                                 case Pooling::Cls: return std::string("cls");
-                                 case Pooling::Max: return std::string("max");
-                                 case Pooling::Mean: break;
-                               }
-                               return std::string("mean");
-                             })
+                             [](const Model& m) { return std::string(pooling_name(m.default_pooling())); })
       .def_property_readonly("default_normalize", [](const Model& m) { return m.default_normalize(); })
       .def_property_readonly("config",
                              [](const Model& m) {

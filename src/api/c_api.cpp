@@ -124,6 +124,9 @@ int bertcpp_embed(const bertcpp_model* model, const char* const* texts, size_t n
       case BERTCPP_POOLING_CLS: p = bertcpp::Pooling::Cls; break;
       case BERTCPP_POOLING_MEAN: p = bertcpp::Pooling::Mean; break;
       case BERTCPP_POOLING_MAX: p = bertcpp::Pooling::Max; break;
+      case BERTCPP_POOLING_MEAN_SQRT_LEN: p = bertcpp::Pooling::MeanSqrtLen; break;
+      case BERTCPP_POOLING_WEIGHTED_MEAN: p = bertcpp::Pooling::WeightedMean; break;
+      case BERTCPP_POOLING_LAST_TOKEN: p = bertcpp::Pooling::LastToken; break;
       default: throw bertcpp::invalid_argument("bertcpp_embed: unknown pooling " + std::to_string(pooling));
     }
     std::optional<bool> norm;

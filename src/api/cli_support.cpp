@@ -20,9 +20,15 @@ std::string model_or_default(const std::string& model_option) {
       "--model ./my-model), or set BERTCPP_MODEL");
 }
 
+void check_threads(int threads, const char* flag) {
+  if (threads < 0 || threads > kMaxThreads)
+    throw invalid_argument(std::string(flag) + " must be between 0 (all cores) and " + std::to_string(kMaxThreads) +
+                           ", got " + std::to_string(threads));
+}
+
 Model load_model(const std::string& model_option, int threads, const std::string& dtype) {
   ModelOptions o;
-  if (threads < 0) throw invalid_argument("--threads must be >= 0, got " + std::to_string(threads));
+  check_threads(threads);
   o.threads = threads;
   o.compute = parse_compute(dtype);
   return Model::from_pretrained(model_or_default(model_option), o);
@@ -45,25 +51,30 @@ const char* compute_name(ComputeType c) {
   return "f32";
 }
 
-std::vector<std::string> read_texts(std::istream& in, const std::string& source) {
+InputFormat parse_input_format(const std::string& s) {
+  if (s == "text") return InputFormat::Text;
+  if (s == "jsonl") return InputFormat::Jsonl;
+  throw invalid_argument("unknown input format '" + s + "' (expected text or jsonl)");
+}
+
+std::vector<std::string> read_texts(std::istream& in, const std::string& source, InputFormat format) {
   std::vector<std::string> texts;
   std::string line;
   size_t lineno = 0;
   while (std::getline(in, line)) {
     ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const size_t first = line.find_first_not_of(" \t");
-    if (first == std::string::npos) continue;
-    if (line[first] != '{') {
+    if (format == InputFormat::Text) {
       texts.push_back(line);
       continue;
     }
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
     } catch (const nlohmann::json::exception& e) {
-      throw invalid_argument(source + " line " + std::to_string(lineno) + ": starts with '{' but is not valid JSON (" +
-                             e.what() + ")");
+      throw invalid_argument(source + " line " + std::to_string(lineno) + ": not valid JSON (" + e.what() +
+                             "); for plain text lines pass --input-format text");
     }
     if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
       throw invalid_argument(source + " line " + std::to_string(lineno) + ": JSON line without a string \"text\" field");

@@ -20,10 +20,20 @@ Model load_model(const std::string& model_option, int threads, const std::string
 ComputeType parse_compute(const std::string& s);    // f32 | bf16 | int8
 const char* compute_name(ComputeType c);
 
-// Texts from a stream: one per line; a line whose first non-blank character is '{' must be a JSON
-// object with a string "text" (JSON Lines), any other line is the text itself. Empty lines are
-// skipped. "\r\n" endings are accepted. `source` names the stream in errors.
-std::vector<std::string> read_texts(std::istream& in, const std::string& source);
+// Upper bound of --threads: far above any core count, far below what exhausts thread stacks.
+inline constexpr int kMaxThreads = 1024;
+// InvalidArgument naming the flag and the value unless 0 <= threads <= kMaxThreads.
+void check_threads(int threads, const char* flag = "--threads");
+
+// How stdin lines are read (--input-format).
+enum class InputFormat {
+  Text,   // every line is one text, as it is (a blank line is the empty text: its row stays aligned)
+  Jsonl,  // every non-blank line is a JSON object with a string "text"; blank lines are not records
+};
+InputFormat parse_input_format(const std::string& s);  // "text" | "jsonl"
+
+// Texts from a stream, one per line ("\r\n" endings accepted). `source` names the stream in errors.
+std::vector<std::string> read_texts(std::istream& in, const std::string& source, InputFormat format = InputFormat::Text);
 
 // The shortest decimal that reads back as the same float (null for NaN/inf: JSON has neither).
 void append_json_float(std::string& out, float v);

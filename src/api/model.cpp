@@ -221,6 +221,9 @@ const char* pooling_name(Pooling pooling) {
     case Pooling::Cls: return "cls";
     case Pooling::Mean: return "mean";
     case Pooling::Max: return "max";
+    case Pooling::MeanSqrtLen: return "mean_sqrt_len";
+    case Pooling::WeightedMean: return "weightedmean";
+    case Pooling::LastToken: return "lasttoken";
   }
   return "mean";
 }
@@ -229,7 +232,11 @@ Pooling parse_pooling(std::string_view name) {
   if (name == "cls") return Pooling::Cls;
   if (name == "mean") return Pooling::Mean;
   if (name == "max") return Pooling::Max;
-  throw invalid_argument("unknown pooling '" + std::string(name) + "' (expected cls, mean or max)");
+  if (name == "mean_sqrt_len") return Pooling::MeanSqrtLen;
+  if (name == "weightedmean") return Pooling::WeightedMean;
+  if (name == "lasttoken") return Pooling::LastToken;
+  throw invalid_argument("unknown pooling '" + std::string(name) +
+                         "' (expected cls, mean, max, mean_sqrt_len, weightedmean or lasttoken)");
 }
 
 Tensor Model::pool(const Tensor& last_hidden_state, const Tensor& attention_mask, Pooling pooling, bool normalize) {
@@ -250,20 +257,27 @@ Tensor Model::pool(const Tensor& last_hidden_state, const Tensor& attention_mask
     const float* hb = hp + b * S * H;
     const float* mb = mp + b * S;
     float* ob = op + b * H;
+    // sentence-transformers counts positions from the first unmasked token (left padding).
+    int64_t first = 0;
+    while (first < S && mb[first] == 0.f) ++first;
     switch (pooling) {
       case Pooling::Cls:
-        std::memcpy(ob, hb, static_cast<size_t>(H) * sizeof(float));
+        std::memcpy(ob, hb + (first < S ? first : 0) * H, static_cast<size_t>(H) * sizeof(float));
         break;
-      case Pooling::Mean: {  // sentence-transformers: sum(h·mask) / clamp(sum(mask), 1e-9)
+      case Pooling::Mean:  // sentence-transformers: sum(h·mask) / clamp(sum(mask), 1e-9)
+      case Pooling::MeanSqrtLen:  // ... / sqrt(clamp(sum(mask), 1e-9))
+      case Pooling::WeightedMean: {  // sum(h·mask·w) / clamp(sum(mask·w), 1e-9), w = position - first + 1
         std::fill(acc.begin(), acc.end(), 0.0);
         double count = 0;
         for (int64_t s = 0; s < S; ++s) {
           if (mb[s] == 0.f) continue;
-          count += mb[s];
-          for (int64_t k = 0; k < H; ++k) acc[k] += static_cast<double>(hb[s * H + k]) * mb[s];
+          const double w = pooling == Pooling::WeightedMean ? double(mb[s]) * double(s - first + 1) : double(mb[s]);
+          count += w;
+          for (int64_t k = 0; k < H; ++k) acc[k] += static_cast<double>(hb[s * H + k]) * w;
         }
         count = std::max(count, 1e-9);
-        for (int64_t k = 0; k < H; ++k) ob[k] = static_cast<float>(acc[k] / count);
+        const double denom = pooling == Pooling::MeanSqrtLen ? std::sqrt(count) : count;
+        for (int64_t k = 0; k < H; ++k) ob[k] = static_cast<float>(acc[k] / denom);
         break;
       }
       case Pooling::Max: {  // sentence-transformers: masked positions count as -1e9
@@ -271,6 +285,16 @@ Tensor Model::pool(const Tensor& last_hidden_state, const Tensor& attention_mask
         for (int64_t s = 0; s < S; ++s) {
           if (mb[s] == 0.f) continue;
           for (int64_t k = 0; k < H; ++k) ob[k] = std::max(ob[k], hb[s * H + k]);
+        }
+        break;
+      }
+      case Pooling::LastToken: {  // the last unmasked token; zeros when every token is masked
+        int64_t last = S - 1;
+        while (last >= 0 && mb[last] == 0.f) --last;
+        if (last < 0) {
+          std::fill(ob, ob + H, 0.f);
+        } else {
+          for (int64_t k = 0; k < H; ++k) ob[k] = hb[last * H + k] * mb[last];
         }
         break;
       }

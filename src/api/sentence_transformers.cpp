@@ -1,6 +1,8 @@
 #include "api/sentence_transformers.h"
 
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <utility>
 #include <vector>
 
 #include "bertcpp/error.h"
@@ -63,19 +65,24 @@ SentenceTransformersConfig load_sentence_transformers_config(const fs::path& dir
       if (!fs::is_regular_file(cfg_file, ec)) throw not_found(cfg_file.string() + ": Pooling module config is missing");
       const json cfg = read_json(cfg_file);
       if (!cfg.is_object()) throw invalid_file(cfg_file.string(), "expected a JSON object");
-      const bool cls = flag(cfg, "pooling_mode_cls_token", cfg_file);
-      const bool mean = flag(cfg, "pooling_mode_mean_tokens", cfg_file);
-      const bool max = flag(cfg, "pooling_mode_max_tokens", cfg_file);
-      std::vector<std::string> others;
-      for (const char* k : {"pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"})
-        if (flag(cfg, k, cfg_file)) others.push_back(k);
-      const int n = int(cls) + int(mean) + int(max);
-      if (!others.empty()) {
-        unsupported.push_back(cfg_file.string() + " asks for " + others.front());
-      } else if (n > 1) {
+      // sentence-transformers' keys, in the order it concatenates them.
+      const std::pair<const char*, Pooling> modes[] = {
+          {"pooling_mode_cls_token", Pooling::Cls},
+          {"pooling_mode_mean_tokens", Pooling::Mean},
+          {"pooling_mode_max_tokens", Pooling::Max},
+          {"pooling_mode_mean_sqrt_len_tokens", Pooling::MeanSqrtLen},
+          {"pooling_mode_weightedmean_tokens", Pooling::WeightedMean},
+          {"pooling_mode_lasttoken", Pooling::LastToken},
+      };
+      std::vector<Pooling> chosen;
+      for (const auto& [key, mode] : modes)
+        if (flag(cfg, key, cfg_file)) chosen.push_back(mode);
+      if (auto it = cfg.find("include_prompt"); it != cfg.end() && it->is_boolean() && !it->get<bool>())
+        unsupported.push_back(cfg_file.string() + " excludes the prompt from pooling (include_prompt false)");
+      if (chosen.size() > 1) {
         unsupported.push_back(cfg_file.string() + " concatenates several pooling modes");
-      } else if (n == 1) {
-        st.pooling = cls ? Pooling::Cls : mean ? Pooling::Mean : Pooling::Max;
+      } else if (chosen.size() == 1) {
+        st.pooling = chosen.front();
       }
     } else if (short_type == "Normalize") {
       st.normalize = true;

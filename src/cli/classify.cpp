@@ -10,6 +10,7 @@ namespace {
 
 struct ClassifyArgs {
   api::cli::ModelFlags model;
+  std::string input_format = "text";
   std::vector<std::string> texts;
   std::string pair;
   int top_k = 0;
@@ -19,7 +20,7 @@ int run_classify(ClassifyArgs& a) {
   if (a.top_k < 0) throw invalid_argument("--top-k must be >= 0, got " + std::to_string(a.top_k));
   (void)api::cli::model_or_default(a.model.model);  // "no model" before waiting on stdin
   if (a.texts.empty()) {
-    a.texts = api::cli::read_texts(std::cin, "stdin");
+    a.texts = api::cli::read_texts(std::cin, "stdin", api::cli::parse_input_format(a.input_format));
     if (a.texts.empty()) throw invalid_argument("no texts: pass TEXT arguments or lines on stdin");
   }
   const Model model = api::cli::load_model(a.model);
@@ -57,9 +58,10 @@ std::function<int()> setup(CLI::App& app) {
       "Several texts give an array of such arrays. --pair classifies (TEXT, PAIR) pairs (NLI, cross-encoders).\n"
       "Example: bertcpp classify -m ./sst2-model \"I loved it\" \"Terrible.\"");
   api::cli::add_model_flags(app, a->model);
+  api::cli::add_input_format_flag(app, a->input_format);
   app.add_option("--pair", a->pair, "Second text of every input pair");
   app.add_option("-k,--top-k", a->top_k, "Only the best K labels (0 = all)")->default_val(0);
-  app.add_option("text", a->texts, "Texts to classify (default: read stdin lines / JSON Lines)");
+  app.add_option("text", a->texts, "Texts to classify (default: read stdin, see --input-format)");
   return [a] { return run_classify(*a); };
 }
 

@@ -35,7 +35,7 @@ std::function<int()> setup(CLI::App& app) {
       "Environment: HF_ENDPOINT (hub URL or mirror), HF_TOKEN (gated/private models), HF_HUB_CACHE / HF_HOME\n"
       "(cache location), HF_HUB_OFFLINE=1 (cache only), https_proxy. See docs/hub.md.\n"
       "Example: bertcpp download sentence-transformers/all-MiniLM-L6-v2");
-  app.add_option("id", a->id, "Model id on the hub, e.g. google-bert/bert-base-uncased")->required();
+  app.add_option("id", a->id, "Model id on the hub, e.g. google-bert/bert-base-uncased (always asked of the hub, even if a local folder has that name)")->required();
   app.add_option("-r,--revision", a->revision, "Branch, tag or commit sha")->default_val("main");
   app.add_option("--cache-dir", a->cache_dir, "Hub cache folder (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)");
   app.add_flag("-q,--quiet", a->quiet, "No progress bar");

@@ -1,4 +1,4 @@
-// bertcpp embed: sentence embeddings of texts (arguments, or stdin lines / JSON Lines).
+// bertcpp embed: sentence embeddings of texts (arguments, or stdin lines / JSON Lines with --input-format jsonl).
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +14,7 @@ namespace {
 
 struct EmbedArgs {
   api::cli::ModelFlags model;
+  std::string input_format = "text";
   std::string pooling;
   bool normalize = false;
   bool no_normalize = false;
@@ -34,8 +35,8 @@ int run_embed(const EmbedArgs& a) {
   (void)api::cli::model_or_default(a.model.model);  // "no model" before waiting on stdin
   std::vector<std::string> texts = a.texts;
   if (texts.empty()) {
-    if (isatty(STDIN_FILENO) == 1) std::fprintf(stderr, "bertcpp embed: reading texts from stdin (one per line, or JSON Lines {\"text\": ...}); Ctrl-D ends\n");
-    texts = api::cli::read_texts(std::cin, "stdin");
+    if (isatty(STDIN_FILENO) == 1) std::fprintf(stderr, "bertcpp embed: reading texts from stdin (one per line; --input-format jsonl for {\"text\": ...}); Ctrl-D ends\n");
+    texts = api::cli::read_texts(std::cin, "stdin", api::cli::parse_input_format(a.input_format));
     if (texts.empty()) throw invalid_argument("no texts: pass TEXT arguments or lines on stdin");
   }
 
@@ -80,16 +81,21 @@ int run_embed(const EmbedArgs& a) {
 std::function<int()> setup(CLI::App& app) {
   auto a = std::make_shared<EmbedArgs>();
   app.footer(
-      "Texts: the TEXT arguments, else stdin, one per line; a line starting with '{' is read as JSON\n"
-      "({\"text\": \"...\"}). Texts longer than the model's max_seq_length are truncated.\n"
+      "Texts: the TEXT arguments, else stdin: --input-format text (default) takes every line as one text,\n"
+      "a blank line included (its row is the embedding of the empty text, [CLS] [SEP], as\n"
+      "sentence-transformers gives for \"\"), so output row i is input line i; --input-format jsonl reads\n"
+      "one {\"text\": \"...\"} per line (blank lines skipped). Texts longer than max_seq_length are truncated.\n"
       "Defaults for --pooling/--normalize come from a sentence-transformers folder (modules.json,\n"
       "1_Pooling/config.json, Normalize), else mean pooling without normalization.\n"
       "Output: json = {\"model\",\"dimensions\",\"pooling\",\"normalized\",\"embeddings\":[[...],...]};\n"
       "jsonl = one {\"index\":i,\"embedding\":[...]} per text; npy = float32 array [texts, hidden].\n"
       "Example: bertcpp embed -m BAAI/bge-small-en-v1.5 \"hello world\" \"good morning\"");
   api::cli::add_model_flags(app, a->model);
-  app.add_option("--pooling", a->pooling, "cls, mean or max (default: the model's)")
-      ->check(CLI::IsMember({"cls", "mean", "max"}));
+  api::cli::add_input_format_flag(app, a->input_format);
+  app.add_option("--pooling", a->pooling,
+                 "cls, mean, max, mean_sqrt_len, weightedmean or lasttoken (sentence-transformers' modes; "
+                 "default: the model's)")
+      ->check(CLI::IsMember({"cls", "mean", "max", "mean_sqrt_len", "weightedmean", "lasttoken"}));
   auto* n = app.add_flag("--normalize", a->normalize, "L2-normalize the embeddings");
   app.add_flag("--no-normalize", a->no_normalize, "Do not normalize, even if the model's config says so")->excludes(n);
   app.add_option("-f,--format", a->format, "json, jsonl or npy")->default_val("json")->check(CLI::IsMember({"json", "jsonl", "npy"}));

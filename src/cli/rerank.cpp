@@ -13,6 +13,7 @@ namespace {
 
 struct RerankArgs {
   api::cli::ModelFlags model;
+  std::string input_format = "text";
   std::string query;
   std::vector<std::string> documents;
   bool sigmoid = false;
@@ -24,7 +25,7 @@ int run_rerank(RerankArgs& a) {
   if (a.top_k < 0) throw invalid_argument("--top-k must be >= 0, got " + std::to_string(a.top_k));
   (void)api::cli::model_or_default(a.model.model);  // "no model" before waiting on stdin
   if (a.documents.empty()) {
-    a.documents = api::cli::read_texts(std::cin, "stdin");
+    a.documents = api::cli::read_texts(std::cin, "stdin", api::cli::parse_input_format(a.input_format));
     if (a.documents.empty()) throw invalid_argument("no documents: pass DOC arguments or lines on stdin");
   }
   const Model model = api::cli::load_model(a.model);
@@ -57,11 +58,12 @@ std::function<int()> setup(CLI::App& app) {
       "probability of the last label.\n"
       "Example: bertcpp rerank -m cross-encoder/ms-marco-MiniLM-L-6-v2 -q \"what is panda?\" \"hi\" \"The giant panda is a bear.\"");
   api::cli::add_model_flags(app, a->model);
+  api::cli::add_input_format_flag(app, a->input_format);
   app.add_option("-q,--query", a->query, "The query")->required();
   app.add_flag("--sigmoid", a->sigmoid, "Apply a sigmoid to one-label models' logits");
   app.add_flag("--return-text", a->return_text, "Include each document's text");
   app.add_option("-k,--top-k", a->top_k, "Only the best K documents (0 = all)")->default_val(0);
-  app.add_option("documents", a->documents, "Documents (default: read stdin lines / JSON Lines)");
+  app.add_option("documents", a->documents, "Documents (default: read stdin, see --input-format)");
   return [a] { return run_rerank(*a); };
 }
 

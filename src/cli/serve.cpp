@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "api/cli_support.h"
 #include "cli/command.h"
 #include "server/backend.hpp"
 #include "server/http_server.hpp"
@@ -18,9 +19,11 @@ namespace bertcpp::cli {
 namespace {
 
 struct ServeArgs {
-  std::string model;
+  std::string model;             // -m/--model/--model-id
+  std::string model_positional;  // `bertcpp serve MODEL`
   std::string pooling;
   int threads = 0;
+  std::string dtype = "f32";
   server::ServerOptions options;
   int64_t max_batch_requests = 0;
   std::string api_key;
@@ -29,16 +32,19 @@ struct ServeArgs {
 std::function<int()> setup(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   auto& o = args->options;
-  app.add_option("--model,--model-id,model", args->model, "Model id (hub) or local folder in Hugging Face layout")
-      ->required();
+  // Neither is required by itself: one of them, else $BERTCPP_MODEL (checked when the command runs).
+  app.add_option("-m,--model,--model-id", args->model,
+                 "Model id (hub) or local folder in Hugging Face layout (or the positional MODEL; default $BERTCPP_MODEL)");
+  app.add_option("model", args->model_positional, "Same as --model");
   app.add_option("--hostname", o.hostname, "Address to listen on (default 127.0.0.1: this machine only; "
                                            "0.0.0.0 exposes the server to the network)")
       ->capture_default_str();
   app.add_option("-p,--port", o.port, "TCP port (TEI's default 3000; 0 = any free port, printed at start)")
       ->capture_default_str();
   app.add_option("--pooling", args->pooling,
-                 "Pooling for /embed: cls, mean, max or splade (default: the sentence-transformers config, else mean)")
-      ->check(CLI::IsMember({"cls", "mean", "max", "splade"}));
+                 "Pooling for /embed: cls, mean, max, mean_sqrt_len, weightedmean, lasttoken or splade (default: the "
+                 "sentence-transformers config, else mean)")
+      ->check(CLI::IsMember({"cls", "mean", "max", "mean_sqrt_len", "weightedmean", "lasttoken", "splade"}));
   app.add_option("--max-concurrent-requests", o.max_concurrent_requests,
                  "Inputs in flight at once; more are refused at once with 429")
       ->capture_default_str();
@@ -57,7 +63,13 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--served-model-name", o.served_model_name, "Model name reported by /info and /v1/embeddings");
   app.add_flag("--json-output", o.json_output, "Logs as one JSON object per line on stderr");
   app.add_flag("--log-inputs", o.log_inputs, "Also log request bodies (input text is never logged otherwise)");
-  app.add_option("--threads", args->threads, "Compute threads (0 = all cores)")->capture_default_str();
+  app.add_option("-t,--threads", args->threads,
+                 "Compute threads (0 = all cores, at most " + std::to_string(api::cli::kMaxThreads) + ")")
+      ->capture_default_str()
+      ->check(CLI::Range(0, api::cli::kMaxThreads));
+  app.add_option("--dtype", args->dtype, "Compute type: f32 (reference parity), bf16 or int8")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "bf16", "int8"}));
   app.add_option("--http-threads", o.http_threads,
                  "HTTP worker threads (default max-concurrent-requests + 32)");
   app.add_option("--read-timeout", o.read_timeout_sec, "Seconds to receive one whole request (headers and body); then 408")
@@ -67,6 +79,12 @@ std::function<int()> setup(CLI::App& app) {
 
   return [args]() -> int {
     auto o = args->options;
+    if (!args->model.empty() && !args->model_positional.empty() && args->model != args->model_positional)
+      throw invalid_argument("two models given: --model " + args->model + " and MODEL " + args->model_positional);
+    const std::string model =
+        api::cli::model_or_default(args->model.empty() ? args->model_positional : args->model);
+    api::cli::check_threads(args->threads);
+    const ComputeType compute = api::cli::parse_compute(args->dtype);
     if (args->max_batch_requests > 0) o.max_batch_requests = args->max_batch_requests;
     if (!args->api_key.empty()) o.api_key = args->api_key;
 
@@ -78,11 +96,10 @@ std::function<int()> setup(CLI::App& app) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
-    auto backend = server::make_model_backend(args->model, args->pooling, args->threads);
+    auto backend = server::make_model_backend(model, args->pooling, args->threads, compute);
     server::HttpServer http(*backend, o);
     const int port = http.bind();
-    std::printf("bertcpp serve: listening on http://%s:%d (model %s)\n", o.hostname.c_str(), port,
-                args->model.c_str());
+    std::printf("bertcpp serve: listening on http://%s:%d (model %s)\n", o.hostname.c_str(), port, model.c_str());
     std::fflush(stdout);
 
     std::atomic<bool> signalled{false};

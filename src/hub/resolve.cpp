@@ -398,7 +398,10 @@ fs::path resolve_model(const std::string& id_or_path, const HubOptions& options)
 }
 
 fs::path download_model(const std::string& repo_id, const HubOptions& options) {
-  if (auto local = local_folder(repo_id)) return *local;
+  // A valid id is always asked of the hub, even when a folder of that name is in the working directory.
+  if (std::error_code ec; !is_valid_repo_id(repo_id) && fs::is_directory(repo_id, ec))
+    throw invalid_argument("'" + repo_id + "' is a local folder, not a Hugging Face model id: download takes an id "
+                           "such as google-bert/bert-base-uncased (other commands use a local folder as it is)");
   check_repo_id(repo_id);
   HubOptions o = normalized(options);
   if (o.offline) return offline_or_cached(repo_id, o);

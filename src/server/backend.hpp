@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bertcpp/model.hpp"
 #include "bertcpp/tokenizer.hpp"
 
 namespace bertcpp::server {
@@ -77,6 +78,6 @@ class Backend {
 // Loads `id_or_dir` with bertcpp::Model. `pooling` overrides the sentence-transformers config
 // ("cls", "mean", "max", "splade"; empty = the model's own configuration, else mean).
 std::unique_ptr<Backend> make_model_backend(const std::string& id_or_dir, const std::string& pooling,
-                                            int threads);
+                                            int threads, ComputeType compute = ComputeType::F32);
 
 }  // namespace bertcpp::server

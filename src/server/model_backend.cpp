@@ -13,9 +13,10 @@ namespace {
 
 class ModelBackend final : public Backend {
  public:
-  ModelBackend(const std::string& id_or_dir, const std::string& pooling, int threads) {
+  ModelBackend(const std::string& id_or_dir, const std::string& pooling, int threads, ComputeType compute) {
     ModelOptions options;
     options.threads = threads;
+    options.compute = compute;
     model_ = Model::from_pretrained(id_or_dir, options);
     const ModelConfigInfo& cfg = model_.config();
     const std::string& head = model_.head();
@@ -157,8 +158,8 @@ class ModelBackend final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_model_backend(const std::string& id_or_dir, const std::string& pooling,
-                                            int threads) {
-  return std::make_unique<ModelBackend>(id_or_dir, pooling, threads);
+                                            int threads, ComputeType compute) {
+  return std::make_unique<ModelBackend>(id_or_dir, pooling, threads, compute);
 }
 
 }  // namespace bertcpp::server

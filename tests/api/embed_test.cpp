@@ -2,6 +2,9 @@
 // last_hidden_state, normalization, and the sentence-transformers folder defaults.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include <unistd.h>
 
 #include <fstream>
@@ -90,6 +93,27 @@ INSTANTIATE_TEST_SUITE_P(Api, EmbedVsGolden, ::testing::ValuesIn(pool_cases()), 
     if (c == '-') c = '_';
   return s;
 });
+
+// sentence-transformers' other modes on a hand-made batch: row 0 left-padded, row 1 right-padded.
+TEST(Pool, MeanSqrtLenWeightedMeanLastTokenAndClsOnPaddedRows) {
+  Tensor h = Tensor::empty(DType::F32, {2, 3, 1});
+  const float hv[] = {100, 2, 4, 3, 5, 100};
+  std::copy(hv, hv + 6, h.data<float>());
+  Tensor m = Tensor::empty(DType::I64, {2, 3});
+  const int64_t mv[] = {0, 1, 1, 1, 1, 0};
+  std::copy(mv, mv + 6, m.data<int64_t>());
+  auto at = [&](Pooling p, int row) { return Model::pool(h, m, p, false).data<float>()[row]; };
+  EXPECT_FLOAT_EQ(at(Pooling::MeanSqrtLen, 0), static_cast<float>(6 / std::sqrt(2.0)));
+  EXPECT_FLOAT_EQ(at(Pooling::MeanSqrtLen, 1), static_cast<float>(8 / std::sqrt(2.0)));
+  EXPECT_FLOAT_EQ(at(Pooling::WeightedMean, 0), (1 * 2.f + 2 * 4.f) / 3);  // weights count from the first real token
+  EXPECT_FLOAT_EQ(at(Pooling::WeightedMean, 1), (1 * 3.f + 2 * 5.f) / 3);
+  EXPECT_FLOAT_EQ(at(Pooling::LastToken, 0), 4.f);
+  EXPECT_FLOAT_EQ(at(Pooling::LastToken, 1), 5.f);
+  EXPECT_FLOAT_EQ(at(Pooling::Cls, 0), 2.f);
+  EXPECT_FLOAT_EQ(at(Pooling::Cls, 1), 3.f);
+  for (Pooling p : {Pooling::MeanSqrtLen, Pooling::WeightedMean, Pooling::LastToken})
+    EXPECT_EQ(parse_pooling(pooling_name(p)), p);
+}
 
 TEST(Embed, DefaultsAreMeanWithoutNormalization) {
   const Model& m = load("tiny-bert");

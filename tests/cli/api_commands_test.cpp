@@ -32,12 +32,12 @@ struct CliRun {
 };
 
 // Runs `bertcpp <args>` with optional stdin text; captures stdout and stderr.
-CliRun run(const std::string& args, const std::string& stdin_text = "") {
+CliRun run(const std::string& args, const std::string& stdin_text = "", const std::string& env = "") {
   static int counter = 0;
   const fs::path base = fs::temp_directory_path() / ("bertcpp_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   const std::string in = base.string() + ".in", out = base.string() + ".out", err = base.string() + ".err";
   std::ofstream(in, std::ios::binary) << stdin_text;
-  const std::string cmd = "env -u BERTCPP_MODEL " + quote(BERTCPP_CLI) + " " + args + " <" + quote(in) + " >" + quote(out) + " 2>" + quote(err);
+  const std::string cmd = "env -u BERTCPP_MODEL " + env + " " + quote(BERTCPP_CLI) + " " + args + " <" + quote(in) + " >" + quote(out) + " 2>" + quote(err);
   const int status = std::system(cmd.c_str());
   auto slurp = [](const std::string& f) {
     std::ifstream s(f, std::ios::binary);
@@ -78,23 +78,69 @@ TEST(CliEmbed, JsonOutputEqualsTheApi) {
   expect_embeddings_equal(j["embeddings"], tiny().embed(std::vector<std::string>{"Hello, world!", "café naïve résumé"}));
 }
 
-TEST(CliEmbed, StdinPlainAndJsonLinesWithPoolingAndNormalize) {
-  const std::string input = "Hello, world!\n{\"text\": \"line two\\twith tab\"}\r\n\n  plain three\n";
-  const CliRun r = run("embed -m " + quote(model("tiny-bert")) + " --pooling cls --normalize --format jsonl", input);
-  ASSERT_EQ(r.code, 0) << r.err;
-  std::istringstream lines(r.out);
+std::vector<json> jsonl_rows(const std::string& out) {
+  std::istringstream lines(out);
   std::string line;
-  json rows = json::array();
-  int i = 0;
+  std::vector<json> rows;
   while (std::getline(lines, line)) {
     const json j = json::parse(line);
-    EXPECT_EQ(j["index"], i++);
+    EXPECT_EQ(j["index"], rows.size());
     rows.push_back(j["embedding"]);
   }
-  EXPECT_EQ(i, 3);
-  expect_embeddings_equal(rows, tiny().embed(std::vector<std::string>{"Hello, world!", "line two\twith tab", "  plain three"},
-                                             bertcpp::Pooling::Cls, true));
+  return rows;
+}
+
+TEST(CliEmbed, StdinTextKeepsEveryLineIncludingBlankAndBraceLines) {
+  // Row i is line i: a blank line is the empty text, a line starting with '{' is text.
+  const std::string input = "Hello, world!\n{not json, just text\r\n\n  plain three\n{\"text\": \"x\"}\n";
+  const CliRun r = run("embed -m " + quote(model("tiny-bert")) + " --pooling cls --normalize --format jsonl", input);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<json> rows = jsonl_rows(r.out);
+  ASSERT_EQ(rows.size(), 5u);
+  expect_embeddings_equal(json(rows), tiny().embed(std::vector<std::string>{"Hello, world!", "{not json, just text", "",
+                                                                            "  plain three", "{\"text\": \"x\"}"},
+                                                   bertcpp::Pooling::Cls, true));
   EXPECT_EQ(r.err, "");  // no progress output when stderr is not a terminal
+}
+
+TEST(CliEmbed, EmptyTextIsClsSep) {
+  // sentence-transformers encodes "" as [CLS] [SEP]; the blank line's row is that embedding.
+  const CliRun r = run("embed -m " + quote(model("tiny-bert")) + " --format jsonl", "\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<json> rows = jsonl_rows(r.out);
+  ASSERT_EQ(rows.size(), 1u);
+  const int64_t cls = 101, sep = 102;  // bert-base-uncased vocabulary
+  bertcpp::Batch batch;
+  batch.input_ids = bertcpp::Tensor::empty(bertcpp::DType::I64, {1, 2});
+  batch.input_ids.data<int64_t>()[0] = cls;
+  batch.input_ids.data<int64_t>()[1] = sep;
+  batch.attention_mask = bertcpp::Tensor::empty(bertcpp::DType::I64, {1, 2});
+  batch.attention_mask.data<int64_t>()[0] = batch.attention_mask.data<int64_t>()[1] = 1;
+  batch.token_type_ids = bertcpp::Tensor::zeros(bertcpp::DType::I64, {1, 2});
+  const bertcpp::Tensor& mask = batch.attention_mask;
+  const bertcpp::ModelOutput out = tiny().forward(batch);
+  expect_embeddings_equal(json(rows), tiny().pool(out.last_hidden_state, mask, bertcpp::Pooling::Mean, false));
+}
+
+TEST(CliEmbed, StdinJsonLines) {
+  const std::string input = "{\"text\": \"line two\\twith tab\"}\r\n\n  {\"text\": \"b\"}\n";
+  const CliRun r = run("embed -m " + quote(model("tiny-bert")) + " --input-format jsonl --format jsonl", input);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<json> rows = jsonl_rows(r.out);
+  expect_embeddings_equal(json(rows), tiny().embed(std::vector<std::string>{"line two\twith tab", "b"}));
+  const CliRun bad = run("embed -m " + quote(model("tiny-bert")) + " --input-format jsonl", "plain\n");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("stdin line 1"), std::string::npos) << bad.err;
+  EXPECT_EQ(run("embed -m " + quote(model("tiny-bert")) + " --input-format csv", "a\n").code, 2);
+}
+
+TEST(CliEmbed, ThreadsAreBounded) {
+  for (const char* cmd : {"embed", "classify", "serve"}) {
+    const CliRun r = run(std::string(cmd) + " -m " + quote(model("tiny-bert")) + " --threads 65536 x");
+    EXPECT_EQ(r.code, 2) << cmd << ": " << r.err;
+    EXPECT_NE(r.err.find("65536"), std::string::npos) << cmd << ": " << r.err;
+  }
+  EXPECT_EQ(run("embed -m " + quote(model("tiny-bert")) + " -t -1 x").code, 2);
 }
 
 TEST(CliEmbed, NpyOutputParses) {
@@ -136,7 +182,7 @@ TEST(CliEmbed, UsageErrorsExitTwo) {
   EXPECT_EQ(none.code, 2);
   EXPECT_NE(none.err.find("--model"), std::string::npos) << none.err;
   EXPECT_EQ(run("embed -m " + quote(model("tiny-bert")), "").code, 2);  // no texts at all
-  EXPECT_EQ(run("embed -m " + quote(model("tiny-bert")), "{\"txt\": 1}\n").code, 2);
+  EXPECT_EQ(run("embed -m " + quote(model("tiny-bert")) + " --input-format jsonl", "{\"txt\": 1}\n").code, 2);
   EXPECT_EQ(run("embed -m " + quote(model("no-such-model-dir")) + " x").code, 4);
 }
 
@@ -144,6 +190,28 @@ TEST(CliEmbed, HelpDescribesTheCommand) {
   const CliRun r = run("embed --help");
   EXPECT_EQ(r.code, 0);
   for (const char* s : {"--pooling", "--normalize", "--format", "--out", "jsonl", "npy"}) EXPECT_NE(r.out.find(s), std::string::npos) << s;
+}
+
+TEST(CliServe, ModelFromFlagPositionalOrEnvAndDtypeThreadsFlags) {
+  const CliRun help = run("serve --help");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_EQ(help.out.find("REQUIRED"), std::string::npos) << help.out;
+  for (const char* s : {"--dtype", "-t,", "--threads", "BERTCPP_MODEL"}) EXPECT_NE(help.out.find(s), std::string::npos) << s;
+  // A missing folder fails at load (exit 4) naming it: the model was taken from where it was given.
+  const std::string missing = "/nonexistent/bertcpp-model";
+  for (const auto& [args, env] : std::vector<std::pair<std::string, std::string>>{
+           {"serve --port 0", "BERTCPP_MODEL=" + missing},
+           {"serve --port 0 -t 1 --dtype bf16 " + missing, ""},
+           {"serve --port 0 --threads 2 --dtype int8 -m " + missing, ""}}) {
+    const CliRun r = run(args, "", env);
+    EXPECT_EQ(r.code, 4) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(missing), std::string::npos) << args << ": " << r.err;
+  }
+  const CliRun none = run("serve --port 0");
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("BERTCPP_MODEL"), std::string::npos) << none.err;
+  EXPECT_EQ(run("serve --dtype f64 -m " + quote(model("tiny-bert"))).code, 2);
+  EXPECT_EQ(run("serve -m a b").code, 2);
 }
 
 TEST(CliFillMask, PrintsCandidatesBestFirst) {

@@ -412,5 +412,19 @@ TEST_F(HubResolve, DownloadFollowsAMovedBranchAndReusesBlobs) {
   EXPECT_EQ(read_file(first / "config.json"), read_file(kTinyBert / "config.json"));
 }
 
+// `bertcpp download NAME` asks the hub even when a folder called NAME is in the working directory.
+TEST_F(HubResolve, DownloadAsksTheHubEvenWhenALocalFolderHasTheIdsName) {
+  const fs::path cwd = fs::current_path();
+  fs::create_directories(tmp_ / "work" / "google-bert" / "tiny-bert");
+  fs::current_path(tmp_ / "work");
+  fs::path got;
+  EXPECT_NO_THROW(got = download_model("google-bert/tiny-bert", options(hub_.endpoint())));
+  const Error e = error_of([&] { download_model(".", options(hub_.endpoint())); });
+  fs::current_path(cwd);
+  EXPECT_EQ(got.filename(), kCommit);
+  EXPECT_TRUE(fs::is_regular_file(got / "model.safetensors"));
+  EXPECT_TRUE(contains(e.what(), "local folder")) << e.what();
+}
+
 }  // namespace
 }  // namespace bertcpp::hub

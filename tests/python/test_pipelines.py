@@ -22,7 +22,7 @@ def test_text_classification_matches_reference_logits():
         text = json.load(f)["texts"]["single"][0]
     probs = _softmax(exp["single.logits"][0].astype(np.float64))
     clf = bertcpp.pipeline("text-classification", model=CLASSIFIER)
-    best = clf(text)
+    best = clf(text)[0]  # transformers: a list of one dict for one string
     labels = ["negative", "neutral", "positive"]
     assert best["label"] == labels[int(np.argmax(probs))]
     assert abs(best["score"] - float(probs.max())) <= 1e-4

@@ -1,0 +1,53 @@
+"""sentence-transformers folders built around tests/data/models/tiny-bert (weights and vocabulary
+symlinked): shared by the tests and by tools/make_st_expected.py, which runs the real library on
+the very same folders."""
+import json
+import os
+
+_TINY_FILES = ("config.json", "model.safetensors", "tokenizer_config.json", "vocab.txt")
+_POOLING_KEYS = {
+    "cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens", "max": "pooling_mode_max_tokens",
+    "mean_sqrt_len": "pooling_mode_mean_sqrt_len_tokens", "weightedmean": "pooling_mode_weightedmean_tokens",
+    "lasttoken": "pooling_mode_lasttoken",
+}
+
+# name -> (pooling mode, Normalize module?, config_sentence_transformers.json extras, max_seq_length)
+VARIANTS = {
+    "mean-normalize-prompts": ("mean", True, {"prompts": {"query": "query: ", "passage": "passage: "},
+                                              "default_prompt_name": None}, 128),
+    "default-prompt": ("cls", False, {"prompts": {"query": "query: ", "": ""}, "default_prompt_name": "query"}, 128),
+}
+for _mode in _POOLING_KEYS:
+    VARIANTS[f"pool-{_mode}"] = (_mode, False, {}, 128)
+
+
+def make(models_dir, out_dir, variant):
+    """Writes the folder `variant` of VARIANTS into out_dir (created) and returns out_dir."""
+    mode, normalize, st_config, max_seq_length = VARIANTS[variant]
+    tiny = os.path.abspath(os.path.join(models_dir, "tiny-bert"))
+    os.makedirs(os.path.join(out_dir, "1_Pooling"), exist_ok=True)
+    for name in _TINY_FILES:
+        link = os.path.join(out_dir, name)
+        if not os.path.lexists(link):
+            os.symlink(os.path.join(tiny, name), link)
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]
+    if normalize:
+        modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+        os.makedirs(os.path.join(out_dir, "2_Normalize"), exist_ok=True)
+    pooling = {"word_embedding_dimension": 32, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": False,
+               "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False,
+               "pooling_mode_weightedmean_tokens": False, "pooling_mode_lasttoken": False, "include_prompt": True}
+    pooling[_POOLING_KEYS[mode]] = True
+    files = {
+        "modules.json": modules,
+        "1_Pooling/config.json": pooling,
+        "sentence_bert_config.json": {"max_seq_length": max_seq_length, "do_lower_case": False},
+        "config_sentence_transformers.json": {"__version__": {"sentence_transformers": "3.0.0"}, **st_config},
+    }
+    for name, content in files.items():
+        with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
+            json.dump(content, f, indent=2)
+    return out_dir
