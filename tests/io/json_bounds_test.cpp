@@ -97,7 +97,7 @@ TEST(JsonBrief, DeepAndHugeValuesStayShortAndCheap) {
 TEST_F(JsonBounds, DeepModelFilesAreRefused) {
   // config.json
   iotest::write_file(dir_ / "config.json", nested(70000, "{\"hidden_size\":", "}"));
-  EXPECT_NE(error_of([&] { load_bert_config(dir_ / "config.json"); }).find("deeper"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_config_json(dir_ / "config.json"); }).find("deeper"), std::string::npos);
   // a safetensors header whose `shape` nests
   iotest::write_file(dir_ / "model.safetensors",
                      iotest::safetensors(R"({"a":{"dtype":"F32","shape":)" + nested(70000) +

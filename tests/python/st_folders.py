@@ -1,8 +1,9 @@
 """sentence-transformers folders built around tests/data/models/tiny-bert (weights and vocabulary
-symlinked): shared by the tests and by tools/make_st_expected.py, which runs the real library on
+copied: bertcpp refuses links that leave a model folder): shared by the tests and by tools/make_st_expected.py, which runs the real library on
 the very same folders."""
 import json
 import os
+import shutil
 
 _TINY_FILES = ("config.json", "model.safetensors", "tokenizer_config.json", "vocab.txt")
 _POOLING_KEYS = {
@@ -27,9 +28,9 @@ def make(models_dir, out_dir, variant):
     tiny = os.path.abspath(os.path.join(models_dir, "tiny-bert"))
     os.makedirs(os.path.join(out_dir, "1_Pooling"), exist_ok=True)
     for name in _TINY_FILES:
-        link = os.path.join(out_dir, name)
-        if not os.path.lexists(link):
-            os.symlink(os.path.join(tiny, name), link)
+        dst = os.path.join(out_dir, name)
+        if not os.path.lexists(dst):
+            shutil.copyfile(os.path.join(tiny, name), dst)
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
