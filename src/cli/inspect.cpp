@@ -11,6 +11,7 @@
 #include "bertcpp/error.h"
 #include "cli/command.h"
 #include "io/checkpoint.h"
+#include "io/json_util.h"
 #include "model/config.h"
 #include "model/family.h"
 #include "model/weights.h"
@@ -116,27 +117,27 @@ int run_inspect(const InspectArgs& a) {
     return 0;
   }
 
-  std::printf("path:    %s\nformat:  %s\n", a.path.c_str(), ck.format().c_str());
+  std::printf("path:    %s\nformat:  %s\n", io::printable(a.path).c_str(), ck.format().c_str());
   if (config) {
-    std::printf("head:    %s\nweights: %s\n\nconfig.json:\n", model::head_name(*head).c_str(), check.c_str());
+    std::printf("head:    %s\nweights: %s\n\nconfig.json:\n", model::head_name(*head).c_str(), io::printable(check).c_str());
     const Json cj = config_json(*config, *family);
     for (const auto& [k, v] : cj.items())
-      std::printf("  %-30s %s\n", k.c_str(), v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      std::printf("  %-30s %s\n", k.c_str(), io::printable(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).c_str());
   } else {
     std::printf("config:  %s\n", check.c_str());
   }
   size_t wname = 4, wshape = 5, wfile = 4;
   for (const auto& t : ck.tensors()) {
-    wname = std::max(wname, t.name.size());
+    wname = std::max(wname, io::printable(t.name).size());
     wshape = std::max(wshape, shape_to_string(t.shape).size());
     wfile = std::max(wfile, t.file.size());
   }
   std::printf("\n%-*s  %-5s  %-*s  %14s  %s\n", static_cast<int>(wname), "name", "dtype", static_cast<int>(wshape),
               "shape", "bytes", "file");
   for (const auto& t : ck.tensors())
-    std::printf("%-*s  %-5s  %-*s  %14s  %s\n", static_cast<int>(wname), t.name.c_str(),
+    std::printf("%-*s  %-5s  %-*s  %14s  %s\n", static_cast<int>(wname), io::printable(t.name).c_str(),
                 std::string(dtype_name(t.dtype)).c_str(), static_cast<int>(wshape), shape_to_string(t.shape).c_str(),
-                with_commas(t.nbytes).c_str(), t.file.c_str());
+                with_commas(t.nbytes).c_str(), io::printable(t.file).c_str());
   std::printf("\ntotal: %zu tensors, %s parameters, %s bytes\n", ck.tensors().size(), with_commas(params).c_str(),
               with_commas(bytes).c_str());
   return 0;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "cli/command.h"
+#include "io/json_util.h"
 #include "bertcpp/error.h"
 
 namespace bertcpp::cli {
@@ -51,10 +52,10 @@ int main(int argc, char** argv) {
       if (sub->parsed()) return run();
     return 2;
   } catch (const Error& e) {
-    std::fprintf(stderr, "bertcpp: error: %s\n", e.what());
+    std::fprintf(stderr, "bertcpp: error: %s\n", io::printable(e.what()).c_str());  // names come from files
     return e.exit_code();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bertcpp: internal error: %s\n", e.what());
+    std::fprintf(stderr, "bertcpp: internal error: %s\n", io::printable(e.what()).c_str());
     return 1;
   }
 }

@@ -186,6 +186,47 @@ void check_link_stays_inside(const std::string& path) {
   throw invalid_file(path, "is a symbolic link to " + target.string() + ", outside the model folder");
 }
 
+std::string printable(std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  auto escape = [&](unsigned char c) {
+    out += "\\x";
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  };
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      escape(c);
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    const size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    const std::string_view cp = s.substr(i, n);
+    if (n == 1 || cp.size() < n || !is_valid_utf8(cp)) {
+      escape(c);
+      ++i;
+      continue;
+    }
+    // C1 controls (U+0080..U+009F: 0xC2 0x80..0x9F) act as terminal escapes too.
+    if (n == 2 && c == 0xc2 && static_cast<unsigned char>(cp[1]) < 0xa0) {
+      escape(c);
+      escape(static_cast<unsigned char>(cp[1]));
+    } else {
+      out += cp;
+    }
+    i += n;
+  }
+  return out;
+}
+
 std::string read_small_file(const std::string& path, size_t max_bytes) {
   check_link_stays_inside(path);
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.

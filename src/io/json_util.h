@@ -37,6 +37,10 @@ std::optional<int64_t> json_int64(const nlohmann::json& j);
 // levels or elements, so a huge or deep value costs nothing).
 std::string json_brief(const nlohmann::json& j);
 
+// `s` safe to print on a terminal: control characters (C0, DEL, C1) and bytes that are not UTF-8
+// become \xNN, so a hostile tensor name or file value cannot move the cursor or recolour output.
+std::string printable(std::string_view s);
+
 // Refuses `path` if it is a symbolic link whose target leaves the folder holding it (e.g.
 // vocab.txt -> /etc/passwd). Allowed: targets inside that folder, and the Hugging Face cache's
 // links from <repo>/snapshots/<rev>/... into <repo>/blobs/.

@@ -127,3 +127,29 @@ TEST_F(InspectCli, HostileFilesExitWithOneLine) {
   EXPECT_EQ(us.code, 6) << us.err;
   EXPECT_NE(us.err.find("position_embedding_type"), std::string::npos) << us.err;
 }
+
+// Tensor names are the file's: terminal escapes in them are printed as \xNN, in the table and in
+// errors (a raw ESC could move the cursor or recolour the terminal).
+TEST_F(InspectCli, TerminalEscapesInNamesArePrintedEscaped) {
+  fs::create_directories(dir_ / "esc");
+  write_file(dir_ / "esc" / "model.safetensors",
+             safetensors("{\"" + std::string("w\\u001b[2J\\u001b]0;pwned\\u0007\\u009b31m") +
+                             "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                         std::string(4, '\0')));
+  CliRun r = run_cli("inspect " + (dir_ / "esc").string(), dir_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
+  EXPECT_EQ(r.out.find('\x07'), std::string::npos);
+  EXPECT_EQ(r.out.find("\xc2\x9b"), std::string::npos);
+  EXPECT_NE(r.out.find("w\\x1b[2J\\x1b]0;pwned\\x07\\xc2\\x9b31m"), std::string::npos) << r.out;
+  // An error naming the tensors (two names that map to one weight) is escaped the same way.
+  write_file(dir_ / "esc" / "model.safetensors",
+             safetensors(R"({"bert.x\u001b[2J":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                         R"("x\u001b[2J":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                         std::string(4, '\0')));
+  write_file(dir_ / "esc" / "config.json", R"({"hidden_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1})");
+  r = run_cli("inspect " + (dir_ / "esc").string(), dir_);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("x\\x1b[2J"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+}
