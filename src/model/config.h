@@ -3,6 +3,7 @@
 #pragma once
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "io/config.h"
 #include "ops/activation.h"
@@ -27,6 +28,14 @@ struct EncoderConfig : io::CommonConfig {
   bool positions_from_padding = false;
   int64_t relative_attention_num_buckets = 0;  // MPNet's shared relative position bias; 0 = none
   std::string position_embedding_type = "absolute";
+
+  // Pre-norm rotary encoders (ModernBERT, model/modernbert.h); the encoder ignores them.
+  double global_rope_theta = 160000.0, local_rope_theta = 10000.0;
+  int64_t local_attention = 128;     // a local layer's row i sees keys |i - j| <= local_attention / 2
+  std::vector<bool> layer_is_local;  // per layer (config layer_types, or global_attn_every_n_layers)
+  bool norm_bias = false, attention_bias = false, mlp_bias = false, classifier_bias = false, decoder_bias = true;
+  ops::Activation classifier_activation = ops::Activation::GeluErf;
+  std::string classifier_pooling = "cls";  // sequence classification: "cls" (first token) or "mean"
 
   int64_t head_dim() const { return hidden_size / num_attention_heads; }
   int64_t embedding_width() const { return embedding_size > 0 ? embedding_size : hidden_size; }

@@ -14,6 +14,7 @@
 
 #include "bertcpp/error.h"
 #include "io/checkpoint.h"
+#include "model/input.h"
 #include "model/weights.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
@@ -119,8 +120,6 @@ class Workspace {
 // per Linear would get a slab's odd row count (var-len batch 4791 vs 3684 ms and 3835 vs 3638 ms).
 constexpr int64_t kSlabRows = 512;
 
-std::string at(int64_t b, int64_t s) { return "[" + std::to_string(b) + ", " + std::to_string(s) + "]"; }
-
 // MPNet's relative_position_bucket (T5's, bidirectional) for relative position j - i, with
 // torch's float32 arithmetic for the logarithmic buckets.
 int64_t relative_position_bucket(int64_t relative_position, int64_t num_buckets, int64_t max_distance = 128) {
@@ -160,7 +159,6 @@ struct Encoder::Impl {
   LayerNormWeights mlm_ln;
   ops::Linear nsp, discriminator_dense, discriminator_out, token_classifier, qa_outputs;
 
-  void validate(const Input& in) const;
   void layer_norm(float* x, const float* residual, int64_t rows, int64_t cols, const LayerNormWeights& ln) const {
     ops::layer_norm(x, residual, rows, cols, ln.gamma.data<float>(), ln.beta.data<float>(), config.layer_norm_eps, x);
   }
@@ -256,49 +254,6 @@ HeadKind Encoder::head() const { return impl_->head; }
 const std::string& Encoder::head_missing() const { return impl_->head_missing; }
 bool Encoder::has_pooler() const { return impl_->pooler.defined(); }
 
-void Encoder::Impl::validate(const Input& in) const {
-  const Tensor& ids = in.input_ids;
-  if (!ids.defined()) throw invalid_argument("input_ids is missing");
-  if (ids.dtype() != DType::I64 || ids.rank() != 2)
-    throw invalid_argument("input_ids must be I64 [batch, seq], got " + std::string(dtype_name(ids.dtype())) + " " +
-                           shape_to_string(ids.shape()));
-  const int64_t B = ids.dim(0), S = ids.dim(1);
-  if (B == 0 || S == 0) throw invalid_argument("input_ids is empty: shape " + shape_to_string(ids.shape()));
-  if (S > config.max_sequence_length())
-    throw invalid_argument("sequence length " + std::to_string(S) + " exceeds this model's maximum " +
-                           std::to_string(config.max_sequence_length()) + " (max_position_embeddings " +
-                           std::to_string(config.max_position_embeddings) +
-                           (config.position_offset() ? ", positions from " + std::to_string(config.position_offset()) : "") +
-                           "); truncate the input");
-  const int64_t* id = ids.data<int64_t>();
-  for (int64_t i = 0; i < B * S; ++i)
-    if (id[i] < 0 || id[i] >= config.vocab_size)
-      throw invalid_argument("input_ids" + at(i / S, i % S) + " = " + std::to_string(id[i]) +
-                             " is outside the vocabulary [0, " + std::to_string(config.vocab_size) + ")");
-  auto check_shape = [&](const Tensor& t, const char* name) {
-    if (t.dtype() != DType::I64 || t.shape() != ids.shape())
-      throw invalid_argument(std::string(name) + " must be I64 " + shape_to_string(ids.shape()) +
-                             " like input_ids, got " + std::string(dtype_name(t.dtype())) + " " + shape_to_string(t.shape()));
-  };
-  if (in.attention_mask.defined()) {
-    check_shape(in.attention_mask, "attention_mask");
-    const int64_t* m = in.attention_mask.data<int64_t>();
-    for (int64_t i = 0; i < B * S; ++i)
-      if (m[i] != 0 && m[i] != 1)
-        throw invalid_argument("attention_mask" + at(i / S, i % S) + " = " + std::to_string(m[i]) + " is not 0 or 1");
-  }
-  if (in.token_type_ids.defined()) {
-    check_shape(in.token_type_ids, "token_type_ids");
-    const int64_t types = std::max<int64_t>(config.type_vocab_size, 1);  // families without types take zeros
-    const int64_t* t = in.token_type_ids.data<int64_t>();
-    for (int64_t i = 0; i < B * S; ++i)
-      if (t[i] < 0 || t[i] >= types)
-        throw invalid_argument("token_type_ids" + at(i / S, i % S) + " = " + std::to_string(t[i]) +
-                               " is outside [0, type_vocab_size " + std::to_string(types) + ")" +
-                               (config.type_vocab_size <= 1 ? " (this model has no token types: send zeros or none)" : ""));
-  }
-}
-
 // Position ids as data [batch, seq]: 0, 1, 2, ... or, for RoBERTa-style families,
 // padding_idx + 1 + (index among the non-pad tokens) with pad tokens at padding_idx.
 Tensor Encoder::Impl::position_ids(const Input& in) const {
@@ -355,7 +310,7 @@ Tensor Encoder::Impl::relative_bias(int64_t S) const {
 Output Encoder::forward(const Input& input, const Request& request) const {
   const Impl& m = *impl_;
   const EncoderConfig& cfg = m.config;
-  m.validate(input);
+  validate_input(cfg, input);
   if (request.head && m.head != HeadKind::None && !m.head_missing.empty())
     throw invalid_file("model", m.head_missing + "; the base model's outputs need no head: ask for them only");
   ops::set_num_threads(m.threads);

@@ -4,7 +4,7 @@
 namespace bertcpp::model {
 
 namespace families {
-extern const Family bert, roberta, distilbert, electra, mpnet;
+extern const Family bert, roberta, distilbert, electra, mpnet, modernbert;
 }  // namespace families
 
 namespace {
@@ -14,6 +14,7 @@ const Family* const kFamilies[] = {
     &families::distilbert,
     &families::electra,
     &families::mpnet,
+    &families::modernbert,
 };
 }  // namespace
 

@@ -97,34 +97,52 @@ void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t h
       row[i] = std::min(g * kRows + i, rows - 1);
       q[i] = Q + row[i] * stride;
     }
+    // Each row's keys [lo, hi); the group's span [glo, ghi) and the 16-aligned score columns
+    // [jlo, jhi) computed for it (all keys without a window).
+    int64_t lo[kRows], hi[kRows];
+    for (int64_t i = 0; i < kRows; ++i) {
+      lo[i] = s.window < 0 ? 0 : std::clamp<int64_t>(row[i] - s.window, 0, keys - 1);
+      hi[i] = s.window < 0 ? keys : std::clamp<int64_t>(row[i] + s.window + 1, lo[i] + 1, keys);
+    }
+    const int64_t glo = *std::min_element(lo, lo + kRows), ghi = *std::max_element(hi, hi + kRows);
+    const int64_t jlo = glo / kCols * kCols, jhi = std::min(kp, (ghi + kCols - 1) / kCols * kCols);
+    const int64_t w = jhi - jlo;  // sg holds columns [jlo, jhi) of each row, row stride kp
     int64_t jb = 0;
-    for (; jb + 64 <= kp; jb += 64) tile<4>(q, kt + jb, kp, d, sg + jb, kp);
-    for (; jb + 32 <= kp; jb += 32) tile<2>(q, kt + jb, kp, d, sg + jb, kp);
-    for (; jb < kp; jb += 16) tile<1>(q, kt + jb, kp, d, sg + jb, kp);
-    if (s.rel_bias) {  // scores / divisor + bias, then softmax with the mask (divisor 1 is exact)
-      for (int64_t i = 0; i < kRows; ++i) {
-        float* x = sg + i * kp;
-        const float* rb = s.rel_bias + head * s.rel_bias_head_stride + s.rel_bias_center - row[i];
-        for (int64_t c = 0; c < keys; ++c) x[c] = x[c] / shape.divisor + rb[c];
-        cpu::softmax_row(x, keys, 1.0f, s.mask);
+    for (; jb + 64 <= w; jb += 64) tile<4>(q, kt + jlo + jb, kp, d, sg + jb, kp);
+    for (; jb + 32 <= w; jb += 32) tile<2>(q, kt + jlo + jb, kp, d, sg + jb, kp);
+    for (; jb < w; jb += 16) tile<1>(q, kt + jlo + jb, kp, d, sg + jb, kp);
+    for (int64_t i = 0; i < kRows; ++i) {
+      float* x = sg + i * kp + (lo[i] - jlo);
+      const int64_t n = hi[i] - lo[i];
+      const float* mask = s.mask ? s.mask + lo[i] : nullptr;
+      if (s.rel_bias) {  // scores / divisor + bias, then softmax with the mask (divisor 1 is exact)
+        const float* rb = s.rel_bias + head * s.rel_bias_head_stride + s.rel_bias_center - row[i] + lo[i];
+        for (int64_t c = 0; c < n; ++c) x[c] = x[c] / shape.divisor + rb[c];
+        cpu::softmax_row(x, n, 1.0f, mask);
+      } else {
+        cpu::softmax_row(x, n, shape.divisor, mask);
       }
-    } else {
-      for (int64_t i = 0; i < kRows; ++i) cpu::softmax_row(sg + i * kp, keys, shape.divisor, s.mask);
+      // Keys of the span outside this row's window weigh 0 in P·V.
+      std::fill(sg + i * kp + (glo - jlo), x, 0.0f);
+      std::fill(x + n, sg + i * kp + (ghi - jlo), 0.0f);
     }
 
-    // Context for the group's 4 rows into a [4, dp] tile, then the real rows are copied out.
+    // Context for the group's 4 rows into a [4, dp] tile over the span's keys, then the real rows
+    // are copied out.
     float* ctx = scratch.ctx.data();
-    const float* p[kRows] = {sg, sg + kp, sg + 2 * kp, sg + 3 * kp};
+    const int64_t o = glo - jlo;
+    const float* p[kRows] = {sg + o, sg + kp + o, sg + 2 * kp + o, sg + 3 * kp + o};
+    const float* vg = vp + glo * dp;
     int64_t c0 = 0;
-    for (; c0 + 64 <= dp; c0 += 64) tile<4>(p, vp + c0, dp, keys, ctx + c0, dp);
-    for (; c0 < dp; c0 += 16) tile<1>(p, vp + c0, dp, keys, ctx + c0, dp);
+    for (; c0 + 64 <= dp; c0 += 64) tile<4>(p, vg + c0, dp, ghi - glo, ctx + c0, dp);
+    for (; c0 < dp; c0 += 16) tile<1>(p, vg + c0, dp, ghi - glo, ctx + c0, dp);
     for (int64_t i = 0; i < kRows && g * kRows + i < rows; ++i)
       std::memcpy(s.ctx + row[i] * shape.ctx_stride + head * d, ctx + i * dp, static_cast<size_t>(d) * sizeof(float));
     if (s.probs) {
       for (int64_t i = 0; i < kRows && g * kRows + i < rows; ++i) {
         float* pr = s.probs + head * s.probs_head_stride + row[i] * s.probs_row_stride;
-        std::memcpy(pr, sg + i * kp, static_cast<size_t>(keys) * sizeof(float));
-        std::fill(pr + keys, pr + s.probs_cols, 0.0f);
+        std::fill(pr, pr + s.probs_cols, 0.0f);
+        std::memcpy(pr + lo[i], sg + i * kp + (lo[i] - jlo), static_cast<size_t>(hi[i] - lo[i]) * sizeof(float));
       }
     }
   }

@@ -5,6 +5,11 @@
 // at columns h·head_dim of its part (the output of one fused Linear). The context output row of a
 // token is [heads·head_dim] with head h at columns h·head_dim (what attention.output.dense reads).
 //
+// Memory: one (sequence, head) at a time holds Kᵀ and V of its keys and the scores of 4 query rows,
+// O(keys · head_dim) per thread: the [rows, keys] score matrix is never materialized (only the
+// optional probabilities output is), so long sequences run in memory linear in their length.
+// With a window, the 4 rows' scores cover only their keys' span (≤ 2·window + 4 columns).
+//
 // Determinism: every query row goes through the same instructions whatever its neighbours, the
 // batch composition or the thread count, so a text's result is bitwise reproducible.
 #pragma once
@@ -26,12 +31,15 @@ struct AttentionSequence {
   int64_t rows = 0;            // query rows
   int64_t keys = 0;            // keys/values attended: token rows [0, keys)
   const float* mask = nullptr; // additive mask [keys] or nullptr
+  // Sliding window (local attention, ModernBERT): query row i attends to keys j with
+  // |i - j| <= window only (rows and keys share positions); < 0 = every key.
+  int64_t window = -1;
   // Optional relative position bias (MPNet), added to the scaled scores before the mask:
   // bias(h, i, j) = rel_bias[h·rel_bias_head_stride + rel_bias_center + j - i] for query row i, key j.
   const float* rel_bias = nullptr;
   int64_t rel_bias_head_stride = 0, rel_bias_center = 0;
   // Optional probabilities output: probs[h·probs_head_stride + r·probs_row_stride + j] for
-  // j < probs_cols; columns from `keys` on are written as 0.
+  // j < probs_cols; columns from `keys` on (and outside the window) are written as 0.
   float* probs = nullptr;
   int64_t probs_head_stride = 0, probs_row_stride = 0, probs_cols = 0;
 };

@@ -41,8 +41,13 @@ void layer_norm_row(const float* xr, const float* rr, int64_t cols, const float*
   const double var = sq / static_cast<double>(cols);
   const float rstd = static_cast<float>(1.0 / std::sqrt(var + eps));
   const float m = static_cast<float>(mean);
+  if (beta) {
 #pragma omp simd
-  for (int64_t c = 0; c < cols; ++c) yr[c] = (yr[c] - m) * rstd * gamma[c] + beta[c];
+    for (int64_t c = 0; c < cols; ++c) yr[c] = (yr[c] - m) * rstd * gamma[c] + beta[c];
+  } else {
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) yr[c] = (yr[c] - m) * rstd * gamma[c];
+  }
 }
 }  // namespace
 

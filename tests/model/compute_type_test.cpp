@@ -15,6 +15,7 @@
 
 #include "golden_util.h"
 #include "model/encoder.h"
+#include "model/network.h"
 
 using namespace bertcpp;
 
@@ -60,6 +61,36 @@ TEST(ComputeType, Bf16LastHiddenStateCosineVsF32) {
       const Tensor b = low->forward(batch, {}).last_hidden_state;
       EXPECT_GE(masked_cosine(a, b, batch.attention_mask), 0.999) << c;
       EXPECT_LE(bertcpp::testing::max_abs_diff(a, b, batch.attention_mask), 0.5) << c;
+    }
+  }
+}
+
+// ModernBERT's Linears (no biases; Wqkv, Wo, Wi, Wo per layer) through bf16 and int8 GEMMs.
+TEST(ComputeType, ModernBertBf16AndInt8CosineVsF32) {
+  for (const char* name : {"tiny-modernbert", "tiny-modernbert-classifier"}) {
+    SCOPED_TRACE(name);
+    const auto dir = bertcpp::testing::model_dir(name);
+    auto ref = model::load_network(dir, model::Options{});
+    const bertcpp::testing::Golden g(dir);
+    for (const auto& [gemm, min_cos] : {std::pair{ops::GemmType::BF16, 0.999}, std::pair{ops::GemmType::Int8, 0.99}}) {
+      model::Options o;
+      o.gemm = gemm;
+      std::unique_ptr<model::Network> low;
+      try {
+        low = model::load_network(dir, o);
+      } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Unsupported) continue;  // no bf16 GEMM on this CPU
+        throw;
+      }
+      for (const char* c : {"single", "batch", "long"}) {
+        const model::Input batch = g.batch(c);
+        const Tensor a = ref->forward(batch, {}).last_hidden_state;
+        const Tensor b = low->forward(batch, {}).last_hidden_state;
+        const double cos = masked_cosine(a, b, batch.attention_mask);
+        std::printf("    %s %s %s 1 - cosine %.3g, max|delta| %.3g\n", name, gemm == ops::GemmType::BF16 ? "bf16" : "int8", c,
+                    1 - cos, bertcpp::testing::max_abs_diff(a, b, batch.attention_mask));
+        EXPECT_GE(cos, min_cos) << c;
+      }
     }
   }
 }

@@ -1,6 +1,9 @@
 // config.json parsing: transformers EncoderConfig defaults, label handling, type/range errors.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "bertcpp/error.h"
 #include "model/config.h"
 #include "model/family.h"
@@ -170,4 +173,62 @@ TEST(Config, HeadFromArchitecturesPerFamily) {
   EXPECT_EQ(head_from_architectures(bert, {}), HeadKind::None);
   EXPECT_EQ(head_from_architectures(electra, {"ElectraForPreTraining"}), HeadKind::Discriminator);
   EXPECT_EQ(head_from_architectures(roberta, {"XLMRobertaForSequenceClassification"}), HeadKind::SequenceClassification);
+}
+
+// Values below are what transformers 5.24's ModernBertConfig gives for the same fields.
+TEST(Config, ModernBertDefaultsAndBothConfigLayouts) {
+  const EncoderConfig d = parse_config(R"({"model_type": "modernbert"})", "config.json");
+  EXPECT_EQ(d.vocab_size, 50368);
+  EXPECT_EQ(d.pad_token_id, 50283);
+  EXPECT_EQ(d.num_hidden_layers, 22);
+  EXPECT_EQ(d.intermediate_size, 1152);
+  EXPECT_EQ(d.max_position_embeddings, 8192);
+  EXPECT_EQ(d.classifier_pooling, "cls");
+  EXPECT_DOUBLE_EQ(d.layer_norm_eps, 1e-5);
+  EXPECT_DOUBLE_EQ(d.global_rope_theta, 160000.0);
+  EXPECT_DOUBLE_EQ(d.local_rope_theta, 10000.0);
+  EXPECT_EQ(d.local_attention, 128);
+  ASSERT_EQ(d.layer_is_local.size(), 22u);
+  EXPECT_EQ(d.layer_is_local[0], false);
+  EXPECT_EQ(d.layer_is_local[1], true);
+  EXPECT_EQ(d.layer_is_local[2], true);
+  EXPECT_EQ(d.layer_is_local[3], false);
+  EXPECT_EQ(d.type_vocab_size, 0);
+  // Hub layout (answerdotai/ModernBERT-base style names).
+  const EncoderConfig h = parse_config(R"({"model_type": "modernbert", "num_hidden_layers": 5, "global_attn_every_n_layers": 2,
+      "global_rope_theta": 500000.0, "local_rope_theta": 20000.0, "local_attention": 64})", "config.json");
+  EXPECT_EQ(h.layer_is_local, (std::vector<bool>{false, true, false, true, false}));
+  EXPECT_DOUBLE_EQ(h.global_rope_theta, 500000.0);
+  EXPECT_DOUBLE_EQ(h.local_rope_theta, 20000.0);
+  EXPECT_EQ(h.local_attention, 64);
+  // transformers 5 layout: layer_types and rope_parameters win.
+  const EncoderConfig t = parse_config(R"({"model_type": "modernbert", "num_hidden_layers": 2, "global_attn_every_n_layers": 3,
+      "layer_types": ["sliding_attention", "full_attention"],
+      "rope_parameters": {"full_attention": {"rope_type": "default", "rope_theta": 1000.0},
+                          "sliding_attention": {"rope_type": "default", "rope_theta": 50.0}}})", "config.json");
+  EXPECT_EQ(t.layer_is_local, (std::vector<bool>{true, false}));
+  EXPECT_DOUBLE_EQ(t.global_rope_theta, 1000.0);
+  EXPECT_DOUBLE_EQ(t.local_rope_theta, 50.0);
+}
+
+TEST(Config, ModernBertErrorsNameTheField) {
+  std::string msg;
+  EXPECT_EQ(kind_of(R"({"model_type": "modernbert", "num_hidden_layers": 2, "layer_types": ["full_attention"]})", &msg),
+            ErrorKind::InvalidFile);
+  EXPECT_NE(msg.find("layer_types"), std::string::npos) << msg;
+  EXPECT_EQ(kind_of(R"({"model_type": "modernbert", "num_hidden_layers": 1, "layer_types": ["chunked_attention"]})", &msg),
+            ErrorKind::Unsupported);
+  EXPECT_NE(msg.find("chunked_attention"), std::string::npos) << msg;
+  EXPECT_EQ(kind_of(R"({"model_type": "modernbert", "rope_parameters": {"full_attention": {"rope_type": "yarn"}}})", &msg),
+            ErrorKind::Unsupported);
+  EXPECT_NE(msg.find("yarn"), std::string::npos) << msg;
+  EXPECT_EQ(kind_of(R"({"model_type": "modernbert", "rope_scaling": {"type": "linear", "factor": 2.0}})", &msg),
+            ErrorKind::Unsupported);
+  EXPECT_EQ(kind_of(R"({"model_type": "modernbert", "classifier_pooling": "max"})", &msg), ErrorKind::Unsupported);
+  EXPECT_NE(msg.find("classifier_pooling"), std::string::npos) << msg;
+  EXPECT_EQ(kind_of(R"({"model_type": "modernbert", "global_rope_theta": 0})", &msg), ErrorKind::InvalidFile);
+  EXPECT_NE(msg.find("global_rope_theta"), std::string::npos) << msg;
+  EXPECT_EQ(kind_of(R"({"model_type": "modernbert", "hidden_size": 36, "num_attention_heads": 4})", &msg),
+            ErrorKind::InvalidFile);  // head dim 9 is odd
+  EXPECT_NE(msg.find("rotary"), std::string::npos) << msg;
 }

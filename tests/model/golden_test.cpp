@@ -1,4 +1,4 @@
-// model::Encoder against transformers' goldens: every model folder and case in tests/data/models,
+// Every family's graph (model::load_network) against transformers' goldens: every model folder and case in tests/data/models,
 // every output the golden holds, max |Δ| ≤ 1e-4.
 #include <gtest/gtest.h>
 
@@ -11,6 +11,7 @@
 
 #include "golden_util.h"
 #include "model/encoder.h"
+#include "model/network.h"
 
 using namespace bertcpp;
 using bertcpp::testing::Golden;
@@ -38,14 +39,14 @@ std::string param_name(const ::testing::TestParamInfo<Param>& p) {
 }
 
 // Loading is the slow part; one model per folder for the whole suite.
-const model::Encoder& loaded(const std::filesystem::path& dir) {
-  static std::map<std::string, std::unique_ptr<model::Encoder>> cache;
+const model::Network& loaded(const std::filesystem::path& dir) {
+  static std::map<std::string, std::unique_ptr<model::Network>> cache;
   auto& slot = cache[dir.string()];
-  if (!slot) slot = model::Encoder::load(dir, model::Options{});
+  if (!slot) slot = model::load_network(dir, model::Options{});
   return *slot;
 }
 
-void check_case(const model::Encoder& bert, const Golden& g, const std::string& c) {
+void check_case(const model::Network& bert, const Golden& g, const std::string& c) {
   const model::Input batch = g.batch(c);
   model::Request req;
   req.hidden_states = g.has(c, "hidden_states");

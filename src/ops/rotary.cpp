@@ -1,0 +1,62 @@
+// RoPE tables in float32 (torch's order of operations) and the rotation, one row per iteration.
+#include "ops/rotary.h"
+
+#include <cmath>
+#include <string>
+
+#include "bertcpp/error.h"
+
+namespace bertcpp::ops {
+
+RotaryTable rotary_table(int64_t positions, int64_t head_dim, double theta) {
+  if (head_dim <= 0 || head_dim % 2 != 0 || positions < 0 || !(theta > 0))
+    throw invalid_argument("rotary_table: head_dim " + std::to_string(head_dim) + " must be even and positive, positions " +
+                           std::to_string(positions) + " >= 0, theta " + std::to_string(theta) + " > 0");
+  const int64_t half = head_dim / 2;
+  RotaryTable t;
+  t.positions = positions;
+  t.head_dim = head_dim;
+  t.cos.resize(static_cast<size_t>(positions * half));
+  t.sin.resize(t.cos.size());
+  // inv_freq = 1 / base ** (arange(0, d, 2).float() / d), every step rounded to float32 as torch.
+  std::vector<float> inv(static_cast<size_t>(half));
+  const float base = static_cast<float>(theta);
+  for (int64_t i = 0; i < half; ++i) {
+    const float e = static_cast<float>(2 * i) / static_cast<float>(head_dim);
+    inv[static_cast<size_t>(i)] = 1.0f / static_cast<float>(std::pow(static_cast<double>(base), static_cast<double>(e)));
+  }
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      const float f = static_cast<float>(p) * inv[static_cast<size_t>(i)];
+      t.cos[static_cast<size_t>(p * half + i)] = static_cast<float>(std::cos(static_cast<double>(f)));
+      t.sin[static_cast<size_t>(p * half + i)] = static_cast<float>(std::sin(static_cast<double>(f)));
+    }
+  return t;
+}
+
+void rotary(const RotaryTable& table, float* x, int64_t rows, int64_t row_stride, int64_t vectors, int64_t first_position) {
+  if (rows <= 0) return;
+  if (first_position < 0 || first_position + rows > table.positions)
+    throw invalid_argument("rotary: positions [" + std::to_string(first_position) + ", " +
+                           std::to_string(first_position + rows) + ") outside the table's " +
+                           std::to_string(table.positions));
+  const int64_t d = table.head_dim, half = d / 2;
+#pragma omp parallel for schedule(static) if (rows * vectors * d >= 16384)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* c = table.cos.data() + (first_position + r) * half;
+    const float* s = table.sin.data() + (first_position + r) * half;
+    for (int64_t v = 0; v < vectors; ++v) {
+      float* x1 = x + r * row_stride + v * d;
+      float* x2 = x1 + half;
+#pragma omp simd
+      for (int64_t i = 0; i < half; ++i) {
+        const float a = x1[i], b = x2[i];
+        const float ac = a * c[i], bs = b * s[i], bc = b * c[i], as = a * s[i];
+        x1[i] = ac - bs;
+        x2[i] = bc + as;
+      }
+    }
+  }
+}
+
+}  // namespace bertcpp::ops

@@ -1,0 +1,231 @@
+// The kernels of the pre-norm rotary encoders (ModernBERT) against naive double references:
+// rotary embeddings, GLU, LayerNorm without bias, sliding-window and long-sequence attention.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "bertcpp/error.h"
+#include "ops/activation.h"
+#include "ops/attention.h"
+#include "ops/glu.h"
+#include "ops/layer_norm.h"
+#include "ops/rotary.h"
+#include "ops/threads.h"
+#include "support/random.h"
+
+using namespace bertcpp;
+using bertcpp::testing::random_vec;
+
+namespace {
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::isnan(a[i]) ? INFINITY : std::abs(double(a[i]) - b[i]));
+  return m;
+}
+
+TEST(Rotary, MatchesRotateHalfInDouble) {
+  for (const int64_t d : {8, 64}) {
+    for (const double theta : {10000.0, 160000.0}) {
+      const int64_t rows = 300, vectors = 6, stride = vectors * d + 5;  // Q and K of 3 heads, row padding
+      const auto table = ops::rotary_table(rows + 7, d, theta);
+      auto x = random_vec(static_cast<size_t>(rows * stride), 3, -2.0f, 2.0f);
+      const auto x0 = x;
+      ops::rotary(table, x.data(), rows, stride, vectors, /*first_position=*/7);
+      std::vector<double> ref(x.size());
+      for (size_t i = 0; i < x.size(); ++i) ref[i] = x0[i];
+      const int64_t half = d / 2;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t v = 0; v < vectors; ++v)
+          for (int64_t i = 0; i < half; ++i) {
+            const double f = double(r + 7) / std::pow(theta, double(2 * i) / double(d));
+            const size_t a = static_cast<size_t>(r * stride + v * d + i), b = a + static_cast<size_t>(half);
+            ref[a] = x0[a] * std::cos(f) - x0[b] * std::sin(f);
+            ref[b] = x0[b] * std::cos(f) + x0[a] * std::sin(f);
+          }
+      // float32 frequencies at position ~300: |Δangle| ≲ 300·2⁻²⁴ rad.
+      EXPECT_LT(max_abs_diff(x, ref), 1e-4) << d << " " << theta;
+      for (int64_t r = 0; r < rows; ++r)  // the padding columns are untouched
+        for (int64_t c = vectors * d; c < stride; ++c)
+          EXPECT_EQ(x[static_cast<size_t>(r * stride + c)], x0[static_cast<size_t>(r * stride + c)]);
+    }
+  }
+}
+
+TEST(Rotary, PositionZeroIsIdentityAndBadArgumentsThrow) {
+  const auto table = ops::rotary_table(4, 16, 10000.0);
+  auto x = random_vec(32, 4);
+  const auto x0 = x;
+  ops::rotary(table, x.data(), 1, 32, 2);
+  EXPECT_EQ(x, x0);
+  EXPECT_THROW(ops::rotary_table(4, 7, 10000.0), Error);
+  EXPECT_THROW(ops::rotary_table(4, 8, 0.0), Error);
+  EXPECT_THROW(ops::rotary(table, x.data(), 2, 16, 1, 3), Error);  // positions 3, 4 outside a 4-row table
+}
+
+TEST(Glu, GegluAndSwigluMatchDoubleReference) {
+  const int64_t rows = 37, n = 48;
+  const auto in = random_vec(static_cast<size_t>(rows * 2 * n), 5, -4.0f, 4.0f);
+  for (const ops::Activation act : {ops::Activation::GeluErf, ops::Activation::Silu}) {
+    std::vector<float> out(static_cast<size_t>(rows * n), NAN);
+    ops::glu(in.data(), rows, n, act, out.data());
+    std::vector<double> ref(out.size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < n; ++j) {
+        const double a = in[static_cast<size_t>(r * 2 * n + j)], g = in[static_cast<size_t>(r * 2 * n + n + j)];
+        const double f = act == ops::Activation::GeluErf ? 0.5 * a * (1 + std::erf(a / std::sqrt(2.0))) : a / (1 + std::exp(-a));
+        ref[static_cast<size_t>(r * n + j)] = f * g;
+      }
+    EXPECT_LT(max_abs_diff(out, ref), 5e-6) << ops::activation_name(act);
+  }
+}
+
+TEST(LayerNorm, WithoutBiasMatchesDoubleReference) {
+  const int64_t rows = 7, cols = 40;
+  const auto x = random_vec(static_cast<size_t>(rows * cols), 6, -3.0f, 5.0f);
+  const auto g = random_vec(cols, 7, 0.5f, 1.5f);
+  std::vector<float> y(x.size());
+  ops::layer_norm(x.data(), nullptr, rows, cols, g.data(), nullptr, 1e-5, y.data());
+  std::vector<double> ref(x.size());
+  for (int64_t i = 0; i < rows; ++i) {
+    double mean = 0, var = 0;
+    for (int64_t c = 0; c < cols; ++c) mean += x[static_cast<size_t>(i * cols + c)];
+    mean /= cols;
+    for (int64_t c = 0; c < cols; ++c) var += std::pow(x[static_cast<size_t>(i * cols + c)] - mean, 2);
+    var /= cols;
+    for (int64_t c = 0; c < cols; ++c)
+      ref[static_cast<size_t>(i * cols + c)] = (x[static_cast<size_t>(i * cols + c)] - mean) / std::sqrt(var + 1e-5) * g[c];
+  }
+  EXPECT_LT(max_abs_diff(y, ref), 2e-6);
+}
+
+// softmax(Q·Kᵀ / divisor + mask) · V per head in double; with window ≥ 0 row i sees keys |i - j| ≤ window.
+std::vector<double> naive_attention(const float* qkv, int64_t rows, int64_t keys, int64_t heads, int64_t d, double divisor,
+                                    const float* mask, int64_t window, std::vector<double>* probs) {
+  const int64_t H = heads * d;
+  std::vector<double> ctx(static_cast<size_t>(rows * H));
+  if (probs) probs->assign(static_cast<size_t>(heads * rows * keys), 0.0);
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < rows; ++i) {
+      std::vector<double> s(static_cast<size_t>(keys), -INFINITY);
+      double mx = -INFINITY;
+      for (int64_t j = 0; j < keys; ++j) {
+        if (window >= 0 && std::abs(i - j) > window) continue;
+        double acc = 0;
+        for (int64_t k = 0; k < d; ++k) acc += double(qkv[i * 3 * H + h * d + k]) * qkv[j * 3 * H + H + h * d + k];
+        s[static_cast<size_t>(j)] = acc / divisor + (mask ? double(mask[j]) : 0.0);
+        mx = std::max(mx, s[static_cast<size_t>(j)]);
+      }
+      double sum = 0;
+      for (double& v : s) sum += (v = std::exp(v - mx));
+      for (int64_t j = 0; j < keys; ++j) {
+        s[static_cast<size_t>(j)] /= sum;
+        if (probs) (*probs)[static_cast<size_t>((h * rows + i) * keys + j)] = s[static_cast<size_t>(j)];
+      }
+      for (int64_t k = 0; k < d; ++k) {
+        double acc = 0;
+        for (int64_t j = 0; j < keys; ++j) acc += s[static_cast<size_t>(j)] * qkv[j * 3 * H + 2 * H + h * d + k];
+        ctx[static_cast<size_t>(i * H + h * d + k)] = acc;
+      }
+    }
+  return ctx;
+}
+
+TEST(Attention, SlidingWindowMatchesDoubleReference) {
+  struct Case { int64_t heads, d, rows, window; bool mask; };
+  // Windows narrower than a 4-row group, than a 16-key tile, wider than the sequence, on and off
+  // the tile widths; a padding mask inside the window.
+  for (const Case c : {Case{2, 8, 37, 4, false}, Case{3, 16, 100, 1, true}, Case{1, 64, 50, 64, false},
+                       Case{4, 24, 129, 20, true}, Case{2, 8, 5, 0, false}, Case{2, 32, 300, 64, false}}) {
+    const int64_t H = c.heads * c.d;
+    const auto qkv = random_vec(static_cast<size_t>(c.rows * 3 * H), 20, -2.0f, 2.0f);
+    std::vector<float> mask(static_cast<size_t>(c.rows), 0.0f);
+    if (c.mask) mask[static_cast<size_t>(c.rows / 3)] = mask[static_cast<size_t>(c.rows / 3 + 1)] = std::numeric_limits<float>::lowest();
+    const float divisor = std::sqrt(float(c.d));
+    std::vector<float> ctx(static_cast<size_t>(c.rows * H), NAN);
+    std::vector<float> probs(static_cast<size_t>(c.heads * c.rows * c.rows), NAN);
+    ops::AttentionSequence seq;
+    seq.qkv = qkv.data();
+    seq.ctx = ctx.data();
+    seq.rows = seq.keys = c.rows;
+    seq.mask = c.mask ? mask.data() : nullptr;
+    seq.window = c.window;
+    seq.probs = probs.data();
+    seq.probs_head_stride = c.rows * c.rows;
+    seq.probs_row_stride = seq.probs_cols = c.rows;
+    ops::attention({c.heads, c.d, 3 * H, H, divisor}, std::vector{seq});
+    std::vector<double> ref_probs;
+    const auto ref = naive_attention(qkv.data(), c.rows, c.rows, c.heads, c.d, divisor, seq.mask, c.window, &ref_probs);
+    EXPECT_LT(max_abs_diff(ctx, ref), 2e-6) << c.heads << "x" << c.d << " rows " << c.rows << " window " << c.window;
+    EXPECT_LT(max_abs_diff(probs, ref_probs), 1e-6) << "probs, window " << c.window;
+  }
+}
+
+TEST(Attention, LongSequenceMatchesDoubleReferenceOnSampledRows) {
+  // 2,048 keys, full and windowed: rows spread over the sequence against the double reference
+  // computed for them (the kernel's rows are independent, so a subset is a fair check).
+  const int64_t heads = 2, d = 64, S = 2048, H = heads * d;
+  const auto qkv = random_vec(static_cast<size_t>(S * 3 * H), 21, -1.0f, 1.0f);
+  for (const int64_t window : {int64_t{-1}, int64_t{64}}) {
+    std::vector<float> ctx(static_cast<size_t>(S * H), NAN);
+    ops::AttentionSequence seq;
+    seq.qkv = qkv.data();
+    seq.ctx = ctx.data();
+    seq.rows = seq.keys = S;
+    seq.window = window;
+    ops::attention({heads, d, 3 * H, H, 8.0f}, std::vector{seq});
+    double worst = 0;
+    for (const int64_t i : {int64_t{0}, int64_t{1}, int64_t{63}, int64_t{1000}, int64_t{2046}, int64_t{2047}}) {
+      for (int64_t h = 0; h < heads; ++h) {
+        std::vector<double> s(static_cast<size_t>(S), -INFINITY);
+        double mx = -INFINITY, sum = 0;
+        for (int64_t j = 0; j < S; ++j) {
+          if (window >= 0 && std::abs(i - j) > window) continue;
+          double acc = 0;
+          for (int64_t k = 0; k < d; ++k) acc += double(qkv[i * 3 * H + h * d + k]) * qkv[j * 3 * H + H + h * d + k];
+          mx = std::max(mx, s[static_cast<size_t>(j)] = acc / 8.0);
+        }
+        for (double& v : s) sum += (v = std::exp(v - mx));
+        for (int64_t k = 0; k < d; ++k) {
+          double acc = 0;
+          for (int64_t j = 0; j < S; ++j) acc += s[static_cast<size_t>(j)] / sum * qkv[j * 3 * H + 2 * H + h * d + k];
+          worst = std::max(worst, std::abs(acc - ctx[static_cast<size_t>(i * H + h * d + k)]));
+        }
+      }
+    }
+    EXPECT_LT(worst, 2e-6) << "window " << window;
+  }
+}
+
+TEST(Attention, WindowedRowsAreBitwiseIndependentOfBatchAndThreads) {
+  const int64_t heads = 4, d = 16, H = heads * d, window = 6;
+  const int64_t lens[3] = {53, 9, 130};
+  std::vector<std::vector<float>> qkv, ctx;
+  for (int t = 0; t < 3; ++t) {
+    qkv.push_back(random_vec(static_cast<size_t>(lens[t] * 3 * H), 50 + t, -2.0f, 2.0f));
+    ctx.emplace_back(static_cast<size_t>(lens[t] * H), NAN);
+  }
+  auto seq = [&](int t) {
+    ops::AttentionSequence s;
+    s.qkv = qkv[t].data();
+    s.ctx = ctx[t].data();
+    s.rows = s.keys = lens[t];
+    s.window = window;
+    return s;
+  };
+  const ops::AttentionShape shape{heads, d, 3 * H, H, 4.0f};
+  ops::set_num_threads(1);
+  ops::attention(shape, std::vector{seq(0)});
+  const auto alone = ctx[0];
+  ops::set_num_threads(2);
+  std::fill(ctx[0].begin(), ctx[0].end(), NAN);
+  ops::attention(shape, std::vector{seq(2), seq(0), seq(1)});
+  EXPECT_EQ(std::memcmp(alone.data(), ctx[0].data(), alone.size() * sizeof(float)), 0);
+  ops::set_num_threads(0);
+}
+
+}  // namespace
