@@ -130,4 +130,26 @@ TEST(CApi, LastErrorIsPerThread) {
   EXPECT_NE(std::string(bertcpp_last_error()), "");
 }
 
+// Another family through the C API: MPNet in a sentence-transformers folder equals
+// SentenceTransformer.encode (the golden), and a RoBERTa base model loads and embeds.
+TEST(CApi, FamiliesEmbed) {
+  bertcpp_model* m = nullptr;
+  ASSERT_EQ(bertcpp_model_load(dir("tiny-mpnet-st").c_str(), nullptr, &m), BERTCPP_OK) << bertcpp_last_error();
+  const bertcpp::apitest::Golden g("tiny-mpnet-st");
+  const std::vector<std::string> texts = g.texts("batch");
+  std::vector<const char*> ptrs;
+  for (const auto& t : texts) ptrs.push_back(t.c_str());
+  std::vector<float> out(texts.size() * 32);
+  ASSERT_EQ(bertcpp_embed(m, ptrs.data(), ptrs.size(), BERTCPP_POOLING_MEAN, 1, out.data(), out.size()), BERTCPP_OK)
+      << bertcpp_last_error();
+  const bertcpp::Tensor want = g.get("batch.sentence_embedding");
+  for (size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], want.data<float>()[i], 1e-5) << i;
+  bertcpp_model_free(m);
+  ASSERT_EQ(bertcpp_model_load(dir("tiny-roberta").c_str(), nullptr, &m), BERTCPP_OK) << bertcpp_last_error();
+  const char* one[] = {"Hello, world!"};
+  std::vector<float> e(32);
+  EXPECT_EQ(bertcpp_embed(m, one, 1, BERTCPP_POOLING_CLS, 0, e.data(), e.size()), BERTCPP_OK) << bertcpp_last_error();
+  bertcpp_model_free(m);
+}
+
 }  // namespace

@@ -210,3 +210,40 @@ TEST(ServerModel, EmbedSparseIsSpladeOfMlmLogits) {
     EXPECT_EQ(got.size(), nonzero);
   }
 }
+
+// The families through the server: /embed of an MPNet sentence-transformers folder and of a
+// RoBERTa base model equal Model::embed; /predict on a DistilBERT classifier equals classify,
+// pairs included (it has no token types); /rerank on an XLM-R reranker ranks as Model::rerank.
+TEST(ServerModel, FamiliesEqualTheModelApi) {
+  for (const char* name : {"tiny-mpnet-st", "tiny-roberta"}) {
+    SCOPED_TRACE(name);
+    Served s(model_dir(name));
+    const Model model = Model::from_pretrained(model_dir(name));
+    const Tensor want = model.embed(kTexts).to_f32();
+    json body = valid("/embed", s.post("/embed", {{"inputs", kTexts}, {"normalize", model.default_normalize()}}));
+    ASSERT_EQ(body.size(), kTexts.size());
+    const int64_t h = want.dim(1);
+    for (size_t i = 0; i < kTexts.size(); ++i)
+      for (int64_t k = 0; k < h; ++k)
+        EXPECT_NEAR(body[i][k].get<float>(), want.data<float>()[static_cast<int64_t>(i) * h + k], 1e-5);
+  }
+  {
+    Served s(model_dir("tiny-distilbert-classifier"));
+    const Model model = Model::from_pretrained(model_dir("tiny-distilbert-classifier"));
+    json body = valid("/predict", s.post("/predict", {{"inputs", {{kTexts[0], kTexts[1]}, {kTexts[2]}}}}));
+    ASSERT_EQ(body.size(), 2u);
+    const auto pair = model.classify(kTexts[0], kTexts[1]);
+    EXPECT_EQ(body[0][0]["label"], pair[0].label);
+    EXPECT_NEAR(body[0][0]["score"].get<float>(), pair[0].score, 1e-5);
+  }
+  {
+    Served s(model_dir("tiny-xlm-roberta-reranker"));
+    const Model model = Model::from_pretrained(model_dir("tiny-xlm-roberta-reranker"));
+    const std::vector<std::string> docs{kTexts[1], kTexts[2], kTexts[3]};
+    const std::vector<float> scores = model.rerank(kTexts[0], docs);
+    json body = valid("/rerank", s.post("/rerank", {{"query", kTexts[0]}, {"texts", docs}, {"raw_scores", true}}));
+    ASSERT_EQ(body.size(), 3u);
+    for (const auto& r : body)
+      EXPECT_NEAR(r["score"].get<float>(), scores[r["index"].get<size_t>()], 1e-5);
+  }
+}
