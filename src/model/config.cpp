@@ -19,7 +19,7 @@ ops::Activation parse_activation(const std::string& a, const std::string& source
                     "\" is not supported (supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu, swish, tanh)");
 }
 
-void read_bert_style_config(const io::ConfigReader& r, EncoderConfig& c) {
+void read_bert_style_sizes(const io::ConfigReader& r, EncoderConfig& c) {
   const int64_t kMax = io::kMaxConfigDim;
   r.int_field("vocab_size", c.vocab_size, 1, kMax);
   r.int_field("hidden_size", c.hidden_size, 1, kMax);
@@ -27,8 +27,12 @@ void read_bert_style_config(const io::ConfigReader& r, EncoderConfig& c) {
   r.int_field("num_attention_heads", c.num_attention_heads, 1, kMax);
   r.int_field("intermediate_size", c.intermediate_size, 1, kMax);
   r.int_field("max_position_embeddings", c.max_position_embeddings, 1, kMax);
-  r.int_field("type_vocab_size", c.type_vocab_size, 1, kMax);
   r.int_field("pad_token_id", c.pad_token_id, -kMax, kMax, /*null_keeps_default=*/true);
+}
+
+void read_bert_style_config(const io::ConfigReader& r, EncoderConfig& c) {
+  read_bert_style_sizes(r, c);
+  r.int_field("type_vocab_size", c.type_vocab_size, 1, io::kMaxConfigDim);
   r.float_field("layer_norm_eps", c.layer_norm_eps, 0, 1, /*lo_exclusive=*/true);
   r.string_field("hidden_act", c.hidden_act_name);
   c.hidden_act = parse_activation(c.hidden_act_name, r.source());

@@ -56,8 +56,10 @@ EncoderConfig load_config(const std::filesystem::path& config_json);
 }  // namespace bertcpp::model
 
 namespace bertcpp::model {
-// The fields BertConfig-shaped configs share (vocab_size, hidden_size, num_hidden_layers,
-// num_attention_heads, intermediate_size, hidden_act, max_position_embeddings, type_vocab_size,
-// layer_norm_eps, pad_token_id, position_embedding_type): BERT, RoBERTa, ELECTRA, MPNet read them.
+// The sizes BertConfig-shaped configs share under these names: vocab_size, hidden_size,
+// num_hidden_layers, num_attention_heads, intermediate_size, max_position_embeddings, pad_token_id.
+void read_bert_style_sizes(const io::ConfigReader& r, EncoderConfig& c);
+// read_bert_style_sizes, then type_vocab_size, layer_norm_eps, hidden_act and
+// position_embedding_type: BERT, RoBERTa, ELECTRA, MPNet read them.
 void read_bert_style_config(const io::ConfigReader& r, EncoderConfig& c);
 }  // namespace bertcpp::model

@@ -169,11 +169,16 @@ struct Encoder::Impl {
 };
 
 std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const Options& options) {
+  return load(dir, load_config(dir / "config.json"), options);
+}
+
+std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const EncoderConfig& config,
+                                       const Options& options) {
   const ops::GemmType gemm = options.gemm;
   const bool smooth = gemm == ops::GemmType::Int8;  // the intermediate's input is a LayerNorm output
   if (options.threads < 0) throw invalid_argument("threads must be >= 0 (0 = all cores), got " + std::to_string(options.threads));
   auto impl = std::make_unique<Impl>();
-  impl->config = load_config(dir / "config.json");
+  impl->config = config;
   const EncoderConfig& cfg = impl->config;
   impl->family = find_family(cfg.model_type);
   impl->head = head_from_architectures(*impl->family, cfg.architectures);
@@ -243,7 +248,7 @@ std::unique_ptr<Network> load_network(const std::filesystem::path& dir, const Op
   const EncoderConfig config = load_config(dir / "config.json");
   const Family& family = *find_family(config.model_type);
   if (family.load) return family.load(dir, config, family, options);
-  return Encoder::load(dir, options);
+  return Encoder::load(dir, config, options);
 }
 const EncoderConfig& Encoder::config() const { return impl_->config; }
 const Family& Encoder::family() const { return *impl_->family; }

@@ -12,8 +12,11 @@ namespace bertcpp::model {
 
 class Encoder final : public Network {
  public:
-  // Reads config.json and the weights of a LOCAL model folder; the family comes from
-  // config.json's model_type and the head from config.architectures.
+  // The weights of a LOCAL model folder whose config.json parsed to `config`; the family comes
+  // from its model_type and the head from its architectures.
+  static std::unique_ptr<Encoder> load(const std::filesystem::path& dir, const EncoderConfig& config,
+                                       const Options& options);
+  // Reads the folder's config.json, then as above.
   static std::unique_ptr<Encoder> load(const std::filesystem::path& dir, const Options& options);
 
   const EncoderConfig& config() const override;

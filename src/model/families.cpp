@@ -27,6 +27,23 @@ const Family* find_family(const std::string& model_type) {
   return nullptr;
 }
 
+NameTable token_and_qa_head_names() { return {{"head.token", "classifier"}, {"head.qa", "qa_outputs"}}; }
+
+NameTable roberta_head_names() {
+  return concat({{"head.classifier.dense", "classifier.dense"},
+                 {"head.classifier.out", "classifier.out_proj"},
+                 {"head.mlm.dense", "lm_head.dense"},
+                 {"head.mlm.layer_norm", "lm_head.layer_norm"},
+                 {"head.mlm.decoder", "lm_head.decoder"},
+                 {"head.mlm.bias", "lm_head.bias"}},
+                token_and_qa_head_names());
+}
+
+NameTable concat(NameTable a, const NameTable& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 HeadKind head_from_architectures(const Family& family, const std::vector<std::string>& architectures) {
   auto ends_with = [](const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;

@@ -29,6 +29,17 @@ enum class HeadKind {
 };
 std::string head_name(HeadKind head);  // "none", "masked-lm", "sequence-classification", ...
 
+// Slot name pattern -> stored name pattern, as Family::weight_names holds them.
+using NameTable = std::vector<std::pair<std::string, std::string>>;
+// The heads every family stores as BERT does: classifier (token classification), qa_outputs.
+NameTable token_and_qa_head_names();
+// RoBERTa's heads (modeling_roberta), which MPNet and the rotary post-norm families copy:
+// classifier.dense + out_proj on the first token, lm_head.{dense,layer_norm,decoder,bias},
+// then token_and_qa_head_names().
+NameTable roberta_head_names();
+// `a` followed by `b` (a family's own rows, then a shared head list).
+NameTable concat(NameTable a, const NameTable& b);
+
 struct Family {
   std::string name;                      // "bert", "roberta", ...: what errors and inspect say
   std::vector<std::string> model_types;  // config.json model_type values this family reads
@@ -37,7 +48,7 @@ struct Family {
   void (*read_config)(const io::ConfigReader& r, EncoderConfig& c) = nullptr;
   // Slot name pattern -> stored name pattern ("{i}" = layer index); a slot not listed is stored
   // under its own name (the slots are BERT's names: see model/weights.h).
-  std::vector<std::pair<std::string, std::string>> weight_names;
+  NameTable weight_names;
   // architectures suffix ("ForMaskedLM", ...) -> head; "Model" and unknown names give None.
   std::vector<std::pair<std::string, HeadKind>> heads;
   // Activations of the heads whose transformers code fixes one (not config.hidden_act).

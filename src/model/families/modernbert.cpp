@@ -38,13 +38,7 @@ void read_modernbert_config(const io::ConfigReader& r, EncoderConfig& c) {
   c.pad_token_id = 50283;
   c.type_vocab_size = 0;
   c.layer_norm_eps = 1e-5;
-  r.int_field("vocab_size", c.vocab_size, 1, kMax);
-  r.int_field("hidden_size", c.hidden_size, 1, kMax);
-  r.int_field("num_hidden_layers", c.num_hidden_layers, 1, 4096);
-  r.int_field("num_attention_heads", c.num_attention_heads, 1, kMax);
-  r.int_field("intermediate_size", c.intermediate_size, 1, kMax);
-  r.int_field("max_position_embeddings", c.max_position_embeddings, 1, kMax);
-  r.int_field("pad_token_id", c.pad_token_id, -kMax, kMax, /*null_keeps_default=*/true);
+  read_bert_style_sizes(r, c);  // its own names for the norm eps and the activation
   r.float_field("norm_eps", c.layer_norm_eps, 0, 1, /*lo_exclusive=*/true);
   r.string_field("hidden_activation", c.hidden_act_name);
   c.hidden_act = parse_activation(c.hidden_act_name, r.source());
