@@ -29,6 +29,16 @@ struct EncoderConfig : io::CommonConfig {
   int64_t relative_attention_num_buckets = 0;  // MPNet's shared relative position bias; 0 = none
   std::string position_embedding_type = "absolute";
 
+  // Rotary post-norm families (NomicBERT): Q and K rotated by position instead of a position table.
+  int64_t rotary_dim = 0;  // rotated columns of each head vector; 0 = absolute position embeddings
+  double rotary_theta = 10000.0;
+  bool rotary_interleaved = false;
+  double rotary_ntk_factor = 0;          // NomicBERT's dynamic NTK (rotary_scaling_factor); 0 = none
+  int64_t rotary_trained_positions = 0;  // the NTK scaling starts past this padded length
+  bool qkv_fused = false;  // QKV stored as one [3·hidden, hidden] weight (slot attention.self.qkv)
+  bool glu = false;        // gated MLP: act(gate) · up, gate in slot intermediate.gate, up in intermediate.dense
+  bool attn_linear_bias = true, mlp_in_bias = true, mlp_out_bias = true, mlm_bias = true;
+
   // Pre-norm rotary encoders (ModernBERT, model/modernbert.h); the encoder ignores them.
   double global_rope_theta = 160000.0, local_rope_theta = 10000.0;
   int64_t local_attention = 128;     // a local layer's row i sees keys |i - j| <= local_attention / 2

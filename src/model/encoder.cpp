@@ -19,8 +19,10 @@
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/embedding.h"
+#include "ops/glu.h"
 #include "ops/layer_norm.h"
 #include "ops/linear.h"
+#include "ops/rotary.h"
 #include "ops/threads.h"
 
 namespace bertcpp::model {
@@ -46,12 +48,13 @@ struct EncoderLayer {
   ops::Linear qkv;       // query, key, value fused: [3·hidden, hidden]
   ops::Linear attn_out;  // attention.output.dense
   LayerNormWeights attn_ln;
-  ops::Linear intermediate;  // with hidden_act fused
+  ops::Linear intermediate;  // with hidden_act fused; a gated MLP's [gate | up] rows, act applied by ops::glu
   ops::Linear output;
   LayerNormWeights out_ln;
 };
 
-// Rows of several [out_i, in] weights (and their [out_i] biases) stacked into one Linear.
+// Rows of several [out_i, in] weights (and their [out_i] biases, when the slots have them) stacked
+// into one Linear.
 ops::Linear stacked_linear(const Weights& w, const std::vector<std::string>& slots, ops::GemmType gemm,
                            const Tensor& input_absmax = Tensor()) {
   int64_t rows = 0, in = 0;
@@ -60,16 +63,18 @@ ops::Linear stacked_linear(const Weights& w, const std::vector<std::string>& slo
     rows += t.dim(0);
     in = t.dim(1);
   }
+  const bool has_bias = w.has(slots.front() + ".bias");  // the slot table asks for all or none
   Tensor weight = Tensor::empty(DType::F32, {rows, in});
-  Tensor bias = Tensor::empty(DType::F32, {rows});
+  Tensor bias = has_bias ? Tensor::empty(DType::F32, {rows}) : Tensor();
   float* wd = weight.data<float>();
-  float* bd = bias.data<float>();
+  float* bd = has_bias ? bias.data<float>() : nullptr;
   for (const auto& p : slots) {
     const Tensor& t = w.get(p + ".weight");
-    const Tensor& b = w.get(p + ".bias");
     std::memcpy(wd, t.data<float>(), t.nbytes());
-    std::memcpy(bd, b.data<float>(), b.nbytes());
     wd += t.numel();
+    if (!has_bias) continue;
+    const Tensor& b = w.get(p + ".bias");
+    std::memcpy(bd, b.data<float>(), b.nbytes());
     bd += b.numel();
   }
   return ops::Linear(weight, bias, ops::Activation::Identity, gemm, input_absmax);
@@ -150,6 +155,7 @@ struct Encoder::Impl {
   LayerNormWeights embeddings_ln;
   ops::Linear embeddings_project;  // ELECTRA when embedding_size != hidden_size
   Tensor relative_attention_bias;  // MPNet [buckets, heads]
+  ops::RotaryTable rope;           // rotary families; rebuilt per call past the NTK threshold
   std::vector<EncoderLayer> layers;
   ops::Linear pooler;  // dense + tanh; undefined when the checkpoint has no pooler
 
@@ -189,7 +195,8 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
 
   ops::set_num_threads(options.threads);  // weight packing runs on the loading thread
   impl->word_embeddings = w.get("embeddings.word_embeddings.weight");
-  impl->position_embeddings = w.get("embeddings.position_embeddings.weight");
+  if (cfg.rotary_dim == 0) impl->position_embeddings = w.get("embeddings.position_embeddings.weight");
+  else impl->rope = ops::rotary_table(cfg.max_position_embeddings, cfg.rotary_dim, cfg.rotary_theta, cfg.rotary_interleaved);
   if (cfg.type_vocab_size > 0) impl->token_type_embeddings = w.get("embeddings.token_type_embeddings.weight");
   impl->embeddings_ln = layer_norm_weights(w, "embeddings.LayerNorm");
   if (w.has("embeddings_project.weight")) impl->embeddings_project = linear(w, "embeddings_project");
@@ -199,11 +206,13 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
     EncoderLayer layer;
     // QKV is not smoothed: on all-mpnet-base-v2 the estimate missed the real outliers of its input
     // and smoothing made int8 worse (docs/accuracy.md); the intermediate's is measured to help.
-    layer.qkv = stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, gemm);
+    layer.qkv = cfg.qkv_fused ? linear(w, p + "attention.self.qkv", ops::Activation::Identity, gemm)
+                              : stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, gemm);
     layer.attn_out = linear(w, p + "attention.output.dense", ops::Activation::Identity, gemm);
     layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm");
-    layer.intermediate = linear(w, p + "intermediate.dense", cfg.hidden_act, gemm,
-                                smooth ? layer_norm_absmax(layer.attn_ln) : Tensor());
+    const Tensor absmax = smooth ? layer_norm_absmax(layer.attn_ln) : Tensor();
+    layer.intermediate = cfg.glu ? stacked_linear(w, {p + "intermediate.gate", p + "intermediate.dense"}, gemm, absmax)
+                                 : linear(w, p + "intermediate.dense", cfg.hidden_act, gemm, absmax);
     layer.output = linear(w, p + "output.dense", ops::Activation::Identity, gemm);
     layer.out_ln = layer_norm_weights(w, p + "output.LayerNorm");
     impl->layers.push_back(std::move(layer));
@@ -221,7 +230,7 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
     if (head == HeadKind::MaskedLM || head == HeadKind::PreTraining) {
       impl->mlm_dense = linear(w, "head.mlm.dense", fam.mlm_act_is_hidden_act ? cfg.hidden_act : ops::Activation::GeluErf);
       impl->mlm_ln = layer_norm_weights(w, "head.mlm.layer_norm");
-      impl->mlm_decoder = ops::Linear(w.get("head.mlm.decoder.weight"), w.get("head.mlm.bias"));
+      impl->mlm_decoder = ops::Linear(w.get("head.mlm.decoder.weight"), w.has("head.mlm.bias") ? w.get("head.mlm.bias") : Tensor());
     }
     if (head == HeadKind::PreTraining) impl->nsp = linear(w, "head.nsp");
     if (head == HeadKind::SequenceClassification) {
@@ -290,8 +299,10 @@ Tensor Encoder::Impl::embeddings(const Input& in) const {
     else
       for (int64_t i = 0; i < T; ++i) ops::add_inplace(h + i * E, token_type_embeddings.data<float>(), E);
   }
-  const Tensor pos = position_ids(in);
-  ops::embedding(position_embeddings.data<float>(), config.max_position_embeddings, E, pos.data<int64_t>(), T, h, true);
+  if (position_embeddings.defined()) {  // rotary families have none
+    const Tensor pos = position_ids(in);
+    ops::embedding(position_embeddings.data<float>(), config.max_position_embeddings, E, pos.data<int64_t>(), T, h, true);
+  }
   layer_norm(h, nullptr, T, E, embeddings_ln);
   if (!embeddings_project.defined()) return e;
   return embeddings_project.forward(e);
@@ -348,6 +359,15 @@ Output Encoder::forward(const Input& input, const Request& request) const {
   }
   const float divisor = static_cast<float>(std::sqrt(static_cast<double>(d)));
   const Tensor rel_bias = m.relative_attention_bias.defined() ? m.relative_bias(S) : Tensor();
+  // NomicBERT's dynamic NTK: past the trained length, θ grows with the padded length S (as the reference).
+  ops::RotaryTable ntk_rope;
+  const bool ntk = cfg.rotary_dim > 0 && cfg.rotary_ntk_factor > 0 && S > cfg.rotary_trained_positions;
+  if (ntk)
+    ntk_rope = ops::rotary_table(S, cfg.rotary_dim,
+                                 ops::dynamic_ntk_theta(cfg.rotary_theta, cfg.rotary_dim, cfg.rotary_ntk_factor, S,
+                                                        cfg.rotary_trained_positions),
+                                 cfg.rotary_interleaved);
+  const ops::RotaryTable& rope = ntk ? ntk_rope : m.rope;
 
   // The packed batch: when every text is right-padded and no per-layer outputs are requested,
   // the encoder runs on the real tokens only, [N, H] (text b's rows start at off[b]); the result
@@ -414,10 +434,12 @@ Output Encoder::forward(const Input& input, const Request& request) const {
 
   // Scratch for one slab of one layer, reused across calls on this thread (see Workspace).
   Workspace& ws = Workspace::of_this_thread();
-  float* qkv = ws.get(static_cast<size_t>(slab_rows_max * (5 * H + I)));
+  const int64_t up_cols = cfg.glu ? 3 * I : I;  // a gated MLP's [gate | up] rows, then the product
+  float* qkv = ws.get(static_cast<size_t>(slab_rows_max * (5 * H + up_cols)));
   float* context = qkv + slab_rows_max * 3 * H;
   float* a = context + slab_rows_max * H;
   float* inter = a + slab_rows_max * H;
+  float* gated = inter + slab_rows_max * 2 * I;
   for (const Slab& sl : slabs)  // QKV and context rows relative to the slab's scratch
     for (int64_t b = sl.b0; b < sl.b1; ++b) {
       ops::AttentionSequence& sq = seqs[static_cast<size_t>(b)];
@@ -447,12 +469,23 @@ Output Encoder::forward(const Input& input, const Request& request) const {
       const int64_t n = sl.rows;
       // Attention block: self-attention, output dense, LayerNorm(· + x).
       layer.qkv.forward(x, n, qkv);
-      ops::attention(ashape, std::span(seqs).subspan(static_cast<size_t>(sl.b0), static_cast<size_t>(sl.b1 - sl.b0)));
+      const auto slab_seqs = std::span(seqs).subspan(static_cast<size_t>(sl.b0), static_cast<size_t>(sl.b1 - sl.b0));
+      if (cfg.rotary_dim > 0)  // Q and K rotated by position in their text (packed) or row (padded): 0, 1, 2, ...
+        for (int64_t b = sl.b0; b < sl.b1; ++b)
+          ops::rotary(rope, qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H, seqs[static_cast<size_t>(b)].rows,
+                      3 * H, 2 * heads, 0, d);
+      ops::attention(ashape, slab_seqs);
       layer.attn_out.forward(context, n, a);
       m.layer_norm(a, x, n, H, layer.attn_ln);
-      // Feed-forward block: act(intermediate dense) in one GEMM, output dense, LayerNorm(· + a).
+      // Feed-forward block: act(intermediate dense) in one GEMM (gated: act(gate) · up after it),
+      // output dense, LayerNorm(· + a).
       layer.intermediate.forward(a, n, inter);
-      layer.output.forward(inter, n, y);
+      if (cfg.glu) {  // act(gate) · up
+        ops::glu(inter, n, I, cfg.hidden_act, gated);
+        layer.output.forward(gated, n, y);
+      } else {
+        layer.output.forward(inter, n, y);
+      }
       m.layer_norm(y, a, n, H, layer.out_ln);
     }
     h = next;

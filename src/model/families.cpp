@@ -4,7 +4,7 @@
 namespace bertcpp::model {
 
 namespace families {
-extern const Family bert, roberta, distilbert, electra, mpnet, modernbert;
+extern const Family bert, roberta, distilbert, electra, mpnet, modernbert, nomic_bert;
 }  // namespace families
 
 namespace {
@@ -15,6 +15,7 @@ const Family* const kFamilies[] = {
     &families::electra,
     &families::mpnet,
     &families::modernbert,
+    &families::nomic_bert,
 };
 }  // namespace
 

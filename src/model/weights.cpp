@@ -21,9 +21,9 @@ struct Want {
 
 struct Table {
   std::vector<Want> wants;
-  void linear(const std::string& slot, int64_t out, int64_t in, Part part = Part::Base) {
+  void linear(const std::string& slot, int64_t out, int64_t in, Part part = Part::Base, bool bias = true) {
     wants.push_back({slot + ".weight", {out, in}, part});
-    wants.push_back({slot + ".bias", {out}, part});
+    if (bias) wants.push_back({slot + ".bias", {out}, part});
   }
   void layer_norm(const std::string& slot, int64_t n, Part part = Part::Base) {
     wants.push_back({slot + ".weight", {n}, part});
@@ -49,7 +49,7 @@ Table slot_table(const EncoderConfig& c, HeadKind head) {
   const int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size, E = c.embedding_width();
   Table t;
   t.tensor("embeddings.word_embeddings.weight", {V, E});
-  t.tensor("embeddings.position_embeddings.weight", {c.max_position_embeddings, E});
+  if (c.rotary_dim == 0) t.tensor("embeddings.position_embeddings.weight", {c.max_position_embeddings, E});
   if (c.type_vocab_size > 0) t.tensor("embeddings.token_type_embeddings.weight", {c.type_vocab_size, E});
   t.layer_norm("embeddings.LayerNorm", E);
   if (E != H) t.linear("embeddings_project", H, E);
@@ -57,13 +57,19 @@ Table slot_table(const EncoderConfig& c, HeadKind head) {
     t.tensor("encoder.relative_attention_bias.weight", {c.relative_attention_num_buckets, c.num_attention_heads});
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = "encoder.layer." + std::to_string(l) + ".";
-    t.linear(p + "attention.self.query", H, H);
-    t.linear(p + "attention.self.key", H, H);
-    t.linear(p + "attention.self.value", H, H);
-    t.linear(p + "attention.output.dense", H, H);
+    const bool ab = c.attn_linear_bias;
+    if (c.qkv_fused) {
+      t.linear(p + "attention.self.qkv", 3 * H, H, Part::Base, ab);
+    } else {
+      t.linear(p + "attention.self.query", H, H, Part::Base, ab);
+      t.linear(p + "attention.self.key", H, H, Part::Base, ab);
+      t.linear(p + "attention.self.value", H, H, Part::Base, ab);
+    }
+    t.linear(p + "attention.output.dense", H, H, Part::Base, ab);
     t.layer_norm(p + "attention.output.LayerNorm", H);
-    t.linear(p + "intermediate.dense", I, H);
-    t.linear(p + "output.dense", H, I);
+    t.linear(p + "intermediate.dense", I, H, Part::Base, c.mlp_in_bias);
+    if (c.glu) t.linear(p + "intermediate.gate", I, H, Part::Base, c.mlp_in_bias);
+    t.linear(p + "output.dense", H, I, Part::Base, c.mlp_out_bias);
     t.layer_norm(p + "output.LayerNorm", H);
   }
   t.linear("pooler.dense", H, H, Part::Optional);
@@ -71,10 +77,10 @@ Table slot_table(const EncoderConfig& c, HeadKind head) {
     case HeadKind::None: break;
     case HeadKind::MaskedLM:
     case HeadKind::PreTraining:
-      t.linear("head.mlm.dense", E, H, Part::Head);
+      t.linear("head.mlm.dense", E, H, Part::Head, c.mlm_bias);
       t.layer_norm("head.mlm.layer_norm", E, Part::Head);
       t.tensor("head.mlm.decoder.weight", {V, E}, Part::Optional);  // absent when tied to the word embeddings
-      t.tensor("head.mlm.bias", {V}, Part::Head);
+      if (c.mlm_bias) t.tensor("head.mlm.bias", {V}, Part::Head);
       if (head == HeadKind::PreTraining) t.linear("head.nsp", 2, H, Part::Head);
       break;
     case HeadKind::Discriminator:

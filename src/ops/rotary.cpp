@@ -8,7 +8,7 @@
 
 namespace bertcpp::ops {
 
-RotaryTable rotary_table(int64_t positions, int64_t head_dim, double theta) {
+RotaryTable rotary_table(int64_t positions, int64_t head_dim, double theta, bool interleaved) {
   if (head_dim <= 0 || head_dim % 2 != 0 || positions < 0 || !(theta > 0))
     throw invalid_argument("rotary_table: head_dim " + std::to_string(head_dim) + " must be even and positive, positions " +
                            std::to_string(positions) + " >= 0, theta " + std::to_string(theta) + " > 0");
@@ -16,6 +16,7 @@ RotaryTable rotary_table(int64_t positions, int64_t head_dim, double theta) {
   RotaryTable t;
   t.positions = positions;
   t.head_dim = head_dim;
+  t.interleaved = interleaved;
   t.cos.resize(static_cast<size_t>(positions * half));
   t.sin.resize(t.cos.size());
   // inv_freq = 1 / base ** (arange(0, d, 2).float() / d), every step rounded to float32 as torch.
@@ -34,19 +35,43 @@ RotaryTable rotary_table(int64_t positions, int64_t head_dim, double theta) {
   return t;
 }
 
-void rotary(const RotaryTable& table, float* x, int64_t rows, int64_t row_stride, int64_t vectors, int64_t first_position) {
+double dynamic_ntk_theta(double theta, int64_t d, double factor, int64_t seq_len, int64_t trained) {
+  if (d <= 2 || !(factor > 0) || trained <= 0)
+    throw invalid_argument("dynamic_ntk_theta: rotary width " + std::to_string(d) + " must be > 2, factor " +
+                           std::to_string(factor) + " > 0, trained positions " + std::to_string(trained) + " > 0");
+  if (seq_len <= trained) return theta;
+  const double dd = static_cast<double>(d);
+  return theta * std::pow(factor * static_cast<double>(seq_len) / static_cast<double>(trained) - (factor - 1), dd / (dd - 2));
+}
+
+void rotary(const RotaryTable& table, float* x, int64_t rows, int64_t row_stride, int64_t vectors, int64_t first_position,
+            int64_t vector_stride) {
   if (rows <= 0) return;
+  const int64_t d = table.head_dim, half = d / 2;
+  if (vector_stride == 0) vector_stride = d;
+  if (vector_stride < d)
+    throw invalid_argument("rotary: vector stride " + std::to_string(vector_stride) + " below the rotary width " +
+                           std::to_string(d));
   if (first_position < 0 || first_position + rows > table.positions)
     throw invalid_argument("rotary: positions [" + std::to_string(first_position) + ", " +
                            std::to_string(first_position + rows) + ") outside the table's " +
                            std::to_string(table.positions));
-  const int64_t d = table.head_dim, half = d / 2;
+  const bool inter = table.interleaved;
 #pragma omp parallel for schedule(static) if (rows * vectors * d >= 16384)
   for (int64_t r = 0; r < rows; ++r) {
     const float* c = table.cos.data() + (first_position + r) * half;
     const float* s = table.sin.data() + (first_position + r) * half;
     for (int64_t v = 0; v < vectors; ++v) {
-      float* x1 = x + r * row_stride + v * d;
+      float* x1 = x + r * row_stride + v * vector_stride;
+      if (inter) {  // pairs (x[2i], x[2i + 1])
+        for (int64_t i = 0; i < half; ++i) {
+          const float a = x1[2 * i], b = x1[2 * i + 1];
+          const float ac = a * c[i], bs = b * s[i], bc = b * c[i], as = a * s[i];
+          x1[2 * i] = ac - bs;
+          x1[2 * i + 1] = bc + as;
+        }
+        continue;
+      }
       float* x2 = x1 + half;
 #pragma omp simd
       for (int64_t i = 0; i < half; ++i) {

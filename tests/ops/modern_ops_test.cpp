@@ -67,6 +67,40 @@ TEST(Rotary, PositionZeroIsIdentityAndBadArgumentsThrow) {
   EXPECT_THROW(ops::rotary(table, x.data(), 2, 16, 1, 3), Error);  // positions 3, 4 outside a 4-row table
 }
 
+// Interleaved pairs (GPT-J) on the first `d` of each head's `hd` columns (NomicBERT's rotary_emb_fraction).
+TEST(Rotary, InterleavedAndPartialMatchDoubleReference) {
+  for (const bool interleaved : {false, true}) {
+    const int64_t d = 8, hd = 16, rows = 200, vectors = 4, stride = vectors * hd + 3;
+    const double theta = 1000.0;
+    const auto table = ops::rotary_table(rows, d, theta, interleaved);
+    auto x = random_vec(static_cast<size_t>(rows * stride), 5, -2.0f, 2.0f);
+    const auto x0 = x;
+    ops::rotary(table, x.data(), rows, stride, vectors, 0, /*vector_stride=*/hd);
+    std::vector<double> ref(x0.begin(), x0.end());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t v = 0; v < vectors; ++v)
+        for (int64_t i = 0; i < d / 2; ++i) {
+          const double f = double(r) / std::pow(theta, double(2 * i) / double(d));
+          const int64_t base = r * stride + v * hd;
+          const size_t a = static_cast<size_t>(base + (interleaved ? 2 * i : i));
+          const size_t b = static_cast<size_t>(base + (interleaved ? 2 * i + 1 : i + d / 2));
+          ref[a] = x0[a] * std::cos(f) - x0[b] * std::sin(f);
+          ref[b] = x0[b] * std::cos(f) + x0[a] * std::sin(f);
+        }
+    EXPECT_LT(max_abs_diff(x, ref), 1e-4) << interleaved;  // includes the untouched columns d..hd (exact)
+  }
+  const auto table = ops::rotary_table(4, 8, 10000.0);
+  std::vector<float> x(64);
+  EXPECT_THROW(ops::rotary(table, x.data(), 1, 16, 2, 0, /*vector_stride=*/4), Error);
+}
+
+TEST(Rotary, DynamicNtkTheta) {
+  EXPECT_EQ(ops::dynamic_ntk_theta(1000.0, 64, 2.0, 2048, 2048), 1000.0);  // up to the trained length: unscaled
+  // 1000 · (2·4096/2048 − 1)^(64/62)
+  EXPECT_DOUBLE_EQ(ops::dynamic_ntk_theta(1000.0, 64, 2.0, 4096, 2048), 1000.0 * std::pow(3.0, 64.0 / 62.0));
+  EXPECT_THROW(ops::dynamic_ntk_theta(1000.0, 2, 2.0, 10, 5), Error);
+}
+
 TEST(Glu, GegluAndSwigluMatchDoubleReference) {
   const int64_t rows = 37, n = 48;
   const auto in = random_vec(static_cast<size_t>(rows * 2 * n), 5, -4.0f, 4.0f);

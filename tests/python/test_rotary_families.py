@@ -1,0 +1,60 @@
+"""The rotary post-norm families through the Python API: bertcpp's AutoModel classes on each golden folder made
+by the family's own reference code (NomicBERT: tools/make_nomic_goldens.py, Nomic's modeling_hf_nomic_bert.py)
+equal the golden, max |diff| <= 1e-4 where attention_mask is 1."""
+import os
+
+import numpy as np
+import pytest
+
+import safetensors_np
+from conftest import DATA
+
+import bertcpp
+
+TOL = 1e-4
+CASES = ("single", "batch", "pair", "long")
+BASE = ["tiny-nomic-bert", "tiny-nomic-bert-ntk"]
+
+
+def _golden(name):
+    folder = os.path.join(DATA, "models", name)
+    return folder, safetensors_np.load(os.path.join(folder, "expected.safetensors"))
+
+
+def _inputs(exp, case):
+    return {k: exp[f"{case}.{k}"] for k in ("input_ids", "attention_mask", "token_type_ids") if f"{case}.{k}" in exp}
+
+
+def _masked(got, want, mask):
+    assert got.shape == want.shape, (got.shape, want.shape)
+    keep = mask.astype(bool)
+    return float(np.max(np.abs(got[keep] - want[keep])))
+
+
+@pytest.mark.parametrize("name", BASE)
+def test_auto_model_matches_reference(name):
+    folder, exp = _golden(name)
+    model = bertcpp.AutoModel.from_pretrained(folder)
+    assert model.config.model_type == "nomic_bert"
+    assert model.config.family == "nomic_bert"
+    for case in CASES:
+        inputs = _inputs(exp, case)
+        out = model(**inputs)
+        assert _masked(out.last_hidden_state, exp[f"{case}.last_hidden_state"], inputs["attention_mask"]) <= TOL, case
+
+
+def test_auto_model_for_masked_lm_matches_reference():
+    folder, exp = _golden("tiny-nomic-bert-mlm")
+    model = bertcpp.AutoModelForMaskedLM.from_pretrained(folder)
+    inputs = _inputs(exp, "single")
+    logits = model(**inputs).logits
+    assert _masked(logits, exp["single.logits"], inputs["attention_mask"]) <= TOL
+
+
+def test_auto_model_for_sequence_classification_matches_reference():
+    folder, exp = _golden("tiny-nomic-bert-classifier")
+    model = bertcpp.AutoModelForSequenceClassification.from_pretrained(folder)
+    assert model.config.num_labels == 3
+    for case in CASES:
+        logits = model(**_inputs(exp, case)).logits
+        assert float(np.max(np.abs(logits - exp[f"{case}.logits"]))) <= TOL, case
