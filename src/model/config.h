@@ -29,7 +29,7 @@ struct EncoderConfig : io::CommonConfig {
   int64_t relative_attention_num_buckets = 0;  // MPNet's shared relative position bias; 0 = none
   std::string position_embedding_type = "absolute";
 
-  // Rotary post-norm families (NomicBERT): Q and K rotated by position instead of a position table.
+  // Rotary post-norm families (NomicBERT, GTE): Q and K rotated by position instead of a position table.
   int64_t rotary_dim = 0;  // rotated columns of each head vector; 0 = absolute position embeddings
   double rotary_theta = 10000.0;
   bool rotary_interleaved = false;
@@ -37,6 +37,7 @@ struct EncoderConfig : io::CommonConfig {
   int64_t rotary_trained_positions = 0;  // the NTK scaling starts past this padded length
   bool qkv_fused = false;  // QKV stored as one [3·hidden, hidden] weight (slot attention.self.qkv)
   bool glu = false;        // gated MLP: act(gate) · up, gate in slot intermediate.gate, up in intermediate.dense
+  bool glu_fused_up_gate = false;  // ... or both in one stored [2I, hidden] weight [up | gate] (slot intermediate.up_gate)
   bool attn_linear_bias = true, mlp_in_bias = true, mlp_out_bias = true, mlm_bias = true;
 
   // Pre-norm rotary encoders (ModernBERT, model/modernbert.h); the encoder ignores them.

@@ -80,6 +80,20 @@ ops::Linear stacked_linear(const Weights& w, const std::vector<std::string>& slo
   return ops::Linear(weight, bias, ops::Activation::Identity, gemm, input_absmax);
 }
 
+// A stored [up | gate] weight (and bias) as the Linear ops::glu reads, [gate | up].
+ops::Linear gate_first_linear(const Weights& w, const std::string& slot, ops::GemmType gemm, const Tensor& input_absmax) {
+  auto swap_halves = [](const Tensor& t) {
+    Tensor out = Tensor::empty(DType::F32, t.shape());
+    const size_t half = static_cast<size_t>(t.numel() / 2);
+    std::memcpy(out.data<float>(), t.data<float>() + half, half * sizeof(float));
+    std::memcpy(out.data<float>() + half, t.data<float>(), half * sizeof(float));
+    return out;
+  };
+  const std::string bias = slot + ".bias";
+  return ops::Linear(swap_halves(w.get(slot + ".weight")), w.has(bias) ? swap_halves(w.get(bias)) : Tensor(),
+                     ops::Activation::Identity, gemm, input_absmax);
+}
+
 ops::Linear linear(const Weights& w, const std::string& slot, ops::Activation act = ops::Activation::Identity,
                    ops::GemmType gemm = ops::GemmType::F32, const Tensor& input_absmax = Tensor()) {
   const std::string bias = slot + ".bias";
@@ -211,8 +225,9 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
     layer.attn_out = linear(w, p + "attention.output.dense", ops::Activation::Identity, gemm);
     layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm");
     const Tensor absmax = smooth ? layer_norm_absmax(layer.attn_ln) : Tensor();
-    layer.intermediate = cfg.glu ? stacked_linear(w, {p + "intermediate.gate", p + "intermediate.dense"}, gemm, absmax)
-                                 : linear(w, p + "intermediate.dense", cfg.hidden_act, gemm, absmax);
+    if (cfg.glu_fused_up_gate) layer.intermediate = gate_first_linear(w, p + "intermediate.up_gate", gemm, absmax);
+    else if (cfg.glu) layer.intermediate = stacked_linear(w, {p + "intermediate.gate", p + "intermediate.dense"}, gemm, absmax);
+    else layer.intermediate = linear(w, p + "intermediate.dense", cfg.hidden_act, gemm, absmax);
     layer.output = linear(w, p + "output.dense", ops::Activation::Identity, gemm);
     layer.out_ln = layer_norm_weights(w, p + "output.LayerNorm");
     impl->layers.push_back(std::move(layer));

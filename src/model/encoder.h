@@ -1,6 +1,7 @@
 // The one encoder every family runs on: transformers' BertModel graph (embeddings → N post-norm
 // layers → pooler) with the switches families need (positions from padding_idx, no token types,
-// an embedding projection, a relative position bias) and the task heads. Reading encoder.cpp top
+// an embedding projection, a relative position bias, rotary Q/K instead of a position table, a
+// fused QKV, a gated MLP, optional biases) and the task heads. Reading encoder.cpp top
 // to bottom is reading modeling_bert.py's forward.
 #pragma once
 #include <filesystem>

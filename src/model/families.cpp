@@ -4,7 +4,7 @@
 namespace bertcpp::model {
 
 namespace families {
-extern const Family bert, roberta, distilbert, electra, mpnet, modernbert, nomic_bert;
+extern const Family bert, roberta, distilbert, electra, mpnet, modernbert, nomic_bert, gte;
 }  // namespace families
 
 namespace {
@@ -16,6 +16,7 @@ const Family* const kFamilies[] = {
     &families::mpnet,
     &families::modernbert,
     &families::nomic_bert,
+    &families::gte,
 };
 }  // namespace
 

@@ -67,8 +67,12 @@ Table slot_table(const EncoderConfig& c, HeadKind head) {
     }
     t.linear(p + "attention.output.dense", H, H, Part::Base, ab);
     t.layer_norm(p + "attention.output.LayerNorm", H);
-    t.linear(p + "intermediate.dense", I, H, Part::Base, c.mlp_in_bias);
-    if (c.glu) t.linear(p + "intermediate.gate", I, H, Part::Base, c.mlp_in_bias);
+    if (c.glu_fused_up_gate) {
+      t.linear(p + "intermediate.up_gate", 2 * I, H, Part::Base, c.mlp_in_bias);
+    } else {
+      t.linear(p + "intermediate.dense", I, H, Part::Base, c.mlp_in_bias);
+      if (c.glu) t.linear(p + "intermediate.gate", I, H, Part::Base, c.mlp_in_bias);
+    }
     t.linear(p + "output.dense", H, I, Part::Base, c.mlp_out_bias);
     t.layer_norm(p + "output.LayerNorm", H);
   }
