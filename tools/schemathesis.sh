@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${BERTCPP_SCHEMATHESIS_VENV:-$HOME/.cache/bertcpp/venv-schemathesis}
 BERTCPP=build/bin/bertcpp
-EXAMPLES=30
+EXAMPLES=20
 install=0
 models=()
 while [ $# -gt 0 ]; do

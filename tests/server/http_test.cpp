@@ -645,3 +645,34 @@ TEST(ServerSchema, CheckerRejectsWrongShapes) {
   EXPECT_FALSE(c.check(json::parse("[{\"index\": -1, \"score\": 1}]"), c.response_schema("/rerank", "post", 200)).empty());
   EXPECT_TRUE(c.check(json::parse("[[0.5, 1]]"), c.response_schema("/embed", "post", 200)).empty());
 }
+
+// A known path with another method is 405 with the methods it has (schemathesis'
+// unsupported_method check); an unknown path stays 404.
+TEST(ServerHttp, WrongMethodIs405WithAllow) {
+  Running s;
+  auto r = s.client->Delete("/embed");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->get_header_value("Allow"), "POST");
+  r = s.client->Get("/embed");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  r = s.client->Put("/", "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->get_header_value("Allow"), "GET, HEAD, POST");
+  r = s.client->Post("/info", "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->get_header_value("Allow"), "GET, HEAD");
+  r = s.client->Get("/nope");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  r = s.client->Get("/api-doc/openapi.json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  const json doc = json::parse(r->body);
+  EXPECT_EQ(doc["openapi"], "3.1.0");
+  EXPECT_TRUE(doc["paths"].contains("/embed"));
+  EXPECT_FALSE(doc["paths"].contains("/predict"));  // the fake embedding model cannot serve it
+}
