@@ -28,6 +28,7 @@ struct BackendInfo {
   std::vector<std::string> labels;       // id2label in id order (classifier/reranker)
   bool has_classifier = false;           // sequence classification head: /predict, /rerank
   bool has_mlm_head = false;             // masked-LM logits: /embed_sparse
+  bool has_token_classifier = false;     // token classification head: /predict_tokens
   bool has_hidden_states = true;         // last_hidden_state: /embed, /embed_all, /similarity
   int64_t hidden_size = 0;
   int64_t vocab_size = 0;
@@ -35,7 +36,7 @@ struct BackendInfo {
 };
 
 // What a queued input asks the forward pass for.
-enum class Task { Pooled, AllTokens, Sparse, Classify };
+enum class Task { Pooled, AllTokens, Sparse, Classify, ClassifyTokens };
 
 // A tokenized input (what TEI's queue calls ValidEncoding).
 struct TokenizedInput {
@@ -44,7 +45,8 @@ struct TokenizedInput {
 };
 
 // One input's result. Pooled: [hidden] (not normalized); AllTokens: rows x hidden, row-major;
-// Sparse: [vocab] (SPLADE: max over tokens of log(1 + relu(logit))); Classify: [labels] raw logits.
+// Sparse: [vocab] (SPLADE: max over tokens of log(1 + relu(logit))); Classify: [labels] raw logits;
+// ClassifyTokens: rows (tokens) x labels raw logits, row-major.
 struct TaskOutput {
   std::vector<float> values;
   int64_t rows = 1;

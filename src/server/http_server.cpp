@@ -16,242 +16,21 @@
 
 #include "bertcpp/error.h"
 #include "io/json_util.h"
+#include "server/openapi.hpp"
+#include "server/schema.hpp"
 #include "server/queue/batcher.hpp"
 #include "server/transport.hpp"
+#include "server/inference.hpp"
 
 namespace bertcpp::server {
 
 using json = nlohmann::json;
 
+using namespace schema;
+
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
-constexpr int64_t kMaxCharMultiplier = 250;  // TEI: inputs longer than max_input_length * 250 chars are refused
-
-enum class ErrorType { Unhealthy, Backend, Overloaded, Validation, Tokenizer, Empty };
-
-const char* error_type_name(ErrorType t) {
-  switch (t) {
-    case ErrorType::Unhealthy: return "Unhealthy";
-    case ErrorType::Backend: return "Backend";
-    case ErrorType::Overloaded: return "Overloaded";
-    case ErrorType::Validation: return "Validation";
-    case ErrorType::Tokenizer: return "Tokenizer";
-    case ErrorType::Empty: return "Empty";
-  }
-  return "Backend";
-}
-
-int error_status(ErrorType t) {
-  switch (t) {
-    case ErrorType::Unhealthy: return 503;
-    case ErrorType::Backend: return 424;
-    case ErrorType::Overloaded: return 429;
-    case ErrorType::Validation: return 422;
-    case ErrorType::Tokenizer: return 422;
-    case ErrorType::Empty: return 400;
-  }
-  return 500;
-}
-
-// An error answered to the client: TEI's {"error", "error_type"} with the status of its type
-// (or an explicit status for transport-level errors such as 401 and 413).
-struct ApiError : std::runtime_error {
-  ErrorType type;
-  int status;
-  ApiError(ErrorType t, const std::string& message, int explicit_status = 0)
-      : std::runtime_error(message), type(t), status(explicit_status ? explicit_status : error_status(t)) {}
-};
-
-ApiError validation(const std::string& m) { return ApiError(ErrorType::Validation, "Input validation error: " + m); }
-ApiError empty_error(const std::string& m) { return ApiError(ErrorType::Empty, m); }
-ApiError backend_error(const std::string& m) { return ApiError(ErrorType::Backend, "Backend error: " + m); }
-
-std::string error_body(const ApiError& e) {
-  return json{{"error", e.what()}, {"error_type", error_type_name(e.type)}}.dump(-1, ' ', false,
-                                                                                   json::error_handler_t::replace);
-}
-
-// OpenAI-compatible error: TEI serializes {"message", "code", "type"}; its OpenAPI document names
-// the type field "error_type", so both are sent.
-std::string openai_error_body(const ApiError& e) {
-  return json{{"message", e.what()}, {"code", e.status}, {"type", error_type_name(e.type)},
-              {"error_type", error_type_name(e.type)}}
-      .dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// ---- JSON output helpers: floats in their shortest round-trip form ----
-void append_float(std::string& out, float v) {
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
-  }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
-void append_floats(std::string& out, const float* v, size_t n) {
-  out += '[';
-  for (size_t i = 0; i < n; ++i) {
-    if (i) out += ',';
-    append_float(out, v[i]);
-  }
-  out += ']';
-}
-
-// ---- request parsing ----
-// The strict parse bounds nesting depth (deeper values would overflow the stack when copied) and
-// never quotes the body in its message (the message reaches the default log).
-json parse_body(const http::Request& req) {
-  json body;
-  try {
-    body = io::parse_json_strict(req.body, "body");
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    if (msg.rfind("body: ", 0) == 0) msg.erase(0, 6);
-    throw ApiError(ErrorType::Validation, "Failed to parse the request body as JSON: " + msg);
-  }
-  if (!body.is_object()) throw ApiError(ErrorType::Validation, "Failed to deserialize the JSON body: expected an object");
-  return body;
-}
-
-ApiError type_error(const std::string& field, const std::string& expected) {
-  return ApiError(ErrorType::Validation,
-                  "Failed to deserialize the JSON body into the target type: " + field + ": invalid type, expected " +
-                      expected);
-}
-
-bool get_bool(const json& body, const char* key, bool fallback) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return fallback;
-  if (!it->is_boolean()) throw type_error(key, "a boolean");
-  return it->get<bool>();
-}
-
-std::optional<bool> get_opt_bool(const json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_boolean()) throw type_error(key, "a boolean");
-  return it->get<bool>();
-}
-
-std::optional<std::string> get_opt_string(const json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) throw type_error(key, "a string");
-  return it->get<std::string>();
-}
-
-// bertcpp has no sentence-transformers prompts: a request naming one gets 424 (see docs/server.md).
-void reject_prompt_name(const json& body) {
-  if (get_opt_string(body, "prompt_name"))
-    throw backend_error("`prompt_name` is not supported: this model has no sentence-transformers prompts");
-}
-
-const json& require(const json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end())
-    throw ApiError(ErrorType::Validation,
-                   std::string("Failed to deserialize the JSON body into the target type: missing field `") + key + "`");
-  return *it;
-}
-
-TruncationSide get_direction(const json& body) {
-  auto it = body.find("truncation_direction");
-  if (it == body.end() || it->is_null()) return TruncationSide::Right;
-  if (it->is_string()) {
-    const std::string s = it->get<std::string>();
-    if (s == "Left" || s == "left") return TruncationSide::Left;
-    if (s == "Right" || s == "right") return TruncationSide::Right;
-  }
-  throw type_error("truncation_direction", "one of `Left`, `Right`");
-}
-
-std::optional<int64_t> get_opt_uint(const json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_number_unsigned()) throw type_error(key, "a non-negative integer");
-  const auto v = it->get<uint64_t>();
-  if (v > static_cast<uint64_t>(INT32_MAX)) throw type_error(key, "an integer that fits in 32 bits");
-  return static_cast<int64_t>(v);
-}
-
-// One embedding input: a text or token ids (TEI's InputType).
-struct InputItem {
-  bool is_ids = false;
-  std::string text;
-  std::vector<int64_t> ids;
-};
-
-bool is_id_array(const json& j) {
-  if (!j.is_array()) return false;
-  for (const auto& v : j)
-    if (!v.is_number_unsigned()) return false;
-  return true;
-}
-
-std::vector<int64_t> to_ids(const json& j) {
-  std::vector<int64_t> ids;
-  ids.reserve(j.size());
-  for (const auto& v : j) {
-    const auto x = v.get<uint64_t>();
-    if (x > static_cast<uint64_t>(UINT32_MAX)) throw type_error("inputs", "token ids that fit in 32 bits");
-    ids.push_back(static_cast<int64_t>(x));
-  }
-  return ids;
-}
-
-// TEI's Input: InputType | [InputType]; InputType: string | [u32]. Returns (items, single).
-std::pair<std::vector<InputItem>, bool> parse_input(const json& j, const char* field) {
-  std::vector<InputItem> items;
-  if (j.is_string()) {
-    items.push_back({false, j.get<std::string>(), {}});
-    return {std::move(items), true};
-  }
-  if (is_id_array(j)) {  // includes [] (an empty id list, rejected later as empty)
-    items.push_back({true, {}, to_ids(j)});
-    return {std::move(items), true};
-  }
-  if (j.is_array()) {
-    for (const auto& e : j) {
-      if (e.is_string()) items.push_back({false, e.get<std::string>(), {}});
-      else if (is_id_array(e)) items.push_back({true, {}, to_ids(e)});
-      else throw ApiError(ErrorType::Validation,
-                          std::string("Failed to deserialize the JSON body into the target type: ") + field +
-                              ": data did not match any variant of untagged enum Input");
-    }
-    return {std::move(items), false};
-  }
-  throw ApiError(ErrorType::Validation, std::string("Failed to deserialize the JSON body into the target type: ") +
-                                            field + ": data did not match any variant of untagged enum Input");
-}
-
-// ---- concurrency limit (TEI's semaphore: one permit per input) ----
-class Permits {
- public:
-  explicit Permits(int64_t n) : available_(n) {}
-  bool try_acquire(int64_t n) {
-    int64_t cur = available_.load();
-    while (cur >= n)
-      if (available_.compare_exchange_weak(cur, cur - n)) return true;
-    return false;
-  }
-  void release(int64_t n) { available_.fetch_add(n); }
-  int64_t available() const { return available_.load(); }
-
- private:
-  std::atomic<int64_t> available_;
-};
-
-struct PermitGuard {
-  Permits& permits;
-  int64_t n;
-  PermitGuard(Permits& p, int64_t count) : permits(p), n(count) {}
-  PermitGuard(const PermitGuard&) = delete;
-  PermitGuard& operator=(const PermitGuard&) = delete;
-  ~PermitGuard() { permits.release(n); }
-};
 
 double cosine(const std::vector<float>& a, const std::vector<float>& b) {
   double dot = 0, na = 0, nb = 0;
@@ -272,56 +51,6 @@ void normalize_l2(std::vector<float>& v) {
   for (float& x : v) x *= scale;
 }
 
-std::string base64_encode(const unsigned char* data, size_t n) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((n + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < n; i += 3) {
-    const uint32_t v = (uint32_t(data[i]) << 16) | (uint32_t(data[i + 1]) << 8) | data[i + 2];
-    out += tbl[v >> 18];
-    out += tbl[(v >> 12) & 63];
-    out += tbl[(v >> 6) & 63];
-    out += tbl[v & 63];
-  }
-  if (i < n) {
-    uint32_t v = uint32_t(data[i]) << 16;
-    if (i + 1 < n) v |= uint32_t(data[i + 1]) << 8;
-    out += tbl[v >> 18];
-    out += tbl[(v >> 12) & 63];
-    out += i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::string little_endian_base64(const std::vector<float>& v) {
-  std::vector<unsigned char> bytes(v.size() * 4);
-  for (size_t i = 0; i < v.size(); ++i) {
-    uint32_t u;
-    std::memcpy(&u, &v[i], 4);
-    for (int b = 0; b < 4; ++b) bytes[i * 4 + b] = static_cast<unsigned char>(u >> (8 * b));
-  }
-  return base64_encode(bytes.data(), bytes.size());
-}
-
-bool constant_time_equal(const std::string& a, const std::string& b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  const size_t n = std::max(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned char>(x ^ y);
-  }
-  return diff == 0;
-}
-
-size_t count_chars(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -329,7 +58,7 @@ struct HttpServer::Impl {
   HttpServer& self;
   Backend& backend;
   const ServerOptions& opt;
-  Permits permits;
+  InferenceCore core;  // permits, tokenization pool, encode, enqueue and wait
   std::string served_name;
   int64_t max_input_length;
 
@@ -337,107 +66,14 @@ struct HttpServer::Impl {
       : self(s),
         backend(s.backend_),
         opt(s.options_),
-        permits(s.options_.max_concurrent_requests),
+        core(s.backend_, *s.batcher_, s.metrics_,
+             {s.options_.max_concurrent_requests, s.options_.max_client_batch_size,
+              std::min<int64_t>(s.backend_.info().max_input_length, s.options_.max_batch_tokens),
+              s.options_.tokenization_workers}),
         served_name(s.options_.served_model_name.empty() ? s.backend_.info().model_id : s.options_.served_model_name),
         max_input_length(std::min<int64_t>(s.backend_.info().max_input_length, s.options_.max_batch_tokens)) {}
 
   const BackendInfo& info() const { return backend.info(); }
-
-  // Acquires one permit per input or throws 429 (TEI: try_acquire_permit).
-  std::unique_ptr<PermitGuard> acquire(size_t n) {
-    if (!permits.try_acquire(static_cast<int64_t>(n))) {
-      self.metrics_.counter_add("te_request_failure", {{"err", "overloaded"}});
-      throw ApiError(ErrorType::Overloaded, "Model is overloaded");
-    }
-    return std::unique_ptr<PermitGuard>(new PermitGuard(permits, static_cast<int64_t>(n)));
-  }
-
-  void check_batch(size_t n, const char* what = "inputs") {
-    if (n == 0) {
-      self.metrics_.counter_add("te_request_failure", {{"err", "validation"}});
-      throw empty_error(std::string("`") + what + "` cannot be empty");
-    }
-    if (static_cast<int64_t>(n) > opt.max_client_batch_size) {
-      self.metrics_.counter_add("te_request_failure", {{"err", "batch_size"}});
-      throw ApiError(ErrorType::Validation, "batch size " + std::to_string(n) + " > maximum allowed batch size " +
-                                                std::to_string(opt.max_client_batch_size));
-    }
-  }
-
-  // TEI's encode_input: tokenize (optionally truncating) and refuse over-long inputs.
-  TokenizedInput encode(const InputItem& item, const std::optional<std::string>& pair, bool truncate,
-                        TruncationSide side) {
-    TokenizedInput out;
-    if (item.is_ids) {
-      if (item.ids.empty()) throw ApiError(ErrorType::Empty, "Input validation error: `inputs` cannot be empty");
-      for (int64_t id : item.ids)
-        if (id >= info().vocab_size)
-          throw ApiError(ErrorType::Tokenizer, "tokenizer error: token id " + std::to_string(id) +
-                                                   " is out of the vocabulary (size " +
-                                                   std::to_string(info().vocab_size) + ")");
-      out.input_ids = item.ids;
-      if (truncate && static_cast<int64_t>(out.input_ids.size()) > max_input_length) {
-        if (side == TruncationSide::Right) out.input_ids.resize(static_cast<size_t>(max_input_length));
-        else out.input_ids.erase(out.input_ids.begin(), out.input_ids.end() - max_input_length);
-      }
-      out.token_type_ids.assign(out.input_ids.size(), 0);
-    } else {
-      if (item.text.empty() && (!pair || pair->empty())) throw ApiError(ErrorType::Empty, "Input validation error: `inputs` cannot be empty");
-      const size_t chars = count_chars(item.text) + (pair ? count_chars(*pair) : 0);
-      const size_t limit = static_cast<size_t>(max_input_length * kMaxCharMultiplier);
-      if (!truncate && chars > limit)
-        throw validation("`inputs` must have less than " + std::to_string(limit) + " characters. Given: " +
-                         std::to_string(chars));
-      Backend::EncodeRequest r;
-      r.text = item.text;
-      if (pair) r.text_pair = std::string_view(*pair);
-      r.truncate = truncate;
-      r.side = side;
-      r.max_length = max_input_length;
-      Encoding enc;
-      try {
-        enc = backend.encode(r);
-      } catch (const std::exception& e) {
-        throw ApiError(ErrorType::Tokenizer, std::string("tokenizer error ") + e.what());
-      }
-      out.input_ids = std::move(enc.input_ids);
-      out.token_type_ids = std::move(enc.token_type_ids);
-    }
-    const int64_t n = static_cast<int64_t>(out.input_ids.size());
-    if (n > max_input_length)
-      throw validation("`inputs` must have less than " + std::to_string(max_input_length) + " tokens. Given: " +
-                       std::to_string(n));
-    self.metrics_.observe("te_request_input_length", {}, static_cast<double>(n), Metrics::size_buckets());
-    return out;
-  }
-
-  // Queues every input, waits for all of them. Backend failures -> 424.
-  std::vector<TaskOutput> infer(std::vector<TokenizedInput> inputs, Task task, size_t* tokens) {
-    std::vector<std::future<TaskOutput>> futures;
-    futures.reserve(inputs.size());
-    size_t total = 0;
-    for (auto& in : inputs) {
-      total += in.input_ids.size();
-      futures.push_back(self.batcher_->submit(std::move(in), task));
-    }
-    if (tokens) *tokens = total;
-    self.metrics_.counter_add("te_tokens_total", {}, static_cast<double>(total));
-    std::vector<TaskOutput> outputs;
-    outputs.reserve(futures.size());
-    std::string failure;
-    for (auto& f : futures) {
-      try {
-        outputs.push_back(f.get());
-      } catch (const std::exception& e) {
-        if (failure.empty()) failure = e.what();
-      }
-    }
-    if (!failure.empty()) {
-      self.metrics_.counter_add("te_request_failure", {{"err", "inference"}});
-      throw backend_error(failure);
-    }
-    return outputs;
-  }
 
   void require_embedding(const char* what) {
     if (info().kind != ModelKind::Embedding || !info().has_hidden_states) {
@@ -457,11 +93,11 @@ struct HttpServer::Impl {
     if (info().pooling == "splade" && normalize)
       throw backend_error("`normalize` is not available for SPLADE models");
     if (dimensions && *dimensions == 0) throw validation("`dimensions` should be positive");
-    auto permit = acquire(items.size());
+    auto permit = core.acquire(items.size());
     std::vector<TokenizedInput> inputs;
-    for (const auto& item : items) inputs.push_back(encode(item, std::nullopt, truncate, side));
+    for (const auto& item : items) inputs.push_back(core.encode(item, std::nullopt, truncate, side));
     PooledResult r;
-    auto outputs = infer(std::move(inputs), Task::Pooled, &r.tokens);
+    auto outputs = core.infer(std::move(inputs), Task::Pooled, &r.tokens);
     for (auto& o : outputs) {
       if (dimensions) {
         if (*dimensions > static_cast<int64_t>(o.values.size()))
@@ -476,7 +112,7 @@ struct HttpServer::Impl {
 
   std::string handle_embed(const json& body) {
     auto [items, single] = parse_input(require(body, "inputs"), "inputs");
-    if (!single) check_batch(items.size());
+    if (!single) core.check_batch(items.size());
     reject_prompt_name(body);
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
@@ -494,7 +130,7 @@ struct HttpServer::Impl {
 
   std::string handle_openai(const json& body) {
     auto [items, single] = parse_input(require(body, "input"), "input");
-    if (!single) check_batch(items.size());
+    if (!single) core.check_batch(items.size());
     std::string format = "float";
     if (auto f = get_opt_string(body, "encoding_format")) format = *f;
     else if (body.contains("encoding_format") && !body["encoding_format"].is_null())
@@ -555,16 +191,16 @@ struct HttpServer::Impl {
 
   std::string handle_embed_all(const json& body) {
     auto [items, single] = parse_input(require(body, "inputs"), "inputs");
-    if (!single) check_batch(items.size());
+    if (!single) core.check_batch(items.size());
     reject_prompt_name(body);
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
     require_embedding("/embed_all");
     if (info().pooling == "splade") throw backend_error("`embed_all` is not available for SPLADE models");
-    auto permit = acquire(items.size());
+    auto permit = core.acquire(items.size());
     std::vector<TokenizedInput> inputs;
-    for (const auto& item : items) inputs.push_back(encode(item, std::nullopt, truncate, side));
-    auto outputs = infer(std::move(inputs), Task::AllTokens, nullptr);
+    for (const auto& item : items) inputs.push_back(core.encode(item, std::nullopt, truncate, side));
+    auto outputs = core.infer(std::move(inputs), Task::AllTokens, nullptr);
     std::string out = "[";
     for (size_t i = 0; i < outputs.size(); ++i) {
       if (i) out += ',';
@@ -583,7 +219,7 @@ struct HttpServer::Impl {
 
   std::string handle_embed_sparse(const json& body) {
     auto [items, single] = parse_input(require(body, "inputs"), "inputs");
-    if (!single) check_batch(items.size());
+    if (!single) core.check_batch(items.size());
     reject_prompt_name(body);
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
@@ -591,10 +227,10 @@ struct HttpServer::Impl {
       self.metrics_.counter_add("te_request_failure", {{"err", "model_type"}});
       throw backend_error("Model is not an embedding model with SPLADE pooling (it has no masked-LM head)");
     }
-    auto permit = acquire(items.size());
+    auto permit = core.acquire(items.size());
     std::vector<TokenizedInput> inputs;
-    for (const auto& item : items) inputs.push_back(encode(item, std::nullopt, truncate, side));
-    auto outputs = infer(std::move(inputs), Task::Sparse, nullptr);
+    for (const auto& item : items) inputs.push_back(core.encode(item, std::nullopt, truncate, side));
+    auto outputs = core.infer(std::move(inputs), Task::Sparse, nullptr);
     std::string out = "[";
     for (size_t i = 0; i < outputs.size(); ++i) {
       if (i) out += ',';
@@ -669,15 +305,15 @@ struct HttpServer::Impl {
     } else {
       throw bad();
     }
-    if (!single) check_batch(seqs.size());
+    if (!single) core.check_batch(seqs.size());
     const bool raw = get_bool(body, "raw_scores", false);
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
     require_classifier("/predict");
-    auto permit = acquire(seqs.size());
+    auto permit = core.acquire(seqs.size());
     std::vector<TokenizedInput> inputs;
-    for (const auto& s : seqs) inputs.push_back(encode({false, s.a, {}}, s.b, truncate, side));
-    auto outputs = infer(std::move(inputs), Task::Classify, nullptr);
+    for (const auto& s : seqs) inputs.push_back(core.encode({false, s.a, {}}, s.b, truncate, side));
+    auto outputs = core.infer(std::move(inputs), Task::Classify, nullptr);
     json result = json::array();
     for (auto& o : outputs) {
       scores(o.values, raw);
@@ -711,20 +347,22 @@ struct HttpServer::Impl {
     const auto side = get_direction(body);
     if (texts.empty()) throw empty_error("`texts` cannot be empty");
     require_classifier("/rerank");
-    check_batch(texts.size(), "texts");
-    auto permit = acquire(texts.size());
+    core.check_batch(texts.size(), "texts");
+    auto permit = core.acquire(texts.size());
     const std::string q = query.get<std::string>();
     std::vector<TokenizedInput> inputs;
-    for (const auto& t : texts) inputs.push_back(encode({false, q, {}}, t.get<std::string>(), truncate, side));
-    auto outputs = infer(std::move(inputs), Task::Classify, nullptr);
+    for (const auto& t : texts) inputs.push_back(core.encode({false, q, {}}, t.get<std::string>(), truncate, side));
+    auto outputs = core.infer(std::move(inputs), Task::Classify, nullptr);
     struct Rank {
       size_t index;
       float score;
     };
     std::vector<Rank> ranks;
     for (size_t i = 0; i < outputs.size(); ++i) {
+      // The score is the last label's (Model::rerank's rule, and TEI's for its one-label rerankers):
+      // the "relevant" class of two-label cross-encoders.
       scores(outputs[i].values, raw);
-      const float s = outputs[i].values.empty() ? NAN : outputs[i].values[0];
+      const float s = outputs[i].values.empty() ? NAN : outputs[i].values.back();
       if (std::isnan(s)) throw backend_error("score is NaN");
       ranks.push_back({i, s});
     }
@@ -735,6 +373,76 @@ struct HttpServer::Impl {
       if (return_text) j["text"] = texts[r.index];
       result.push_back(std::move(j));
     }
+    return result.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  // Token classification (beyond TEI, which declines it): transformers' token-classification
+  // pipeline with aggregation_strategy "none": per text, one entity per non-special token whose
+  // best label is not in `ignore_labels` (default ["O"]), with its index, word and offsets.
+  std::string handle_predict_tokens(const json& body) {
+    const json& in = require(body, "inputs");
+    std::vector<std::string> texts;
+    bool single = false;
+    if (in.is_string()) {
+      texts.push_back(in.get<std::string>());
+      single = true;
+    } else if (in.is_array()) {
+      for (const auto& e : in) {
+        if (!e.is_string()) throw type_error("inputs", "a string or a sequence of strings");
+        texts.push_back(e.get<std::string>());
+      }
+    } else {
+      throw type_error("inputs", "a string or a sequence of strings");
+    }
+    if (!single) core.check_batch(texts.size());
+    const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
+    const auto side = get_direction(body);
+    std::vector<std::string> ignore = {"O"};
+    if (auto it = body.find("ignore_labels"); it != body.end() && !it->is_null()) {
+      if (!it->is_array()) throw type_error("ignore_labels", "a sequence of strings");
+      ignore.clear();
+      for (const auto& l : *it) {
+        if (!l.is_string()) throw type_error("ignore_labels", "a sequence of strings");
+        ignore.push_back(l.get<std::string>());
+      }
+    }
+    if (auto agg = get_opt_string(body, "aggregation_strategy"); agg && *agg != "none")
+      throw type_error("aggregation_strategy", "`none` (the only strategy the server has)");
+    if (!info().has_token_classifier) {
+      self.metrics_.counter_add("te_request_failure", {{"err", "model_type"}});
+      throw backend_error("Model is not a token classifier (/predict_tokens)");
+    }
+    auto permit = core.acquire(texts.size());
+    std::vector<Encoding> encs;
+    std::vector<TokenizedInput> inputs;
+    for (const auto& t : texts) {
+      Encoding enc;
+      inputs.push_back(core.encode({false, t, {}}, std::nullopt, truncate, side, &enc));
+      encs.push_back(std::move(enc));
+    }
+    auto outputs = core.infer(std::move(inputs), Task::ClassifyTokens, nullptr);
+    json result = json::array();
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const Encoding& enc = encs[i];
+      const TaskOutput& o = outputs[i];
+      const size_t labels = o.rows > 0 ? o.values.size() / static_cast<size_t>(o.rows) : 0;
+      json entities = json::array();
+      for (size_t k = 0; k < static_cast<size_t>(o.rows) && labels > 0; ++k) {
+        if (k < enc.sequence_ids.size() && enc.sequence_ids[k] < 0) continue;
+        std::vector<float> p(o.values.begin() + static_cast<std::ptrdiff_t>(k * labels),
+                             o.values.begin() + static_cast<std::ptrdiff_t>((k + 1) * labels));
+        scores(p, false);
+        const size_t best = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+        if (std::isnan(p[best])) throw backend_error("score is NaN");
+        const std::string label = best < info().labels.size() ? info().labels[best] : "LABEL_" + std::to_string(best);
+        if (std::find(ignore.begin(), ignore.end(), label) != ignore.end()) continue;
+        const auto [start, end] = k < enc.offsets.size() ? enc.offsets[k] : std::pair<int64_t, int64_t>{0, 0};
+        entities.push_back({{"entity", label}, {"score", p[best]}, {"index", k},
+                            {"word", k < enc.tokens.size() ? enc.tokens[k] : ""}, {"start", start}, {"end", end}});
+      }
+      result.push_back(std::move(entities));
+    }
+    if (single) return result[0].dump(-1, ' ', false, json::error_handler_t::replace);
     return result.dump(-1, ' ', false, json::error_handler_t::replace);
   }
 
@@ -753,18 +461,18 @@ struct HttpServer::Impl {
     } else {
       throw type_error("inputs", "a string or a sequence of strings");
     }
-    if (!single) check_batch(texts.size());
+    if (!single) core.check_batch(texts.size());
     const bool add_special = get_bool(body, "add_special_tokens", true);
     reject_prompt_name(body);
     // Permits as the inference routes (one per input): tokenization is the same CPU and memory.
-    auto permit = acquire(texts.size());
+    auto permit = core.acquire(texts.size());
     // Written straight out: a JSON DOM of every token cost ~700 bytes a token (1.4 GB for one
     // 2 MB request). Keys in the DOM's (sorted) order, so the bytes are as before.
     std::string out = "[";
     for (size_t i = 0; i < texts.size(); ++i) {
       const std::string& text = texts[i];
       if (text.empty()) throw ApiError(ErrorType::Empty, "Input validation error: `inputs` cannot be empty");
-      const size_t limit = static_cast<size_t>(max_input_length * kMaxCharMultiplier);
+      const size_t limit = static_cast<size_t>(max_input_length * InferenceCore::kMaxCharMultiplier);
       if (count_chars(text) > limit)
         throw validation("`inputs` must have less than " + std::to_string(limit) + " characters. Given: " +
                          std::to_string(count_chars(text)));
@@ -774,7 +482,7 @@ struct HttpServer::Impl {
       r.truncate = false;
       Encoding enc;
       try {
-        enc = backend.encode(r);
+        enc = core.tokenizers().run([&] { return backend.encode(r); });
       } catch (const std::exception& e) {
         throw ApiError(ErrorType::Tokenizer, std::string("tokenizer error ") + e.what());
       }
@@ -817,8 +525,9 @@ struct HttpServer::Impl {
     } else {
       throw type_error("ids", "a sequence of token ids or a sequence of sequences of token ids");
     }
-    if (!single) check_batch(batch.size(), "ids");
+    if (!single) core.check_batch(batch.size(), "ids");
     const bool skip = get_bool(body, "skip_special_tokens", true);
+    auto permit = core.acquire(batch.size());  // decoding is work too: the same permits as the other routes
     json result = json::array();
     for (const auto& ids : batch) {
       for (int64_t id : ids)
@@ -827,7 +536,7 @@ struct HttpServer::Impl {
                                                    " is out of the vocabulary (size " +
                                                    std::to_string(info().vocab_size) + ")");
       try {
-        result.push_back(backend.decode(ids, skip));
+        result.push_back(core.tokenizers().run([&] { return backend.decode(ids, skip); }));
       } catch (const std::exception& e) {
         throw ApiError(ErrorType::Tokenizer, std::string("tokenizer error ") + e.what());
       }
@@ -861,7 +570,7 @@ struct HttpServer::Impl {
               {"max_batch_requests", opt.max_batch_requests ? json(*opt.max_batch_requests) : json(nullptr)},
               {"max_client_batch_size", opt.max_client_batch_size},
               {"auto_truncate", opt.auto_truncate},
-              {"tokenization_workers", self.http_threads_},
+              {"tokenization_workers", core.tokenization_workers()},
               {"version", kVersion},
               {"sha", nullptr},
               {"docker_label", nullptr}};
@@ -892,6 +601,10 @@ HttpServer::HttpServer(Backend& backend, ServerOptions options)
       std::string error_message;
       try {
         const json body = parse_body(req);
+        struct Scope {  // t_client_gone for this call only, whatever leaves it
+          explicit Scope(std::shared_ptr<const std::atomic<bool>> g) { t_client_gone = std::move(g); }
+          ~Scope() { t_client_gone.reset(); }
+        } scope(req.client_gone);
         res.set_content(fn(*impl_, body), "application/json");
         res.status = 200;
       } catch (const ApiError& e) {
@@ -927,6 +640,7 @@ HttpServer::HttpServer(Backend& backend, ServerOptions options)
   route("/predict", false, [](Impl& i, const json& b) { return i.handle_predict(b); });
   route("/rerank", false, [](Impl& i, const json& b) { return i.handle_rerank(b); });
   route("/similarity", false, [](Impl& i, const json& b) { return i.handle_similarity(b); });
+  route("/predict_tokens", false, [](Impl& i, const json& b) { return i.handle_predict_tokens(b); });
   route("/tokenize", false, [](Impl& i, const json& b) { return i.handle_tokenize(b); });
   route("/decode", false, [](Impl& i, const json& b) { return i.handle_decode(b); });
   route("/v1/embeddings", true, [](Impl& i, const json& b) { return i.handle_openai(b); });
@@ -955,10 +669,23 @@ HttpServer::HttpServer(Backend& backend, ServerOptions options)
     res.set_content(impl_->handle_info(), "application/json");
     metrics_.counter_add("te_request_count", {{"route", "/info"}, {"status", "200"}});
   };
+  OpenApiLimits doc_limits;
+  doc_limits.max_client_batch_size = options_.max_client_batch_size;
+  doc_limits.max_input_length = impl_->max_input_length;
+  doc_limits.max_input_chars = impl_->max_input_length * InferenceCore::kMaxCharMultiplier;
+  doc_limits.payload_limit = options_.payload_limit;
+  doc_limits.auto_truncate = options_.auto_truncate;
+  doc_limits.api_key = options_.api_key.has_value();
+  doc_limits.version = kVersion;
+  get_routes_["/api-doc/openapi.json"] = [this, doc = openapi_document(backend_.info(), doc_limits).dump()](
+                                             const http::Request&, http::Response& res) {
+    res.set_content(doc, "application/json");
+    metrics_.counter_add("te_request_count", {{"route", "/api-doc/openapi.json"}, {"status", "200"}});
+  };
   get_routes_["/metrics"] = [this](const http::Request&, http::Response& res) {
     metrics_.gauge_set("te_queue_size", {}, static_cast<double>(batcher_->queue_size()));
     metrics_.gauge_set("te_inputs_in_flight", {},
-                       static_cast<double>(options_.max_concurrent_requests - impl_->permits.available()));
+                       static_cast<double>(options_.max_concurrent_requests - impl_->core.permits_available()));
     res.set_content(metrics_.render(), "text/plain; version=0.0.4");
   };
 
@@ -976,8 +703,23 @@ HttpServer::HttpServer(Backend& backend, ServerOptions options)
   // GET routes do no model work: answered on the transport's own thread, even when every worker is busy.
   const auto quick = [](const http::Request& req) { return req.method == "GET" || req.method == "HEAD"; };
   http_ = std::make_unique<http::Transport>(
-      t, [this](const http::Request& req, http::Response& res) { dispatch(req, res); }, quick,
-      [this](int status, const std::string& message, http::Response& res) { transport_error(status, message, res); });
+      t, [this](const http::Request& req, http::Response& res) { handle(req, res); }, quick,
+      [this](int status, const std::string& message, const std::string& path, http::Response& res) {
+        transport_error(status, message, path, res);
+      });
+}
+
+void HttpServer::handle(const http::Request& req, http::Response& res) {
+  try {
+    dispatch(req, res);
+  } catch (...) {
+    res = http::Response{};
+    transport_error(500, "internal failure", req.path, res);
+  }
+}
+
+http::ParserLimits HttpServer::parser_limits() const {
+  return {options_.max_header_bytes, options_.max_headers, options_.payload_limit};
 }
 
 // API key (Bearer) on every route except health and metrics, as TEI; then the route.
@@ -990,7 +732,7 @@ void HttpServer::dispatch(const http::Request& req, http::Response& res) {
       const ApiError err(ErrorType::Validation, "Unauthorized: missing or wrong API key (Authorization: Bearer <key>)",
                          401);
       res.status = 401;
-      res.set_content(req.path.find("embeddings") != std::string::npos ? openai_error_body(err) : error_body(err),
+      res.set_content(is_openai_path(req.path) ? openai_error_body(err) : error_body(err),
                       "application/json");
       metrics_.counter_add("te_request_count", {{"route", route_label(req.path)}, {"status", "401"}});
       logger_.warn("request", {{"method", req.method.substr(0, 16)}, {"path", req.path.substr(0, 256)}, {"status", 401}});
@@ -1000,7 +742,17 @@ void HttpServer::dispatch(const http::Request& req, http::Response& res) {
   const auto& routes = get ? get_routes_ : post_routes_;
   const auto it = req.method == "POST" || get ? routes.find(req.path) : routes.end();
   if (it == routes.end()) {
-    transport_error(404, "Not found: " + req.path.substr(0, 256), res);
+    // A known path with another method: 405 and the methods it has (RFC 9110 15.5.6).
+    std::string allow;
+    if (get_routes_.count(req.path)) allow = "GET, HEAD";
+    if (post_routes_.count(req.path)) allow += allow.empty() ? "POST" : ", POST";
+    if (!allow.empty()) {
+      transport_error(405, "Method " + req.method.substr(0, 16) + " is not allowed on " + req.path + " (allowed: " + allow + ")",
+                      req.path, res);
+      res.headers.emplace_back("Allow", allow);
+      return;
+    }
+    transport_error(404, "Not found: " + req.path.substr(0, 256), req.path, res);
     return;
   }
   it->second(req, res);
@@ -1012,11 +764,12 @@ std::string HttpServer::route_label(const std::string& path) const {
 }
 
 // Transport-level errors (400, 404, 408, 413, 431, 500): TEI's body shape.
-void HttpServer::transport_error(int status, const std::string& detail, http::Response& res) {
+void HttpServer::transport_error(int status, const std::string& detail, const std::string& path, http::Response& res) {
   std::string message;
   switch (status) {
     case 413: message = "Payload too large: the body exceeds the limit of " + std::to_string(options_.payload_limit) + " bytes"; break;
     case 404: message = detail; break;
+    case 405: message = detail; break;
     case 408: message = "Request timeout: " + detail; break;
     case 431: message = "Request header fields too large: " + detail; break;
     case 500: message = "Backend error: internal failure"; break;
@@ -1024,7 +777,7 @@ void HttpServer::transport_error(int status, const std::string& detail, http::Re
   }
   const ApiError err(status == 500 ? ErrorType::Backend : ErrorType::Validation, message, status);
   res.status = status;
-  res.set_content(error_body(err), "application/json");
+  res.set_content(is_openai_path(path) ? openai_error_body(err) : error_body(err), "application/json");
   metrics_.counter_add("te_request_count", {{"route", "other"}, {"status", std::to_string(status)}});
 }
 

@@ -12,6 +12,7 @@
 #include "server/backend.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
+#include "server/request_parser.hpp"
 
 #include <functional>
 #include <map>
@@ -21,7 +22,6 @@ namespace bertcpp::server {
 class Batcher;
 namespace http {
 class Transport;
-struct Request;
 struct Response;
 }  // namespace http
 
@@ -40,6 +40,7 @@ struct ServerOptions {
   bool log_inputs = false;
   bool quiet = false;                        // no logs at all (tests)
   int http_threads = 0;                      // 0 = max_concurrent_requests + 32 (at most 2048)
+  int tokenization_workers = 0;              // threads that tokenize and decode; 0 = the cores
   int read_timeout_sec = 10;                 // deadline for receiving one whole request; then 408
   int write_timeout_sec = 10;
   int keep_alive_timeout_sec = 5;
@@ -66,6 +67,17 @@ class HttpServer {
   // Waits for the background thread of start().
   void join();
 
+  // One parsed request through auth, routing and the route's schema, with no socket: what the
+  // transport's workers call (and the fuzzer). Never throws; a failure is a 500 body.
+  void handle(const http::Request& req, http::Response& res);
+  // A request the parser refused (400, 413, 431, 501) or timed out (408), in the routes' error shape.
+  // `path` is the request's when its head was parsed (it picks the error shape), else "".
+  void refuse(int status, const std::string& detail, const std::string& path, http::Response& res) {
+    transport_error(status, detail, path, res);
+  }
+  // The parser limits the transport applies (from ServerOptions).
+  http::ParserLimits parser_limits() const;
+
   int port() const { return port_; }
   size_t queue_size() const;  // inputs waiting for a batch
   Metrics& metrics() { return metrics_; }
@@ -81,7 +93,7 @@ class HttpServer {
   std::unique_ptr<Batcher> batcher_;
   using Route = std::function<void(const http::Request&, http::Response&)>;
   void dispatch(const http::Request& req, http::Response& res);
-  void transport_error(int status, const std::string& detail, http::Response& res);
+  void transport_error(int status, const std::string& detail, const std::string& path, http::Response& res);
   std::string route_label(const std::string& path) const;
   std::map<std::string, Route> post_routes_, get_routes_;
   std::unique_ptr<http::Transport> http_;

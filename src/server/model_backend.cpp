@@ -27,6 +27,7 @@ class ModelBackend final : public Backend {
     info_.vocab_size = cfg.vocab_size;
     info_.has_classifier = head == "sequence_classification";
     info_.has_mlm_head = head == "masked_lm" || head == "pretraining";
+    info_.has_token_classifier = head == "token_classification";
     info_.has_hidden_states = !info_.has_classifier;
     info_.labels = cfg.labels;
     if (info_.has_classifier) {
@@ -87,7 +88,8 @@ class ModelBackend final : public Backend {
     bool want_pooled = false, want_head = false;
     for (Task t : tasks) {
       want_pooled |= t == Task::Pooled && info_.pooling != "splade";
-      want_head |= t == Task::Classify || t == Task::Sparse || (t == Task::Pooled && info_.pooling == "splade");
+      want_head |= t == Task::Classify || t == Task::ClassifyTokens || t == Task::Sparse ||
+                   (t == Task::Pooled && info_.pooling == "splade");
     }
     // A head runs only when a task needs it (an MLM checkpoint's /embed computes no vocabulary logits).
     const ModelOutput out = model_.forward(batch, {.pooler_output = false, .head_outputs = want_head});
@@ -137,8 +139,16 @@ class ModelBackend final : public Backend {
           }
           break;
         }
+        case Task::ClassifyTokens: {
+          if (!logits.defined() || logits.rank() != 3) throw unsupported("the model has no token classification head");
+          const int64_t l = logits.dim(2);
+          const float* p = logits.data<float>() + static_cast<int64_t>(i) * seq * l;
+          r.values.assign(p, p + len * l);
+          r.rows = len;
+          break;
+        }
         case Task::Classify: {
-          if (!logits.defined()) throw unsupported("the model has no sequence classification head");
+          if (!logits.defined() || logits.rank() != 2) throw unsupported("the model has no sequence classification head");
           const int64_t l = logits.dim(-1);
           const float* p = logits.data<float>() + static_cast<int64_t>(i) * l;
           r.values.assign(p, p + l);

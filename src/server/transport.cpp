@@ -30,29 +30,10 @@ using std::chrono::milliseconds;
 constexpr uint64_t kListenId = 0;
 constexpr uint64_t kWakeId = 1;
 constexpr size_t kReadChunk = 64 * 1024;
-constexpr size_t kMaxChunkLine = 1024;           // "<hex size>[;extensions]\r\n"
 constexpr auto kDrainTime = milliseconds(2000);  // after an error, read (and drop) so the close sends no RST
+constexpr auto kStopDrainTime = milliseconds(250);  // the same while stopping: a request racing the FIN is dropped, not reset
 constexpr size_t kDrainBytes = 1 << 20;          // ... but not more than this
 constexpr auto kSweepEvery = milliseconds(50);
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool is_token_char(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
 
 const char* reason(int status) {
   switch (status) {
@@ -75,28 +56,17 @@ const char* reason(int status) {
   }
 }
 
-// A transport-level refusal: the status, a message for the client, and the connection closes.
-struct Refusal {
-  int status;
-  std::string message;
-};
-
-enum class State { Head, Body, Dispatched, Writing, Draining };
-enum class Chunk { Size, Data, DataEnd, Trailer };
+enum class State { Reading, Dispatched, Writing, Draining };
 
 struct Conn {
   uint64_t id = 0;
   int fd = -1;
-  State state = State::Head;
-  std::string in;  // received, not yet parsed
-  Request req;
+  State state = State::Reading;
+  RequestParser parser;
+  std::string method;    // of the request being answered (HEAD gets no body)
+  std::shared_ptr<std::atomic<bool>> client_gone;  // of the request being answered
   bool started = false;  // a byte of the current request has arrived
   bool keep_alive = true;
-  bool chunked = false;
-  size_t body_left = 0;  // Content-Length bytes still to come
-  Chunk chunk = Chunk::Size;
-  size_t chunk_left = 0;
-  size_t trailer_bytes = 0;
   std::string out;
   size_t out_off = 0;
   size_t drained = 0;
@@ -116,13 +86,6 @@ struct Done {
 };
 
 }  // namespace
-
-std::string Request::header(std::string_view name) const {
-  for (const auto& [k, v] : headers)
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return a == lower(b); }))
-      return v;
-  return "";
-}
 
 struct Transport::Impl {
   TransportOptions opt;
@@ -193,7 +156,7 @@ struct Transport::Impl {
       handler(req, res);
     } catch (...) {
       res = Response{};
-      on_error(500, "internal failure", res);
+      on_error(500, "internal failure", req.path, res);
       res.status = 500;
     }
   }
@@ -211,6 +174,8 @@ struct Transport::Impl {
   void close_conn(uint64_t id) {
     auto it = conns.find(id);
     if (it == conns.end()) return;
+    // A request still being answered: its queued inputs are dropped, not computed.
+    if (it->second->state == State::Dispatched && it->second->client_gone) it->second->client_gone->store(true);
     ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->second->fd, nullptr);
     ::close(it->second->fd);
     conns.erase(it);
@@ -245,6 +210,7 @@ struct Transport::Impl {
       int yes = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
       auto c = std::make_unique<Conn>();
+      c->parser = RequestParser(ParserLimits{opt.max_header_bytes, opt.max_headers, opt.max_body_bytes});
       c->id = next_id++;
       c->fd = fd;
       c->deadline = Clock::now() + milliseconds(opt.request_timeout_ms);
@@ -261,159 +227,12 @@ struct Transport::Impl {
     }
   }
 
-  // ---- request parsing ----
-  // Parses the request line and headers in c.in[0, end). Throws Refusal.
-  void parse_head(Conn& c, size_t end) {
-    std::string_view head(c.in.data(), end);
-    size_t pos = head.find("\r\n");
-    const std::string_view line = head.substr(0, pos);
-    const size_t sp1 = line.find(' ');
-    const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp1 == 0 || sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
-      throw Refusal{400, "malformed request line"};
-    Request& r = c.req;
-    r.method = std::string(line.substr(0, sp1));
-    r.target = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
-    const std::string_view version = line.substr(sp2 + 1);
-    for (char ch : r.method)
-      if (!is_token_char(ch)) throw Refusal{400, "malformed request line"};
-    if (r.target.empty() || r.target[0] != '/') throw Refusal{400, "malformed request target"};
-    if (version != "HTTP/1.1" && version != "HTTP/1.0") throw Refusal{400, "unsupported HTTP version"};
-    r.path = r.target.substr(0, r.target.find('?'));
-    while (pos != std::string_view::npos && pos + 2 <= head.size()) {
-      const size_t start = pos + 2;
-      pos = head.find("\r\n", start);
-      const std::string_view h = head.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start);
-      if (h.empty()) continue;
-      if (r.headers.size() >= opt.max_headers) throw Refusal{431, "more than " + std::to_string(opt.max_headers) + " header fields"};
-      const size_t colon = h.find(':');
-      if (colon == 0 || colon == std::string_view::npos) throw Refusal{400, "malformed header field"};
-      for (size_t i = 0; i < colon; ++i)
-        if (!is_token_char(h[i])) throw Refusal{400, "malformed header field"};
-      r.headers.emplace_back(to_lower(h.substr(0, colon)), std::string(trim(h.substr(colon + 1))));
-    }
-    c.keep_alive = version == "HTTP/1.1";
-    const std::string connection = to_lower(r.header("connection"));
-    if (connection.find("close") != std::string::npos) c.keep_alive = false;
-    else if (connection.find("keep-alive") != std::string::npos) c.keep_alive = true;
-
-    const std::string te = to_lower(trim(r.header("transfer-encoding")));
-    const bool has_length = !r.header("content-length").empty() ||
-                            std::any_of(r.headers.begin(), r.headers.end(), [](const auto& kv) { return kv.first == "content-length"; });
-    c.chunked = false;
-    c.body_left = 0;
-    if (!te.empty()) {
-      if (te != "chunked") throw Refusal{501, "Transfer-Encoding '" + te.substr(0, 64) + "' is not supported"};
-      if (has_length) throw Refusal{400, "both Content-Length and Transfer-Encoding"};
-      c.chunked = true;
-      c.chunk = Chunk::Size;
-      c.trailer_bytes = 0;
-    } else if (has_length) {
-      size_t n = 0;
-      int seen = 0;
-      for (const auto& [k, v] : r.headers) {
-        if (k != "content-length") continue;
-        if (++seen > 1) throw Refusal{400, "more than one Content-Length"};
-        if (v.empty() || v.size() > 19) throw Refusal{400, "invalid Content-Length"};
-        for (char ch : v) {
-          if (ch < '0' || ch > '9') throw Refusal{400, "invalid Content-Length"};
-          n = n * 10 + static_cast<size_t>(ch - '0');
-        }
-      }
-      if (n > opt.max_body_bytes) throw Refusal{413, ""};
-      c.body_left = n;
-    }
-  }
-
-  // Consumes c.in as far as it goes; returns true once the request is complete. Throws Refusal.
-  bool advance(Conn& c) {
-    if (c.state == State::Head) {
-      while (c.in.size() >= 2 && c.in[0] == '\r' && c.in[1] == '\n') c.in.erase(0, 2);  // RFC 9112 2.2
-      const size_t end = c.in.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        if (c.in.size() > opt.max_header_bytes)
-          throw Refusal{431, "request headers exceed " + std::to_string(opt.max_header_bytes) + " bytes"};
-        return false;
-      }
-      if (end + 4 > opt.max_header_bytes)
-        throw Refusal{431, "request headers exceed " + std::to_string(opt.max_header_bytes) + " bytes"};
-      c.req = Request{};
-      parse_head(c, end + 2);
-      c.in.erase(0, end + 4);
-      c.state = State::Body;
-      if (!c.chunked && c.body_left > 0 && c.in.size() < c.body_left &&
-          to_lower(c.req.header("expect")) == "100-continue") {
-        static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        [[maybe_unused]] ssize_t w = ::send(c.fd, kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
-      }
-    }
-    if (!c.chunked) {
-      const size_t take = std::min(c.body_left, c.in.size());
-      c.req.body.append(c.in, 0, take);
-      c.in.erase(0, take);
-      c.body_left -= take;
-      return c.body_left == 0;
-    }
-    for (;;) {
-      switch (c.chunk) {
-        case Chunk::Size: {
-          const size_t eol = c.in.find("\r\n");
-          if (eol == std::string::npos) {
-            if (c.in.size() > kMaxChunkLine) throw Refusal{400, "malformed chunk size"};
-            return false;
-          }
-          size_t n = 0, i = 0;
-          for (; i < eol; ++i) {
-            const char ch = c.in[i];
-            int d = (ch >= '0' && ch <= '9') ? ch - '0' : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10
-                                                         : (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10 : -1;
-            if (d < 0) break;
-            if (n > (opt.max_body_bytes >> 4) + 1) throw Refusal{413, ""};
-            n = n * 16 + static_cast<size_t>(d);
-          }
-          if (i == 0 || (i < eol && c.in[i] != ';' && c.in[i] != ' ' && c.in[i] != '\t'))
-            throw Refusal{400, "malformed chunk size"};
-          if (c.req.body.size() + n > opt.max_body_bytes) throw Refusal{413, ""};
-          c.in.erase(0, eol + 2);
-          c.chunk_left = n;
-          c.chunk = n == 0 ? Chunk::Trailer : Chunk::Data;
-          break;
-        }
-        case Chunk::Data: {
-          const size_t take = std::min(c.chunk_left, c.in.size());
-          c.req.body.append(c.in, 0, take);
-          c.in.erase(0, take);
-          c.chunk_left -= take;
-          if (c.chunk_left > 0) return false;
-          c.chunk = Chunk::DataEnd;
-          break;
-        }
-        case Chunk::DataEnd:
-          if (c.in.size() < 2) return false;
-          if (c.in[0] != '\r' || c.in[1] != '\n') throw Refusal{400, "malformed chunk"};
-          c.in.erase(0, 2);
-          c.chunk = Chunk::Size;
-          break;
-        case Chunk::Trailer: {
-          const size_t eol = c.in.find("\r\n");
-          if (eol == std::string::npos) {
-            if (c.trailer_bytes + c.in.size() > opt.max_header_bytes) throw Refusal{431, "trailer fields too large"};
-            return false;
-          }
-          c.trailer_bytes += eol + 2;
-          if (c.trailer_bytes > opt.max_header_bytes) throw Refusal{431, "trailer fields too large"};
-          c.in.erase(0, eol + 2);
-          if (eol == 0) return true;  // trailers are read and dropped
-          break;
-        }
-      }
-    }
-  }
-
   // ---- responses ----
   void respond(Conn& c, Response res) {
-    const bool head_only = c.req.method == "HEAD";
-    if (!c.keep_alive || stopping) c.close_after = true;
+    const bool head_only = c.method == "HEAD";
+    // On stop the answer says Connection: close, unless a pipelined request is already here (it
+    // is answered next, and its own answer closes).
+    if (!c.keep_alive || (stopping && !c.parser.has_input())) c.close_after = true;
     std::string& o = c.out;
     o.clear();
     o.reserve(res.body.size() + 160);
@@ -431,11 +250,21 @@ struct Transport::Impl {
 
   void refuse(Conn& c, const Refusal& r) {
     Response res;
-    on_error(r.status, r.message, res);
+    on_error(r.status, r.message, c.parser.path(), res);
     res.status = r.status;
     c.keep_alive = false;
-    c.in.clear();
+    c.parser.clear_input();
     respond(c, std::move(res));
+  }
+
+  // Half-closes and drops whatever the client still sends, so the close does not reset the
+  // connection and destroy a response (or the FIN) before the client has read it.
+  void close_gracefully(Conn& c) {
+    ::shutdown(c.fd, SHUT_WR);
+    c.state = State::Draining;
+    c.parser.clear_input();
+    c.deadline = Clock::now() + (stopping ? kStopDrainTime : kDrainTime);
+    watch(c, EPOLLIN);
   }
 
   // Writes what the socket takes. May close the connection (then `c` is gone).
@@ -457,18 +286,11 @@ struct Transport::Impl {
     std::string().swap(c.out);
     c.out_off = 0;
     if (c.close_after) {
-      // Half-close and drop whatever the client still sends, so the close does not reset the
-      // connection and destroy the response before the client has read it.
-      ::shutdown(c.fd, SHUT_WR);
-      c.state = State::Draining;
-      c.in.clear();
-      c.deadline = Clock::now() + kDrainTime;
-      watch(c, EPOLLIN);
+      close_gracefully(c);
       return;
     }
-    c.state = State::Head;
-    c.req = Request{};
-    c.started = !c.in.empty();
+    c.state = State::Reading;
+    c.started = c.parser.has_input();
     c.deadline = Clock::now() + milliseconds(c.started ? opt.request_timeout_ms : opt.keep_alive_timeout_ms);
     watch(c, EPOLLIN);
     if (c.started) progress(c);  // a pipelined request is already here
@@ -478,25 +300,32 @@ struct Transport::Impl {
   void progress(Conn& c) {
     bool complete;
     try {
-      complete = advance(c);
+      complete = c.parser.advance();
     } catch (const Refusal& r) {
       refuse(c, r);
       return;
     }
+    if (c.parser.take_continue()) {
+      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      [[maybe_unused]] ssize_t w = ::send(c.fd, kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
+    }
     if (!complete) return;
+    Request req = c.parser.take();
+    c.keep_alive = c.parser.keep_alive();
+    c.method = req.method;
+    c.client_gone = req.client_gone = std::make_shared<std::atomic<bool>>(false);
     c.state = State::Dispatched;
-    watch(c, 0);  // read nothing more until this request is answered
-    if (quick && quick(c.req)) {
+    // Read nothing more until this request is answered, but hear the client hang up (RDHUP).
+    watch(c, EPOLLRDHUP);
+    if (quick && quick(req)) {
       Response res;
-      call(c.req, res);
+      call(req, res);
       respond(c, std::move(res));
       return;
     }
     {
       std::lock_guard<std::mutex> lock(mu);
-      jobs.push_back({c.id, std::move(c.req)});
-      c.req = Request{};
-      c.req.method = jobs.back().req.method;  // respond() needs to know HEAD
+      jobs.push_back({c.id, std::move(req)});
       ++dispatched;
     }
     cv.notify_one();
@@ -515,12 +344,12 @@ struct Transport::Impl {
       if (c.drained > kDrainBytes) close_conn(c.id);
       return;
     }
-    if (c.state != State::Head && c.state != State::Body) return;
+    if (c.state != State::Reading) return;
     if (!c.started) {
       c.started = true;
       c.deadline = Clock::now() + milliseconds(opt.request_timeout_ms);
     }
-    c.in.append(buf, static_cast<size_t>(n));
+    c.parser.append(buf, static_cast<size_t>(n));
     progress(c);
   }
 
@@ -529,6 +358,11 @@ struct Transport::Impl {
     if (it == conns.end()) return;
     Conn& c = *it->second;
     if (events & (EPOLLERR)) {
+      close_conn(id);
+      return;
+    }
+    // The client closed (or half-closed) while its request is computed: it will read no answer.
+    if (c.state == State::Dispatched && (events & (EPOLLRDHUP | EPOLLHUP))) {
       close_conn(id);
       return;
     }
@@ -563,19 +397,24 @@ struct Transport::Impl {
       if (c->state != State::Dispatched && now >= c->deadline) expired.push_back(id);
     for (uint64_t id : expired) {
       Conn& c = *conns.at(id);
-      if ((c.state == State::Head || c.state == State::Body) && c.started && !stopping)
+      if (c.state == State::Reading && c.started)
         refuse(c, Refusal{408, "the request was not received within " + std::to_string(opt.request_timeout_ms) + " ms"});
       else
         close_conn(id);
     }
   }
 
-  // On stop: connections not inside a dispatched request or a response are closed now.
+  // On stop: a kept-alive connection waiting for its next request is half-closed (the client
+  // reads a clean end of stream, never a reset); a request partly received is still read, within
+  // its deadline, and answered with Connection: close, as are requests being computed or written.
   void close_idle() {
-    std::vector<uint64_t> idle;
-    for (auto& [id, c] : conns)
-      if (c->state == State::Head || c->state == State::Body || c->state == State::Draining) idle.push_back(id);
-    for (uint64_t id : idle) close_conn(id);
+    std::vector<Conn*> idle;
+    const auto drain_end = Clock::now() + kStopDrainTime;
+    for (auto& [id, c] : conns) {
+      if (c->state == State::Reading && !c->started) idle.push_back(c.get());
+      if (c->state == State::Draining) c->deadline = std::min(c->deadline, drain_end);
+    }
+    for (Conn* c : idle) close_gracefully(*c);
   }
 
   void loop() {

@@ -2,7 +2,8 @@
 // requests under hard limits (header bytes and count, body bytes, a deadline for the whole
 // request), so a slow or hostile client holds a few KB and no thread. Complete requests run on a
 // fixed pool of worker threads; `quick` requests (health checks) run on the epoll thread itself,
-// so they are answered even while every worker is busy. Routing and JSON live in http_server.cpp.
+// so they are answered even while every worker is busy. Parsing is request_parser.cpp; routing
+// and JSON live in http_server.cpp.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -13,17 +14,9 @@
 #include <utility>
 #include <vector>
 
-namespace bertcpp::server::http {
+#include "server/request_parser.hpp"
 
-struct Request {
-  std::string method;
-  std::string path;    // the target without its query string
-  std::string target;  // as sent
-  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string body;
-  // The first header of that (case-insensitive) name, or "".
-  std::string header(std::string_view name) const;
-};
+namespace bertcpp::server::http {
 
 struct Response {
   int status = 200;
@@ -53,8 +46,9 @@ class Transport {
  public:
   using Handler = std::function<void(const Request&, Response&)>;
   using Predicate = std::function<bool(const Request&)>;
-  // Formats a transport-level error (400, 408, 413, 431) as the routes' error body.
-  using ErrorFormatter = std::function<void(int status, const std::string& message, Response&)>;
+  // Formats a transport-level error (400, 408, 413, 431) as the routes' error body; `path` is the
+  // request's when its head was parsed, else "".
+  using ErrorFormatter = std::function<void(int status, const std::string& message, const std::string& path, Response&)>;
 
   Transport(TransportOptions options, Handler handler, Predicate quick, ErrorFormatter on_error);
   ~Transport();

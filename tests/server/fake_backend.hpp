@@ -106,6 +106,7 @@ class FakeBackend : public Backend {
       --waiting_;
     }
     batches_++;
+    inputs_run_ += inputs.size();
     max_batch_ = std::max<size_t>(max_batch_, inputs.size());
     if (fail_) throw std::runtime_error("injected failure");
     if (type_vocab_1_)  // as a model with type_vocab_size 1: a pair in the batch fails all of it
@@ -132,6 +133,7 @@ class FakeBackend : public Backend {
           else out[i].values = {n / 4.0f, -n / 4.0f, 0.5f};
           break;
         }
+        case Task::ClassifyTokens: break;  // the fake has no token classifier
       }
     }
     return out;
@@ -143,6 +145,7 @@ class FakeBackend : public Backend {
   void set_fail(bool f) { fail_ = f; }
   void set_type_vocab_1(bool f) { type_vocab_1_ = f; }
   size_t batches() const { return batches_; }
+  size_t inputs_run() const { return inputs_run_; }  // inputs computed, over every batch
   size_t max_batch() const { return max_batch_; }
 
  private:
@@ -154,6 +157,7 @@ class FakeBackend : public Backend {
   std::atomic<bool> fail_{false};
   std::atomic<bool> type_vocab_1_{false};
   std::atomic<size_t> batches_{0};
+  std::atomic<size_t> inputs_run_{0};
   std::atomic<size_t> max_batch_{0};
 };
 

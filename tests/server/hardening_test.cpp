@@ -360,3 +360,152 @@ TEST(ServerHardening, UnknownPathsShareOneMetricLabel) {
   EXPECT_EQ(m->body.find("probe-"), std::string::npos);
   EXPECT_NE(m->body.find("te_request_count{route=\"other\",status=\"401\"} 20"), std::string::npos) << m->body;
 }
+
+namespace {
+
+// Waits until the server has seen stop(): its listening socket is closed (connect is refused).
+void wait_until_not_accepting(int port) {
+  for (;;) {
+    const int fd = connect_to(port);
+    if (fd < 0) return;
+    ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+size_t count_of(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+std::string embed_request(const std::string& text, bool close = false) {
+  const std::string body = json{{"inputs", text}}.dump();
+  return "POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+         std::string(close ? "Connection: close\r\n" : "") + "Content-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+}  // namespace
+
+// Low finding (SIGTERM): a request whose bytes were arriving when the server stopped is still
+// read and answered (Connection: close), not reset.
+TEST(ServerHardening, RequestArrivingDuringStopIsAnswered) {
+  Server s;
+  const int fd = connect_to(s.port);
+  ASSERT_GE(fd, 0);
+  const std::string req = embed_request("arriving while stopping");
+  const size_t half = req.size() - 10;
+  ASSERT_TRUE(send_all(fd, req.substr(0, half)));
+  // The server must have these bytes before it stops: a /health on another connection is
+  // answered after them in the same epoll loop.
+  ASSERT_GE(health_ms(s.port), 0);
+  s.server->stop();
+  wait_until_not_accepting(s.port);
+  ASSERT_TRUE(send_all(fd, req.substr(half)));
+  const std::string got = read_for(fd, 5000);
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got.substr(0, 200);
+  EXPECT_NE(got.find("Connection: close"), std::string::npos);
+}
+
+// Low finding (SIGTERM): a kept-alive client's next (pipelined) request behind one in flight is
+// answered too, the last answer with Connection: close.
+TEST(ServerHardening, PipelinedRequestBehindInFlightIsAnsweredOnStop) {
+  Server s;
+  const int fd = connect_to(s.port);
+  ASSERT_GE(fd, 0);
+  s.backend.block();
+  ASSERT_TRUE(send_all(fd, embed_request("first") + embed_request("second")));
+  s.backend.wait_until_running();
+  s.server->stop();
+  wait_until_not_accepting(s.port);
+  s.backend.unblock();
+  const std::string got = read_for(fd, 5000);
+  ::close(fd);
+  EXPECT_EQ(count_of(got, "HTTP/1.1 200 OK"), 2u) << got.substr(0, 400);
+  EXPECT_EQ(count_of(got, "Connection: close"), 1u);
+  EXPECT_EQ(got.rfind("Connection: close"), got.find("Connection: close"));
+  EXPECT_GT(got.rfind("Connection: close"), got.rfind("HTTP/1.1 200 OK"));
+}
+
+// On stop an idle kept-alive connection ends with a clean end of stream (FIN), and a request the
+// client sends after it is dropped without a reset.
+TEST(ServerHardening, IdleKeepAliveConnectionEndsCleanlyOnStop) {
+  Server s;
+  const int fd = connect_to(s.port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, embed_request("one")));
+  const std::string first = read_for(fd, 2000);
+  ASSERT_EQ(first.rfind("HTTP/1.1 200", 0), 0u);
+  ASSERT_NE(first.find("Connection: keep-alive"), std::string::npos);
+  s.server->stop();
+  char c;
+  EXPECT_EQ(::recv(fd, &c, 1, 0), 0);  // blocks until the FIN
+  ASSERT_TRUE(send_all(fd, embed_request("too late")));
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  errno = 0;
+  EXPECT_EQ(::recv(fd, &c, 1, 0), 0) << "errno " << errno;  // still end of stream, no ECONNRESET
+  ::close(fd);
+  s.server->join();
+}
+
+// The server's shape (issue 16): inputs of a client that hung up before its batch ran are dropped,
+// never computed (Batcher::dropped, te_request_dropped), and the others are answered.
+TEST(ServerHardening, InputsOfAClientThatWentAwayAreNotComputed) {
+  Server s;
+  s.backend.block();
+  auto first = std::async(std::launch::async, [&] { return s.post("/embed", R"({"inputs":"computing"})"); });
+  s.backend.wait_until_running();
+  const int fd = connect_to(s.port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, embed_request("goes away")));
+  while (s.server->queue_size() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::close(fd);
+  // Two /health in a row: the second is read in a later epoll round than the close was.
+  ASSERT_GE(health_ms(s.port), 0);
+  ASSERT_GE(health_ms(s.port), 0);
+  s.backend.unblock();
+  auto r = first.get();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  ASSERT_TRUE(s.alive());
+  EXPECT_EQ(s.backend.inputs_run(), 2u);  // "computing" and "still alive", not "goes away"
+  httplib::Client c("127.0.0.1", s.port);
+  const auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("te_request_dropped 1"), std::string::npos) << m->body.substr(0, 2000);
+}
+
+// /info.tokenization_workers is the real tokenization pool (it reported the HTTP thread count).
+TEST(ServerHardening, InfoReportsTheTokenizationPool) {
+  ServerOptions o;
+  o.tokenization_workers = 3;
+  Server s(o);
+  httplib::Client c("127.0.0.1", s.port);
+  auto r = c.Get("/info");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json::parse(r->body)["tokenization_workers"], 3);
+  Server d;
+  httplib::Client cd("127.0.0.1", d.port);
+  r = cd.Get("/info");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json::parse(r->body)["tokenization_workers"],
+            std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+}
+
+// A NUL byte is no token character: a header name or method holding one is malformed (400); the
+// parser took it for one (strchr finds the terminator).
+TEST(ServerHardening, NulInHeaderNameIs400) {
+  Server s;
+  for (const std::string& req : {std::string("GET /health HTTP/1.1\r\nX-A\0b: 1\r\n\r\n", 34),
+                                 std::string("GE\0T /health HTTP/1.1\r\n\r\n", 25)}) {
+    const int fd = connect_to(s.port);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(send_all(fd, req));
+    const std::string got = read_for(fd, 3000);
+    ::close(fd);
+    EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << got.substr(0, 100);
+  }
+}

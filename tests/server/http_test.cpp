@@ -285,6 +285,19 @@ TEST(ServerHttp, TokenizeAndDecode) {
   auto r = s.post("/decode", {{"ids", {1000}}});
   EXPECT_EQ(r->status, 422);
   valid("/decode", r);
+  // Integers written with a zero fraction are integers (JSON Schema's rule, which the served
+  // OpenAPI document relies on); a fraction is not a token id.
+  r = s.client->Post("/decode", R"({"ids": [1.0, 7.0, 8, 2.0]})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body), json({"w7 w8"}));
+  r = s.client->Post("/decode", R"({"ids": [1.5]})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 422);
+  r = s.client->Post("/embed", R"({"inputs": [[7.0, 8.0]], "dimensions": 2.0})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body), json::parse(s.post("/embed", {{"inputs", {{7, 8}}}, {"dimensions", 2}})->body));
 }
 
 TEST(ServerHttp, InfoHealthMetrics) {
@@ -362,13 +375,36 @@ TEST(ServerHttp, OpenAIFloatAndBase64) {
     std::memcpy(&f, &u, 4);
     EXPECT_FLOAT_EQ(f, want[k]);
   }
+  // Errors in OpenAI's shape, which OpenAI's clients parse: {"error": {message, type, param, code}}.
+  const auto openai_error = [](const httplib::Result& r) {
+    json err = json::parse(r->body);
+    EXPECT_EQ(err.size(), 1u) << r->body;
+    EXPECT_TRUE(err["error"]["message"].is_string()) << r->body;
+    EXPECT_TRUE(err["error"]["type"].is_string()) << r->body;
+    EXPECT_TRUE(err["error"].contains("param")) << r->body;
+    EXPECT_TRUE(err["error"]["code"].is_string()) << r->body;
+    return err["error"];
+  };
   auto r = s.post("/v1/embeddings", {{"input", json::array()}});
   EXPECT_EQ(r->status, 400);
-  json err = valid("/v1/embeddings", r);
-  EXPECT_EQ(err["code"], 400);
+  EXPECT_EQ(openai_error(r)["code"], "empty");
   r = s.post("/v1/embeddings", {{"input", "a"}, {"encoding_format", "hex"}});
   EXPECT_EQ(r->status, 422);
-  valid("/v1/embeddings", r);
+  EXPECT_EQ(openai_error(r)["type"], "invalid_request_error");
+  // 413 (refused by the transport from Content-Length, before the body is read) in the same shape.
+  ServerOptions small;
+  small.payload_limit = 1000;
+  Running limited(small);
+  for (const char* path : {"/v1/embeddings", "/embeddings"}) {
+    r = limited.client->Post(path, json{{"input", std::string(5000, 'a')}}.dump(), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(openai_error(r)["code"], "payload_too_large");
+  }
+  r = limited.client->Post("/embed", json{{"inputs", std::string(5000, 'a')}}.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(json::parse(r->body)["error_type"], "Validation");  // TEI's shape on TEI's routes
 }
 
 TEST(ServerHttp, BadInputsGetTeiStatusesAndServerKeepsServing) {
@@ -583,7 +619,7 @@ TEST(ServerHttp, GracefulShutdownFinishesInFlight) {
   EXPECT_FALSE(late.Get("/health"));  // no longer accepting
 }
 
-TEST(ServerBatcher, RespectsPaddedTokenBudgetAndRequestCap) {
+TEST(ServerBatcher, RespectsRealTokenBudgetAndRequestCap) {
   fake::FakeBackend backend;
   backend.block();
   Batcher batcher(backend, {20, 3});
@@ -594,8 +630,9 @@ TEST(ServerBatcher, RespectsPaddedTokenBudgetAndRequestCap) {
     futures.push_back(batcher.submit({std::vector<int64_t>(static_cast<size_t>(i < 5 ? 5 : 9), 7), {}}, Task::Pooled));
   backend.unblock();
   for (auto& f : futures) EXPECT_EQ(f.get().values.size(), 4u);
-  // 5 of length 5: cap 3 -> 3 + 2; 5 of length 9: budget 20 -> 2 + 2 + 1. Plus the first: 6 batches.
-  EXPECT_EQ(backend.batches(), 6u);
+  // One batch at a time in arrival order, by real tokens (budget 20) and the cap 3:
+  // [5,5,5] [5,5,9] (19 tokens) [9,9] [9,9]. Plus the first: 5 batches (a padded budget made 6).
+  EXPECT_EQ(backend.batches(), 5u);
   EXPECT_EQ(backend.max_batch(), 3u);
 }
 
@@ -607,4 +644,35 @@ TEST(ServerSchema, CheckerRejectsWrongShapes) {
                        c.response_schema("/embed", "post", 422)).empty());
   EXPECT_FALSE(c.check(json::parse("[{\"index\": -1, \"score\": 1}]"), c.response_schema("/rerank", "post", 200)).empty());
   EXPECT_TRUE(c.check(json::parse("[[0.5, 1]]"), c.response_schema("/embed", "post", 200)).empty());
+}
+
+// A known path with another method is 405 with the methods it has (schemathesis'
+// unsupported_method check); an unknown path stays 404.
+TEST(ServerHttp, WrongMethodIs405WithAllow) {
+  Running s;
+  auto r = s.client->Delete("/embed");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->get_header_value("Allow"), "POST");
+  r = s.client->Get("/embed");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  r = s.client->Put("/", "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->get_header_value("Allow"), "GET, HEAD, POST");
+  r = s.client->Post("/info", "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->get_header_value("Allow"), "GET, HEAD");
+  r = s.client->Get("/nope");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  r = s.client->Get("/api-doc/openapi.json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  const json doc = json::parse(r->body);
+  EXPECT_EQ(doc["openapi"], "3.1.0");
+  EXPECT_TRUE(doc["paths"].contains("/embed"));
+  EXPECT_FALSE(doc["paths"].contains("/predict"));  // the fake embedding model cannot serve it
 }

@@ -161,17 +161,18 @@ TEST(ServerModel, PredictAndRerankEqualClassify) {
   json info = valid("/info", s.client->Get("/info"), "get");
   EXPECT_EQ(info["model_type"]["classifier"]["id2label"]["2"], "positive");
 
-  // /rerank on a multi-label classifier: the score of label 0 (TEI's results[0]), sorted.
+  // /rerank on a multi-label classifier: the last label's probability (Model::rerank's rule), sorted.
   body = valid("/rerank", s.post("/rerank", {{"query", kTexts[0]}, {"texts", {kTexts[1], kTexts[2], kTexts[3]}},
                                              {"return_text", true}}));
   ASSERT_EQ(body.size(), 3u);
+  const size_t last = model.config().labels.size() - 1;
   for (size_t i = 0; i < body.size(); ++i) {
     const size_t idx = body[i]["index"].get<size_t>();
     EXPECT_EQ(body[i]["text"], kTexts[idx + 1]);
-    float label0 = 0;
+    float want_last = 0;
     for (const auto& ls : model.classify(kTexts[0], kTexts[idx + 1]))
-      if (ls.id == 0) label0 = ls.score;
-    EXPECT_NEAR(body[i]["score"].get<float>(), label0, 1e-5);
+      if (ls.id == static_cast<int64_t>(last)) want_last = ls.score;
+    EXPECT_NEAR(body[i]["score"].get<float>(), want_last, 1e-5);
     if (i) {
       EXPECT_GE(body[i - 1]["score"].get<float>(), body[i]["score"].get<float>());
     }
@@ -179,6 +180,32 @@ TEST(ServerModel, PredictAndRerankEqualClassify) {
   auto r = s.post("/embed", {{"inputs", "a"}});
   EXPECT_EQ(r->status, 424);
   valid("/embed", r);
+}
+
+// One rule everywhere: the server's /rerank ranks (and scores) as Model::rerank, which the CLI
+// prints, on one-label rerankers and on a multi-label classifier.
+TEST(ServerModel, RerankRanksAsModelRerank) {
+  const std::vector<std::string> docs = {kTexts[1], kTexts[2], kTexts[3], kTexts[0]};
+  for (const char* name : {"tiny-roberta-reranker", "tiny-xlm-roberta-reranker", "tiny-bert-classifier-bf16",
+                           "tiny-distilbert-classifier"}) {
+    SCOPED_TRACE(name);
+    const std::string dir = model_dir(name);
+    Served s(dir);
+    const Model model = Model::from_pretrained(dir);
+    const std::vector<float> want = model.rerank(kTexts[0], docs);
+    std::vector<size_t> order(docs.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return want[a] > want[b]; });
+    const bool one_label = model.config().labels.size() <= 1;
+    // One label: Model::rerank gives the raw logit, as the server's raw_scores; several: the last
+    // label's probability, as the server's default scores.
+    json body = valid("/rerank", s.post("/rerank", {{"query", kTexts[0]}, {"texts", docs}, {"raw_scores", one_label}}));
+    ASSERT_EQ(body.size(), docs.size());
+    for (size_t i = 0; i < docs.size(); ++i) {
+      EXPECT_EQ(body[i]["index"].get<size_t>(), order[i]) << "rank " << i;
+      EXPECT_NEAR(body[i]["score"].get<float>(), want[order[i]], 1e-5) << "rank " << i;
+    }
+  }
 }
 
 TEST(ServerModel, EmbedSparseIsSpladeOfMlmLogits) {

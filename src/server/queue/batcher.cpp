@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <stdexcept>
 
 namespace bertcpp::server {
@@ -14,10 +15,12 @@ Batcher::Batcher(Backend& backend, BatcherOptions options, Metrics* metrics)
 
 Batcher::~Batcher() { stop(); }
 
-std::future<TaskOutput> Batcher::submit(TokenizedInput input, Task task) {
+std::future<TaskOutput> Batcher::submit(TokenizedInput input, Task task,
+                                        std::shared_ptr<const std::atomic<bool>> client_gone) {
   auto entry = std::make_unique<Entry>();
   entry->input = std::move(input);
   entry->task = task;
+  entry->client_gone = std::move(client_gone);
   auto future = entry->promise.get_future();
   {
     std::lock_guard lock(mutex_);
@@ -51,39 +54,45 @@ uint64_t Batcher::batches_run() const {
   return batches_;
 }
 
+uint64_t Batcher::dropped() const {
+  std::lock_guard lock(mutex_);
+  return dropped_;
+}
+
 void Batcher::loop() {
+  const size_t cap = options_.max_batch_requests && *options_.max_batch_requests > 0
+                         ? static_cast<size_t>(*options_.max_batch_requests)
+                         : SIZE_MAX;
+  const size_t budget = static_cast<size_t>(options_.max_batch_tokens);
   for (;;) {
-    std::vector<std::unique_ptr<Entry>> round;
+    std::vector<std::unique_ptr<Entry>> batch, gone;
     {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
       if (pending_.empty()) return;  // stopping and drained
-      while (!pending_.empty()) {
-        round.push_back(std::move(pending_.front()));
+      size_t tokens = 0;
+      while (!pending_.empty() && batch.size() < cap) {
+        auto& e = pending_.front();
+        if (e->client_gone && e->client_gone->load()) {
+          gone.push_back(std::move(e));
+          pending_.pop_front();
+          continue;
+        }
+        const size_t len = std::max<size_t>(e->input.input_ids.size(), 1);
+        if (!batch.empty() && tokens + len > budget) break;
+        tokens += len;
+        batch.push_back(std::move(e));
         pending_.pop_front();
       }
-      if (metrics_) metrics_->gauge_set("te_queue_size", {}, 0);
+      dropped_ += gone.size();
+      if (metrics_) metrics_->gauge_set("te_queue_size", {}, static_cast<double>(pending_.size()));
     }
-    std::stable_sort(round.begin(), round.end(), [](const auto& a, const auto& b) {
-      return a->input.input_ids.size() < b->input.input_ids.size();
-    });
-    const size_t cap = options_.max_batch_requests && *options_.max_batch_requests > 0
-                           ? static_cast<size_t>(*options_.max_batch_requests)
-                           : round.size();
-    size_t i = 0;
-    while (i < round.size()) {
-      size_t j = i;
-      size_t max_len = 0;
-      while (j < round.size() && j - i < cap) {
-        const size_t len = std::max<size_t>(round[j]->input.input_ids.size(), 1);
-        const size_t padded = std::max(max_len, len) * (j - i + 1);
-        if (j > i && padded > static_cast<size_t>(options_.max_batch_tokens)) break;
-        max_len = std::max(max_len, len);
-        ++j;
-      }
-      run_batch(round, i, j);
-      i = j;
+    if (!gone.empty()) {
+      if (metrics_) metrics_->counter_add("te_request_dropped", {}, static_cast<double>(gone.size()));
+      for (auto& e : gone)
+        e->promise.set_exception(std::make_exception_ptr(std::runtime_error("the client went away")));
     }
+    if (!batch.empty()) run_batch(batch, 0, batch.size());
   }
 }
 

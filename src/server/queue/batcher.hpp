@@ -1,9 +1,11 @@
 // Dynamic batching (TEI's queue + batching task): HTTP handlers submit tokenized inputs; one
-// scheduler thread drains the queue, sorts what it took by length (to limit padding), cuts it into
-// batches under a padded token budget (max_len * count <= max_batch_tokens) and a request cap, runs
-// each batch through Backend::run and fulfils every input's promise. A failing batch fails only its
-// own inputs. stop() finishes everything already queued, then joins.
+// scheduler thread takes one batch at a time from the queue, in arrival order, under a budget of
+// real (unpadded) tokens — the forward pass packs away the padding — and a request cap, runs it
+// through Backend::run and fulfils every input's promise. An input whose client went away before
+// its batch was formed is dropped, never computed. A failing batch fails only its own inputs.
+// stop() finishes everything already queued, then joins.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -32,15 +34,19 @@ class Batcher {
 
   // Queues one input. The future throws what Backend::run threw for its batch, or
   // std::runtime_error("server is shutting down") when submitted after stop().
-  std::future<TaskOutput> submit(TokenizedInput input, Task task);
+  // `client_gone` (optional) is set by the transport when the client disconnects.
+  std::future<TaskOutput> submit(TokenizedInput input, Task task,
+                                 std::shared_ptr<const std::atomic<bool>> client_gone = nullptr);
   void stop();
   size_t queue_size() const;
   uint64_t batches_run() const;
+  uint64_t dropped() const;  // inputs dropped because their client went away
 
  private:
   struct Entry {
     TokenizedInput input;
     Task task;
+    std::shared_ptr<const std::atomic<bool>> client_gone;
     std::promise<TaskOutput> promise;
   };
   void loop();
@@ -54,6 +60,7 @@ class Batcher {
   std::deque<std::unique_ptr<Entry>> pending_;
   bool stopping_ = false;
   uint64_t batches_ = 0;
+  uint64_t dropped_ = 0;
   std::thread thread_;
 };
 
