@@ -150,3 +150,17 @@ def test_dask_two_workers_recovers_killed_worker(job, tmp_path):
     table = pq.read_table(out, columns=["id", "embedding"])
     rows = [np.asarray(e, dtype=np.float32) for e in table.column("embedding").to_pylist()]
     support.check_output(table.column("id").to_numpy(), rows, job["ref"])
+
+
+def test_cli_jsonl_round_trips_float32(tmp_path):
+    """The CLI's JSON floats parse back to the very float32 bits of its npy output."""
+    import json
+
+    texts = support.corpus(2000, seed=3)
+    ref = support.cli_reference(texts, str(tmp_path))
+    with open(tmp_path / "corpus.txt", "rb") as stdin:
+        out = subprocess.run([support.cli_binary(), "embed", "-m", support.MODEL, "--format", "jsonl"], stdin=stdin,
+                             capture_output=True, check=True, timeout=300).stdout.decode()
+    rows = np.array([json.loads(line)["embedding"] for line in out.splitlines()], dtype=np.float32)
+    assert rows.shape == ref.shape
+    assert (rows.view(np.uint32) == ref.view(np.uint32)).all()
