@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -141,17 +143,102 @@ void write_output(const std::string& path, const std::string& data) {
 bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
-Progress::Progress(std::string label, size_t total) : label_(std::move(label)), total_(total), enabled_(stderr_is_terminal()) {}
+ProgressMode progress_mode(bool lines_requested) {
+  if (stderr_is_terminal()) return ProgressMode::Bar;
+  return lines_requested ? ProgressMode::Lines : ProgressMode::Off;
+}
 
-void Progress::update(size_t done) {
-  if (!enabled_) return;
-  std::fprintf(stderr, "\r%s %zu/%zu", label_.c_str(), done, total_);
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string duration_text(double s) {
+  const auto t = static_cast<uint64_t>(s + 0.5);
+  char buf[32];
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%lluh%02llum", static_cast<unsigned long long>(t / 3600), static_cast<unsigned long long>(t / 60 % 60));
+  else if (t >= 60)
+    std::snprintf(buf, sizeof buf, "%llum%02llus", static_cast<unsigned long long>(t / 60), static_cast<unsigned long long>(t % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%llus", static_cast<unsigned long long>(t));
+  return buf;
+}
+
+std::string rate_text(double r) {
+  char buf[32];
+  if (r >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2fM", r / 1e6);
+  else if (r >= 1e4)
+    std::snprintf(buf, sizeof buf, "%.1fk", r / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", r);
+  return buf;
+}
+
+}  // namespace
+
+Progress::Progress(std::string command, std::optional<uint64_t> total, ProgressMode mode, double interval_s, uint64_t already)
+    : command_(std::move(command)), total_(total), mode_(mode), interval_(interval_s), already_(already), start_(now_s()) {}
+
+std::string Progress::line(uint64_t done, uint64_t tokens, double elapsed) const {
+  const double texts_s = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+  const double tokens_s = elapsed > 0 ? static_cast<double>(tokens) / elapsed : 0;
+  const uint64_t all = already_ + done;
+  std::string s;
+  if (total_) {
+    const double frac = *total_ ? std::min(1.0, static_cast<double>(all) / static_cast<double>(*total_)) : 1.0;
+    char pct[16];
+    std::snprintf(pct, sizeof pct, "%5.1f%%", 100 * frac);
+    if (mode_ == ProgressMode::Bar) {
+      constexpr int kWidth = 24;
+      const int fill = static_cast<int>(frac * kWidth);
+      s += '[';
+      s.append(static_cast<size_t>(fill), '#');
+      s.append(static_cast<size_t>(kWidth - fill), '-');
+      s += "] ";
+    }
+    s += std::string(pct) + " " + std::to_string(all) + "/" + std::to_string(*total_) + " texts";
+  } else {
+    s += std::to_string(all) + " texts";
+  }
+  s += ", " + rate_text(texts_s) + " texts/s";
+  if (tokens) s += ", " + rate_text(tokens_s) + " tokens/s";  // 0: the command does not count tokens
+  if (total_ && texts_s > 0 && all < *total_) s += ", ETA " + duration_text(static_cast<double>(*total_ - all) / texts_s);
+  return s;
+}
+
+void Progress::update(uint64_t done, uint64_t tokens) {
+  if (mode_ == ProgressMode::Off) return;
+  const double t = now_s();
+  // The bar redraws at most 10 times a second; plain lines every interval.
+  const double every = mode_ == ProgressMode::Bar ? 0.1 : interval_;
+  if (last_ >= 0 ? t - last_ < every : t - start_ < every) return;
+  last_ = t;
+  const std::string s = line(done, tokens, t - start_);
+  if (mode_ == ProgressMode::Bar)
+    std::fprintf(stderr, "\r%s %s\x1b[K", command_.c_str(), s.c_str());
+  else
+    std::fprintf(stderr, "bertcpp %s: %s\n", command_.c_str(), s.c_str());
   std::fflush(stderr);
 }
 
-void Progress::finish() {
-  if (!enabled_) return;
-  std::fprintf(stderr, "\n");
+void Progress::finish(uint64_t done, uint64_t tokens) {
+  if (mode_ == ProgressMode::Off) return;
+  const double elapsed = now_s() - start_;
+  if (mode_ == ProgressMode::Bar && last_ >= 0) std::fprintf(stderr, "\r\x1b[K");
+  char buf[160];
+  const std::string texts_s = rate_text(elapsed > 0 ? static_cast<double>(done) / elapsed : 0);
+  if (tokens)
+    std::snprintf(buf, sizeof buf, "%llu texts, %llu tokens in %.1f s (%s texts/s, %s tokens/s)",
+                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(tokens), elapsed, texts_s.c_str(),
+                  rate_text(elapsed > 0 ? static_cast<double>(tokens) / elapsed : 0).c_str());
+  else
+    std::snprintf(buf, sizeof buf, "%llu texts in %.1f s (%s texts/s)", static_cast<unsigned long long>(done), elapsed,
+                  texts_s.c_str());
+  std::fprintf(stderr, "bertcpp %s: %s%s\n", command_.c_str(), buf,
+               already_ ? (", after " + std::to_string(already_) + " resumed").c_str() : "");
   std::fflush(stderr);
 }
 

@@ -1,6 +1,6 @@
 // Helpers shared by the user-facing CLI commands (embed, fill-mask, classify, rerank, bench):
 // model loading with a clear "no model given" error, reading texts from stdin, JSON number
-// formatting, .npy output, progress on a terminal. No CLI11 here (see cli_options.h).
+// formatting, .npy output, progress on stderr. No CLI11 here (see cli_options.h).
 #pragma once
 #include <cstdint>
 #include <iosfwd>
@@ -50,17 +50,31 @@ void write_output(const std::string& path, const std::string& data);
 bool stdout_is_terminal();
 bool stderr_is_terminal();
 
-// "\r<label> done/total" on stderr, only when stderr is a terminal.
+// How a long command reports progress on stderr: a bar redrawn in place on a terminal, plain
+// lines every few seconds (--progress when stderr is a file or pipe), or nothing.
+enum class ProgressMode { Off, Bar, Lines };
+// Bar when stderr is a terminal, else Lines when `lines_requested`, else Off.
+ProgressMode progress_mode(bool lines_requested);
+
+// done/total (when known), texts/s, tokens/s and ETA while running; the throughput at the end.
 class Progress {
  public:
-  Progress(std::string label, size_t total);
-  void update(size_t done);
-  void finish();
+  // `already` records were done before this run (--resume): counted in done, not in the rates.
+  Progress(std::string command, std::optional<uint64_t> total, ProgressMode mode, double interval_s = 10,
+           uint64_t already = 0);
+  // Cumulative counts of this run.
+  void update(uint64_t done, uint64_t tokens);
+  // "bertcpp <command>: N texts, T tokens in S s (X texts/s, Y tokens/s)" unless Off.
+  void finish(uint64_t done, uint64_t tokens);
 
  private:
-  std::string label_;
-  size_t total_;
-  bool enabled_;
+  std::string line(uint64_t done, uint64_t tokens, double elapsed) const;
+  std::string command_;
+  std::optional<uint64_t> total_;
+  ProgressMode mode_;
+  double interval_;
+  uint64_t already_;
+  double start_, last_ = -1;
 };
 
 }  // namespace bertcpp::api::cli

@@ -1,13 +1,18 @@
-// bertcpp embed: sentence embeddings of texts (arguments, or stdin lines / JSON Lines with --input-format jsonl).
+// bertcpp embed: sentence embeddings of texts (arguments, files or stdin; plain lines or JSON Lines),
+// streamed through cli/stream.h: bounded memory, tokenization overlapping the forward, resumable.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <memory>
+#include <numeric>
 
 #include "api/cli_options.h"
+#include "api/sentence_transformers.h"
 #include "cli/command.h"
+#include "cli/stream.h"
+#include "tokenizer/unicode.hpp"
 
 namespace bertcpp::cli {
 namespace {
@@ -15,83 +20,123 @@ namespace {
 struct EmbedArgs {
   api::cli::ModelFlags model;
   std::string input_format = "text";
+  stream::InputOptions in;
+  stream::RunOptions run;
   std::string pooling;
   bool normalize = false;
   bool no_normalize = false;
   std::string format = "json";
-  std::string out;
-  std::vector<std::string> texts;
+  size_t batch_size = 32;
 };
 
-int run_embed(const EmbedArgs& a) {
+int run_embed(EmbedArgs& a) {
   std::optional<Pooling> pooling;
   if (!a.pooling.empty()) pooling = parse_pooling(a.pooling);
   std::optional<bool> normalize;
   if (a.normalize) normalize = true;
   if (a.no_normalize) normalize = false;
-  if (a.format == "npy" && (a.out.empty() || a.out == "-") && api::cli::stdout_is_terminal())
+  stream::finish_input_options(a.in, a.input_format);
+  stream::OutputOptions& o = a.run.output;
+  o.format = a.format == "npy" ? stream::OutputFormat::Npy : a.format == "jsonl" ? stream::OutputFormat::Jsonl : stream::OutputFormat::Json;
+  const bool to_stdout = o.out.empty() || o.out == "-";
+  if (o.format == stream::OutputFormat::Npy && to_stdout && api::cli::stdout_is_terminal())
     throw invalid_argument("--format npy writes binary data: pass --out FILE or redirect stdout");
 
   (void)api::cli::model_or_default(a.model.model);  // "no model" before waiting on stdin
-  std::vector<std::string> texts = a.texts;
-  if (texts.empty()) {
-    if (isatty(STDIN_FILENO) == 1) std::fprintf(stderr, "bertcpp embed: reading texts from stdin (one per line; --input-format jsonl for {\"text\": ...}); Ctrl-D ends\n");
-    texts = api::cli::read_texts(std::cin, "stdin", api::cli::parse_input_format(a.input_format));
-    if (texts.empty()) throw invalid_argument("no texts: pass TEXT arguments or lines on stdin");
-  }
-
+  stream::RecordReader reader(a.in);
   const Model model = api::cli::load_model(a.model);
+  (void)model.embed(std::span<const std::string>(), pooling, normalize);  // a pipeline embed() cannot run fails here
+  const Pooling p = pooling.value_or(model.default_pooling());
+  const bool norm = normalize.value_or(model.default_normalize());
   const int64_t H = model.config().hidden_size;
-  const auto N = static_cast<int64_t>(texts.size());
-  Tensor all = Tensor::empty(DType::F32, {N, H});
-  constexpr size_t kBlock = 256;
-  api::cli::Progress progress("embedded", texts.size());
-  for (size_t start = 0; start < texts.size(); start += kBlock) {
-    const size_t n = std::min(kBlock, texts.size() - start);
-    const Tensor e = model.embed(std::span<const std::string>(texts.data() + start, n), pooling, normalize);
-    std::memcpy(all.data<float>() + static_cast<int64_t>(start) * H, e.data<float>(), e.nbytes());
-    progress.update(start + n);
-  }
-  progress.finish();
+  // embed()'s steps, split so that tokenizing the next window overlaps this one's forward:
+  // sentence-transformers' lowercasing, truncation to max_seq_length, longest-first batches.
+  const bool lower = api::load_sentence_transformers_config(model.directory()).do_lower_case;
+  EncodeOptions eo;
+  eo.truncation = Truncation::LongestFirst;
+  eo.max_length = model.max_seq_length();
 
-  const float* v = all.data<float>();
-  std::string s;
-  if (a.format == "npy") {
-    s = api::cli::npy_bytes(all);
-  } else if (a.format == "jsonl") {
-    for (int64_t i = 0; i < N; ++i) {
-      s += "{\"index\":" + std::to_string(i) + ",\"embedding\":";
-      api::cli::append_json_floats(s, v + i * H, static_cast<size_t>(H));
-      s += "}\n";
+  o.dim = H;
+  o.ids = !a.in.id_field.empty();
+  o.json_prefix = "{\"model\":" + api::cli::json_string(model.name()) + ",\"dimensions\":" + std::to_string(H) +
+                  ",\"pooling\":\"" + pooling_name(p) + "\",\"normalized\":" + (norm ? "true" : "false") + ",\"embeddings\":[";
+  o.json_separator = ",";
+  o.json_suffix = "]}\n";
+  a.run.fingerprint = {{"model", stream::model_fingerprint(model, a.model.dtype)}, {"pooling", pooling_name(p)}, {"normalize", norm}};
+
+  stream::Job job;
+  job.command = "embed";
+  job.prepare = [&](stream::Window& w) {
+    std::vector<std::string> texts;
+    texts.reserve(w.records.size());
+    for (stream::Record& r : w.records) texts.push_back(lower ? tok::u32_to_utf8(tok::py_lower(tok::utf8_to_u32(r.text))) : std::move(r.text));
+    w.encodings = model.tokenizer().encode_batch(texts, eo, 1);  // one thread: the forward keeps its own
+    for (const Encoding& e : w.encodings) w.tokens += e.size();
+  };
+  job.compute = [&](stream::Window& w, stream::Results& res, bool rows) {
+    const size_t n = w.records.size();
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return w.encodings[x].size() > w.encodings[y].size(); });
+    std::vector<float> out(n * static_cast<size_t>(H));
+    std::vector<Encoding> chunk;
+    for (size_t start = 0; start < n; start += a.batch_size) {
+      const size_t m = std::min(a.batch_size, n - start);
+      chunk.clear();
+      for (size_t i = 0; i < m; ++i) chunk.push_back(std::move(w.encodings[order[start + i]]));
+      const Batch batch = Batch::from_encodings(chunk, model.tokenizer().pad_token_id());
+      const ModelOutput mo = model.forward(batch, {.pooler_output = false, .head_outputs = false});
+      const Tensor pooled = Model::pool(mo.last_hidden_state.to_f32(), batch.attention_mask, p, norm);
+      for (size_t i = 0; i < m; ++i)
+        std::memcpy(out.data() + order[start + i] * static_cast<size_t>(H), pooled.data<float>() + static_cast<int64_t>(i) * H,
+                    static_cast<size_t>(H) * sizeof(float));
     }
-  } else {
-    s = "{\"model\":" + api::cli::json_string(model.name()) + ",\"dimensions\":" + std::to_string(H) +
-        ",\"pooling\":\"" + pooling_name(pooling.value_or(model.default_pooling())) +
-        "\",\"normalized\":" + (normalize.value_or(model.default_normalize()) ? "true" : "false") + ",\"embeddings\":[";
-    for (int64_t i = 0; i < N; ++i) {
-      if (i) s += ',';
-      api::cli::append_json_floats(s, v + i * H, static_cast<size_t>(H));
+    if (rows) {
+      res.rows = std::move(out);
+      return;
     }
-    s += "]}\n";
-  }
-  api::cli::write_output(a.out, s);
+    res.lines.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      std::string& s = res.lines[i];
+      if (o.format == stream::OutputFormat::Jsonl) s = stream::json_line_start(w.records[i]) + "\"embedding\":";
+      api::cli::append_json_floats(s, out.data() + i * static_cast<size_t>(H), static_cast<size_t>(H));
+      if (o.format == stream::OutputFormat::Jsonl) s += '}';
+    }
+  };
+  if (a.in.texts.empty() && reader.reads_stdin() && isatty(STDIN_FILENO) == 1)
+    std::fprintf(stderr, "bertcpp embed: reading texts from stdin (one per line; --input-format jsonl for {\"text\": ...}); Ctrl-D ends\n");
+  stream::run(reader, job, a.run);
   return 0;
 }
 
 std::function<int()> setup(CLI::App& app) {
   auto a = std::make_shared<EmbedArgs>();
   app.footer(
-      "Texts: the TEXT arguments, else stdin: --input-format text (default) takes every line as one text,\n"
-      "a blank line included (its row is the embedding of the empty text, [CLS] [SEP], as\n"
-      "sentence-transformers gives for \"\"), so output row i is input line i; --input-format jsonl reads\n"
-      "one {\"text\": \"...\"} per line (blank lines skipped). Texts longer than max_seq_length are truncated.\n"
+      "Texts: the TEXT arguments, else --input FILEs/globs (in order), else stdin. --input-format text\n"
+      "(default) takes every line as one text, a blank line included (its row is the embedding of the\n"
+      "empty text, [CLS] [SEP], as sentence-transformers gives for \"\"), so output row i is input line i;\n"
+      "--input-format jsonl reads one JSON object per line, the text in --text-field (default \"text\"),\n"
+      "blank lines skipped; --id-field NAME carries that field to the output. Texts longer than\n"
+      "max_seq_length are truncated.\n"
       "Defaults for --pooling/--normalize come from a sentence-transformers folder (modules.json,\n"
       "1_Pooling/config.json, Normalize), else mean pooling without normalization.\n"
       "Output: json = {\"model\",\"dimensions\",\"pooling\",\"normalized\",\"embeddings\":[[...],...]};\n"
-      "jsonl = one {\"index\":i,\"embedding\":[...]} per text; npy = float32 array [texts, hidden].\n"
-      "Example: bertcpp embed -m BAAI/bge-small-en-v1.5 \"hello world\" \"good morning\"");
+      "jsonl = one {\"index\":i,(\"id\":...,)\"embedding\":[...]} per text; npy = float32 array [texts, hidden]\n"
+      "(ids, with --id-field, in FILE.ids.jsonl: one JSON value per row). --shard-size N with --out DIR\n"
+      "writes DIR/part-00000.jsonl|npy, ... of N texts each and DIR/manifest.json.\n"
+      "Corpus scale: texts stream through in windows of --window (memory stays flat whatever the input\n"
+      "size); the next window is tokenized while the model runs on this one, each window sorted by\n"
+      "length into batches of --batch-size, rows written in input order. --out FILE also writes\n"
+      "FILE.resume.json; after an interruption (Ctrl-C, kill, full disk) the same command with --resume\n"
+      "continues from the last complete row, and the result equals an uninterrupted run's, byte for\n"
+      "byte. A progress bar shows on a terminal (--progress: plain lines otherwise), ending with\n"
+      "texts/s and tokens/s. See docs/scale.md.\n"
+      "Example: bertcpp embed -m BAAI/bge-small-en-v1.5 \"hello world\" \"good morning\"\n"
+      "         bertcpp embed -m BAAI/bge-small-en-v1.5 -i corpus.jsonl --input-format jsonl --id-field id \\\n"
+      "           -f npy -o corpus.npy --resume");
   api::cli::add_model_flags(app, a->model);
   api::cli::add_input_format_flag(app, a->input_format);
+  stream::add_input_flags(app, a->in, a->input_format);
   app.add_option("--pooling", a->pooling,
                  "cls, mean, max, mean_sqrt_len, weightedmean or lasttoken (sentence-transformers' modes; "
                  "default: the model's)")
@@ -99,8 +144,9 @@ std::function<int()> setup(CLI::App& app) {
   auto* n = app.add_flag("--normalize", a->normalize, "L2-normalize the embeddings");
   app.add_flag("--no-normalize", a->no_normalize, "Do not normalize, even if the model's config says so")->excludes(n);
   app.add_option("-f,--format", a->format, "json, jsonl or npy")->default_val("json")->check(CLI::IsMember({"json", "jsonl", "npy"}));
-  app.add_option("-o,--out", a->out, "Write to FILE instead of stdout");
-  app.add_option("text", a->texts, "Texts to embed (default: read stdin)");
+  app.add_option("-b,--batch-size", a->batch_size, "Texts per forward pass")->default_val(32)->check(CLI::Range(size_t{1}, size_t{65536}));
+  stream::add_run_flags(app, a->run);
+  app.add_option("text", a->in.texts, "Texts to embed (default: --input or stdin)");
   return [a] { return run_embed(*a); };
 }
 

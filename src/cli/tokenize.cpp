@@ -1,4 +1,4 @@
-// bertcpp tokenize: BertTokenizer (transformers 4.19, slow) ids, tokens and offsets as JSON Lines.
+// bertcpp tokenize: Hugging Face tokenizers' ids, tokens and offsets as JSON Lines, streamed (cli/stream.h).
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -10,6 +10,7 @@
 #include "bertcpp/error.h"
 #include "bertcpp/tokenizer.hpp"
 #include "cli/command.h"
+#include "cli/stream.h"
 
 namespace bertcpp::cli {
 namespace {
@@ -18,7 +19,9 @@ using json = nlohmann::ordered_json;
 
 struct TokenizeArgs {
   std::string model;
-  std::vector<std::string> texts;
+  std::string input_format = "auto";
+  stream::InputOptions in;
+  stream::RunOptions run;
   bool lower = false, no_lower = false, strip = false, no_strip = false, no_cjk = false, no_special = false;
   std::optional<int64_t> max_length;
   std::string truncation = "false";
@@ -41,8 +44,9 @@ Padding parse_padding(const std::string& v, const std::string& where) {
   throw invalid_argument(where + "padding must be true, false, longest or max_length, got \"" + v + "\"");
 }
 
-std::string to_json_line(const Encoding& e) {
+std::string to_json_line(const Encoding& e, const std::string& id) {
   json j;
+  if (!id.empty()) j["id"] = json::parse(id);
   j["tokens"] = e.tokens;
   j["input_ids"] = e.input_ids;
   j["token_type_ids"] = e.token_type_ids;
@@ -53,28 +57,12 @@ std::string to_json_line(const Encoding& e) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// One stdin line: a JSON object {"text": ..., "text_pair": ..., ...} or a plain text.
-void run_line(const Tokenizer& tok, const std::string& line, size_t lineno, const EncodeOptions& base) {
-  const std::string where = "stdin line " + std::to_string(lineno) + ": ";
-  size_t first = line.find_first_not_of(" \t");
+// One record: a JSON object's per-input options {"max_length", "truncation", ...} over the flags'.
+std::string encode_record(const Tokenizer& tok, const stream::Record& r, const EncodeOptions& base) {
+  const std::string where = r.where + ": ";
   EncodeOptions o = base;
-  std::string text;
-  std::optional<std::string> pair;
-  if (first != std::string::npos && line[first] == '{') {
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const std::exception& e) {
-      throw invalid_argument(where + "invalid JSON (" + std::string(e.what()) + ")");
-    }
-    if (!j.is_object()) throw invalid_argument(where + "expected a JSON object");
-    auto t = j.find("text");
-    if (t == j.end() || !t->is_string()) throw invalid_argument(where + "\"text\" must be a string");
-    text = t->get<std::string>();
-    if (auto p = j.find("text_pair"); p != j.end() && !p->is_null()) {
-      if (!p->is_string()) throw invalid_argument(where + "\"text_pair\" must be a string");
-      pair = p->get<std::string>();
-    }
+  if (r.object.is_object()) {
+    const json& j = r.object;
     if (auto m = j.find("max_length"); m != j.end()) {
       if (m->is_null())
         o.max_length.reset();
@@ -103,25 +91,22 @@ void run_line(const Tokenizer& tok, const std::string& line, size_t lineno, cons
       if (!v->is_boolean()) throw invalid_argument(where + "\"add_special_tokens\" must be a boolean");
       o.add_special_tokens = v->get<bool>();
     }
-  } else {
-    text = line;
   }
-  Encoding e;
   try {
-    e = pair ? tok.encode_pair(text, *pair, o) : tok.encode(text, o);
+    const Encoding e = r.pair ? tok.encode_pair(r.text, *r.pair, o) : tok.encode(r.text, o);
+    return to_json_line(e, r.id);
   } catch (const Error& err) {
     throw Error(err.kind(), where + err.what());
   }
-  std::string out = to_json_line(e);
-  out.push_back('\n');
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
 }
 
 int run_tokenize(TokenizeArgs& a) {
   if (a.lower && a.no_lower) throw invalid_argument("--lower-case and --no-lower-case exclude each other");
   if (a.strip && a.no_strip) throw invalid_argument("--strip-accents and --no-strip-accents exclude each other");
   if (a.max_length && *a.max_length < 0) throw invalid_argument("--max-length must be >= 0");
+  stream::finish_input_options(a.in, a.input_format);
+  if (a.in.format == api::cli::InputFormat::Jsonl || a.in.json_objects_in_text) a.in.pair_field = "text_pair";
+  a.run.output.format = stream::OutputFormat::Jsonl;
   TokenizerOptions to;
   if (a.lower) to.do_lower_case = true;
   if (a.no_lower) to.do_lower_case = false;
@@ -139,26 +124,29 @@ int run_tokenize(TokenizeArgs& a) {
   base.padding = parse_padding(a.padding, "--");
   base.max_length = a.max_length;
   base.add_special_tokens = !a.no_special;
+  stream::RecordReader reader(a.in);
   // A local folder or a hub id (resolved through the Hugging Face cache, downloaded when missing).
   const Tokenizer tok = Tokenizer::from_pretrained(a.model, to);
-  if (!a.texts.empty()) {
-    for (size_t i = 0; i < a.texts.size(); ++i) {
-      EncodeOptions o = base;
-      Encoding e = tok.encode(a.texts[i], o);
-      std::string out = to_json_line(e);
-      out.push_back('\n');
-      std::fwrite(out.data(), 1, out.size(), stdout);
+  a.run.fingerprint = {{"model", a.model},
+                       {"model_files", stream::folder_fingerprint(a.model)},
+                       {"options", {a.lower, a.no_lower, a.strip, a.no_strip, a.no_cjk, a.no_special, a.max_length.value_or(-1),
+                                    a.truncation, a.padding, a.backend}}};
+  stream::Job job;
+  job.command = "tokenize";
+  job.prepare = [&](stream::Window& w) {
+    w.lines.reserve(w.records.size());
+    for (size_t i = 0; i < w.records.size(); ++i) {
+      try {
+        w.lines.push_back(encode_record(tok, w.records[i], base));
+      } catch (...) {
+        w.records.resize(i);  // the records before the bad one are still written
+        w.error = std::current_exception();
+        return;
+      }
     }
-    std::fflush(stdout);
-    return 0;
-  }
-  std::string line;
-  size_t lineno = 0;
-  while (std::getline(std::cin, line)) {
-    ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    run_line(tok, line, lineno, base);
-  }
+  };
+  job.compute = [](stream::Window& w, stream::Results& res, bool) { res.lines = std::move(w.lines); };
+  stream::run(reader, job, a.run);
   return 0;
 }
 
@@ -168,13 +156,16 @@ std::function<int()> setup(CLI::App& app) {
       "Tokenizes exactly like Hugging Face: a folder with tokenizer.json through the tokenizers (Rust)\n"
       "pipeline, as AutoTokenizer does (--backend slow: transformers' BertTokenizer instead), a folder\n"
       "with only vocab.txt like BertTokenizer; ids, tokens and character offsets.\n"
-      "With TEXT arguments: one JSON line per text. Without: reads stdin, one input per line, either\n"
-      "plain text or a JSON object {\"text\":..., \"text_pair\":..., \"max_length\":N,\n"
+      "With TEXT arguments: one JSON line per text. Without: reads --input FILEs/globs or stdin, one input\n"
+      "per line (--input-format auto, the default), either plain text or a JSON object {\"text\":..., \"text_pair\":..., \"max_length\":N,\n"
       "\"truncation\": true|false|\"longest_first\"|\"only_first\"|\"only_second\",\n"
       "\"padding\": false|true|\"longest\"|\"max_length\", \"add_special_tokens\": true|false}.\n"
       "Output per input: {\"tokens\":[...],\"input_ids\":[...],\"token_type_ids\":[...],\n"
       "\"attention_mask\":[...],\"offsets\":[[begin,end],...]} (offsets in code points of the text;\n"
-      "[0,0] for special and padding tokens). A bad input line stops with exit code 2.\n"
+      "[0,0] for special and padding tokens), with \"id\" first when --id-field names a field of the\n"
+      "JSON objects. --input-format text: every line is plain text; jsonl: every non-blank line is an\n"
+      "object (text in --text-field). A bad input line stops with exit code 2, after every line before it.\n"
+      "Streams like embed (see docs/scale.md): bounded memory, --out FILE + --resume, --progress.\n"
       "Example: bertcpp tokenize -m ./bert-base-uncased \"Hello, world!\"");
   app.add_option("-m,--model", a->model, "A Hugging Face id or a folder with vocab.txt (+ tokenizer_config.json) or tokenizer.json")->required();
   app.add_option("--backend", a->backend, "auto (tokenizer.json if present), slow (BertTokenizer), fast (tokenizer.json)")
@@ -188,7 +179,13 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--max-length", a->max_length, "max_length for truncation / padding (default: model_max_length)");
   app.add_option("--truncation", a->truncation, "false, true, longest_first, only_first, only_second")->default_val("false");
   app.add_option("--padding", a->padding, "false, true, longest, max_length")->default_val("false");
-  app.add_option("text", a->texts, "Texts to tokenize (default: read stdin, one per line / JSON Lines)");
+  app.add_option("--input-format", a->input_format,
+                 "auto (a line starting with '{' is a JSON object, others plain text), text or jsonl")
+      ->default_val("auto")
+      ->check(CLI::IsMember({"auto", "text", "jsonl"}));
+  stream::add_input_flags(app, a->in, a->input_format);
+  stream::add_run_flags(app, a->run);
+  app.add_option("text", a->in.texts, "Texts to tokenize (default: --input or stdin, one per line / JSON Lines)");
   return [a] { return run_tokenize(*a); };
 }
 
