@@ -276,14 +276,15 @@ int consumed(int tag) { return tag > 0 ? 0 : 1 - tag; }
 int tag_of(int consumed_chars) { return consumed_chars == 0 ? 1 : 1 - consumed_chars; }
 }  // namespace
 
+namespace {
+// Below U+00A0 every code point is its own NFC, NFD, NFKC and NFKD form.
+bool all_normal_form_invariant(std::u32string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char32_t c) { return c < 0xA0; });
+}
+}  // namespace
+
 void NStr::nfd(bool compat) {
-  bool ascii = true;
-  for (char32_t c : s)
-    if (c >= 0xA0) {
-      ascii = false;
-      break;
-    }
-  if (ascii) return;
+  if (all_normal_form_invariant(s)) return;
   std::vector<std::pair<char32_t, int>> t;
   t.reserve(s.size() + 8);
   decompose_tagged(s, compat, t);
@@ -291,13 +292,7 @@ void NStr::nfd(bool compat) {
 }
 
 void NStr::nfc(bool compat) {
-  bool ascii = true;
-  for (char32_t c : s)
-    if (c >= 0xA0) {
-      ascii = false;
-      break;
-    }
-  if (ascii) return;
+  if (all_normal_form_invariant(s)) return;
   std::vector<std::pair<char32_t, int>> t;
   decompose_tagged(s, compat, t);
   // Canonical composition (utf8proc's pair data through utf8proc_map on two code points).
