@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <set>
+#include <unordered_set>
 #include <functional>
 #include <thread>
 
@@ -342,6 +343,7 @@ std::string Tokenizer::Impl::id_to_token_str(int64_t id) const {
 // PreTrainedTokenizer._add_tokens.
 void Tokenizer::Impl::add_tokens(const std::vector<std::string>& tokens, bool special) {
   std::vector<std::string> to_add;
+  std::unordered_set<std::string> seen;
   const auto unk_lookup = [&](std::string_view s) -> std::optional<int64_t> {
     if (auto id = find_token(s)) return id;
     int64_t u = vocab.find(unk_token);
@@ -350,8 +352,7 @@ void Tokenizer::Impl::add_tokens(const std::vector<std::string>& tokens, bool sp
   };
   for (std::string token : tokens) {
     if (!special && cfg.do_lower_case) token = tok::u32_to_utf8(tok::py_lower(tok::utf8_to_u32(token)));
-    if (token != unk_token && unk_lookup(token) == unk_lookup(unk_token) &&
-        std::find(to_add.begin(), to_add.end(), token) == to_add.end())
+    if (token != unk_token && unk_lookup(token) == unk_lookup(unk_token) && seen.insert(token).second)
       to_add.push_back(token);
   }
   const int64_t base = static_cast<int64_t>(vocab_unique + added_encoder.size());
@@ -359,10 +360,7 @@ void Tokenizer::Impl::add_tokens(const std::vector<std::string>& tokens, bool sp
     added_encoder[to_add[i]] = base + static_cast<int64_t>(i);
     added_decoder[base + static_cast<int64_t>(i)] = to_add[i];
   }
-  std::set<std::string> u(unique_no_split.begin(), unique_no_split.end());
-  for (const auto& s : special ? tokens : to_add) u.insert(s);
-  // Python sorts str by code point; UTF-8 byte order is the same order.
-  unique_no_split.assign(u.begin(), u.end());
+  for (const auto& s : special ? tokens : to_add) unique_no_split.insert(s);
 }
 
 void Tokenizer::Impl::finalize() {
@@ -374,8 +372,9 @@ void Tokenizer::Impl::finalize() {
   // all_special_tokens_extended: attribute order, then additional, de-duplicated.
   all_special_tokens.clear();
   all_special_extended.clear();
+  std::unordered_map<std::string, size_t> special_index;  // content -> index in all_special_*
   auto push = [&](const tok::SpecialToken& s) {
-    if (std::find(all_special_tokens.begin(), all_special_tokens.end(), s.content) != all_special_tokens.end()) return;
+    if (!special_index.emplace(s.content, all_special_tokens.size()).second) return;
     all_special_tokens.push_back(s.content);
     all_special_extended.push_back(s);
   };
@@ -407,16 +406,18 @@ void Tokenizer::Impl::finalize() {
   no_split_strip.clear();
   no_split_ids.clear();
   for (const auto& s : unique_no_split) {
-    const bool is_special =
-        std::find(all_special_tokens.begin(), all_special_tokens.end(), s) != all_special_tokens.end();
+    const auto special_it = special_index.find(s);
+    const bool is_special = special_it != special_index.end();
     std::u32string u = tok::utf8_to_u32(s);
     trie.add(cfg.do_lower_case && !is_special ? tok::py_lower(u) : u);
     size_t before = no_split.items.size();
     no_split.add(s);
     if (no_split.items.size() == before) continue;
     std::pair<bool, bool> strip{true, true};
-    for (const auto& e : all_special_extended)
-      if (e.content == s && e.added_token) strip = {e.lstrip, e.rstrip};
+    if (is_special) {
+      const auto& e = all_special_extended[special_it->second];
+      if (e.added_token) strip = {e.lstrip, e.rstrip};
+    }
     no_split_strip.push_back(strip);
     no_split_ids.push_back(convert_token(s));
   }
@@ -424,14 +425,16 @@ void Tokenizer::Impl::finalize() {
   protect_first.clear();
   std::fill(std::begin(protect_ascii), std::end(protect_ascii), false);
   protect_nonascii = false;
-  for (const auto* list : {&unique_no_split, &all_special_tokens})
-    for (const auto& s : *list) {
-      if (s.empty()) continue;
-      protect_patterns.push_back(tok::utf8_to_u32(s));
-      char32_t f = protect_patterns.back()[0];
-      if (std::find(protect_first.begin(), protect_first.end(), f) == protect_first.end()) protect_first.push_back(f);
-      (f < 128 ? protect_ascii[f] : protect_nonascii) = true;
-    }
+  std::unordered_set<char32_t> firsts;
+  auto protect = [&](const std::string& s) {
+    if (s.empty()) return;
+    protect_patterns.push_back(tok::utf8_to_u32(s));
+    char32_t f = protect_patterns.back()[0];
+    if (firsts.insert(f).second) protect_first.push_back(f);
+    (f < 128 ? protect_ascii[f] : protect_nonascii) = true;
+  };
+  for (const auto& s : unique_no_split) protect(s);
+  for (const auto& s : all_special_tokens) protect(s);
   never_split_all = tok::U32Set();
   never_split_user = tok::U32Set();
   never_split_user_ids.clear();
@@ -499,9 +502,7 @@ Tokenizer Tokenizer::from_dir(const fs::path& dir, const TokenizerOptions& optio
       if (impl->added_encoder.count(token)) continue;
       impl->added_encoder[token] = id;
       impl->added_decoder[id] = token;
-      std::set<std::string> u(impl->unique_no_split.begin(), impl->unique_no_split.end());
-      u.insert(token);
-      impl->unique_no_split.assign(u.begin(), u.end());
+      impl->unique_no_split.insert(token);
     }
   }
   impl->finalize();
