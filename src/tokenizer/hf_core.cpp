@@ -67,6 +67,7 @@ bool is_bert_drop(char32_t c) { return c < 256 ? latin1().f[c] & 1 : in_ranges(k
 bool is_bert_space(char32_t c) { return c < 256 ? latin1().f[c] & 2 : in_ranges(kHfSpace, c); }
 bool is_bert_punct(char32_t c) { return c < 256 ? latin1().f[c] & 4 : in_ranges(kHfPunct, c); }
 bool is_mn(char32_t c) { return c < 256 ? latin1().f[c] & 8 : in_ranges(kHfMn, c); }
+bool is_combining_mark(char32_t c) { return c >= 0x300 && in_ranges(kHfMark, c); }
 bool is_chinese(char32_t c) {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
          (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
