@@ -460,6 +460,69 @@ Tokenizer Tokenizer::from_vocab(const fs::path& vocab_txt, const TokenizerOption
   return t;
 }
 
+namespace {
+
+// The SentencePiece model of an XLM-R / CamemBERT / ALBERT folder without tokenizer.json.
+fs::path sentencepiece_file(const fs::path& dir) {
+  std::error_code ec;
+  for (const char* name : {"sentencepiece.bpe.model", "spiece.model"})
+    if (fs::exists(dir / name, ec)) return dir / name;
+  return {};
+}
+
+// What AutoTokenizer does with such a folder: the tokenizer class from tokenizer_config.json's
+// tokenizer_class (else config.json's model_type), its init arguments from the config files.
+void load_sentencepiece_dir(Tokenizer::Impl& t, const fs::path& dir, const fs::path& spm) {
+  std::error_code ec;
+  const fs::path cfg_json = dir / "tokenizer_config.json", map_json = dir / "special_tokens_map.json", model_cfg = dir / "config.json";
+  json cfg = fs::exists(cfg_json, ec) ? read_json(cfg_json) : json::object();
+  if (!cfg.is_object()) throw invalid_file(cfg_json.string(), "expected a JSON object");
+  std::optional<sp::Family> family;
+  std::string named;
+  if (auto it = cfg.find("tokenizer_class"); it != cfg.end() && !it->is_null()) {
+    named = get_string(*it, cfg_json.string(), "tokenizer_class");
+    family = sp::family_of(named);
+  } else if (fs::exists(model_cfg, ec)) {
+    json mc = read_json(model_cfg);
+    if (auto m = mc.find("model_type"); mc.is_object() && m != mc.end() && m->is_string()) {
+      named = m->get<std::string>();
+      family = sp::family_of(named);
+    }
+  }
+  if (!family)
+    throw unsupported(spm.string() + ": SentencePiece folders are read for XLMRobertaTokenizer, CamembertTokenizer and " +
+                      "AlbertTokenizer (tokenizer_config.json tokenizer_class or config.json model_type), got " +
+                      (named.empty() ? std::string("neither") : "\"" + named + "\""));
+  sp::Options o = sp::default_options(*family);
+  auto apply = [&](const json& j, const std::string& file) {
+    if (!j.is_object()) throw invalid_file(file, "expected a JSON object");
+    for (int i = 0; i < 7; ++i) {
+      auto it = j.find(sp::kSpecialAttrs[i]);
+      if (it == j.end()) continue;
+      auto s = parse_special(*it, file, sp::kSpecialAttrs[i]);
+      if (!s) continue;
+      o.specials[i].content = s->content;
+      if (s->added_token) {
+        o.specials[i].lstrip = s->lstrip;
+        o.specials[i].rstrip = s->rstrip;
+      }
+    }
+  };
+  apply(cfg, cfg_json.string());
+  if (fs::exists(map_json, ec)) apply(read_json(map_json), map_json.string());
+  auto flag = [&](const char* key, bool& dst) {
+    if (auto it = cfg.find(key); it != cfg.end() && !it->is_null()) dst = get_bool(*it, cfg_json.string(), key);
+  };
+  flag("add_prefix_space", o.add_prefix_space);
+  flag("do_lower_case", o.do_lower_case);
+  flag("keep_accents", o.keep_accents);
+  hf::load_sentencepiece(t, spm.string(), *family, o);
+  t.cfg.specials.clear();
+  for (int i = 0; i < 7; ++i) t.cfg.specials[sp::kSpecialAttrs[i]] = {o.specials[i].content, false, o.specials[i].lstrip, o.specials[i].rstrip};
+}
+
+}  // namespace
+
 Tokenizer Tokenizer::from_dir(const fs::path& dir, const TokenizerOptions& options) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw not_found(dir.string() + ": not a directory");
@@ -469,10 +532,15 @@ Tokenizer Tokenizer::from_dir(const fs::path& dir, const TokenizerOptions& optio
                  map_json = dir / "special_tokens_map.json", added_json = dir / "added_tokens.json";
   std::vector<std::pair<std::string, int64_t>> json_added;
   const bool has_json = fs::exists(tok_json, ec);
-  if (options.backend == TokenizerBackend::Fast && !has_json)
-    throw not_found(dir.string() + ": no tokenizer.json (the fast backend reads only tokenizer.json)");
-  if (has_json && options.backend != TokenizerBackend::Slow) {
-    hf::load_fast(*impl, tok_json.string());
+  const fs::path spm = has_json ? fs::path() : sentencepiece_file(dir);
+  if (options.backend == TokenizerBackend::Fast && !has_json && spm.empty())
+    throw not_found(dir.string() +
+                    ": no tokenizer.json, sentencepiece.bpe.model or spiece.model (the fast backend reads only those)");
+  if ((has_json || !spm.empty()) && options.backend != TokenizerBackend::Slow) {
+    if (has_json)
+      hf::load_fast(*impl, tok_json.string());
+    else
+      load_sentencepiece_dir(*impl, dir, spm);
     if (fs::exists(cfg_json, ec)) apply_config_json(impl->cfg, read_json(cfg_json), cfg_json.string(), false);
     if (fs::exists(map_json, ec)) apply_config_json(impl->cfg, read_json(map_json), map_json.string(), true);
     apply_options(impl->cfg, options);
