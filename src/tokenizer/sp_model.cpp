@@ -110,7 +110,9 @@ void parse_piece(std::string_view b, size_t base, const std::string& file, Model
 void parse_trainer(std::string_view b, size_t base, const std::string& file, ModelProto& m) {
   Reader r(b, base, file, "TrainerSpec");
   while (!r.done()) {
-    auto [f, w] = r.key();
+    const auto key = r.key();  // not a structured binding: the lambdas below capture it (clang)
+    const uint32_t f = key.first;
+    const int w = key.second;
     auto str = [&](std::string& dst) {
       r.expect(w, 2, f);
       dst = std::string(r.bytes());
