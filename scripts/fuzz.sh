@@ -20,7 +20,7 @@ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTCPP_FUZZ=ON -DB
   -DBERTCPP_BUILD_TESTS=OFF -DBERTCPP_BUILD_PYTHON=OFF -DBERTCPP_BUILD_BENCH=OFF >/dev/null
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(cd .. && pwd)} CCACHE_NOHASHDIR=1
 cmake --build build-fuzz --target fuzzers -j"$(nproc)"
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_checkpoint_safetensors fuzz_checkpoint_torch fuzz_config fuzz_tokenizer_json fuzz_tokenizer_files fuzz_vocab fuzz_encode fuzz_server_request)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_checkpoint_safetensors fuzz_checkpoint_torch fuzz_config fuzz_tokenizer_json fuzz_tokenizer_files fuzz_vocab fuzz_encode fuzz_server_request fuzz_sentencepiece_model)
 
 seeds() {  # seed files per target, from the test data
   case "$1" in
@@ -32,15 +32,16 @@ seeds() {  # seed files per target, from the test data
     fuzz_vocab) ls tests/data/models/tiny-distilbert/vocab.txt tests/data/models/tiny-mpnet/vocab.txt ;;
     fuzz_encode) ls tests/data/tokenizer/*.json ;;
     fuzz_server_request) ls fuzz/seeds/server_request/*.http ;;
+    fuzz_sentencepiece_model) ls tests/data/sentencepiece/*/*.model ;;
   esac
 }
 max_len() {  # encode (and the server's forward passes) are linear but slow under ASan: shorter inputs, more of them
-  case "$1" in fuzz_encode|fuzz_vocab) echo 4096 ;; fuzz_server_request) echo 8192 ;; *) echo 65536 ;; esac
+  case "$1" in fuzz_encode|fuzz_vocab) echo 4096 ;; fuzz_server_request) echo 8192 ;; fuzz_sentencepiece_model) echo 524288 ;; *) echo 65536 ;; esac
 }
 dict() {
   case "$1" in
     fuzz_checkpoint_torch) echo fuzz/pickle.dict ;;
-    fuzz_encode|fuzz_vocab) echo "" ;;
+    fuzz_encode|fuzz_vocab|fuzz_sentencepiece_model) echo "" ;;
     fuzz_server_request) cat fuzz/http.dict fuzz/json.dict > build-fuzz/server_request.dict; echo build-fuzz/server_request.dict ;;
     *) echo fuzz/json.dict ;;
   esac

@@ -137,12 +137,13 @@ def enc_dict(e, with_overflow=True):
     return d
 
 
-def make_goldens(name, folder, count, seed):
+def make_goldens(name, folder, count, seed, raw=None, out_dir=OUT, generator=None):
+    """`raw`: the tokenizer.json text (default: the folder's file); `folder` is relative to tests/data/vocabs."""
     from tokenizers import Tokenizer
 
-    path = os.path.join(VOCABS, folder, "tokenizer.json")
-    with open(path, encoding="utf-8") as f:
-        raw = f.read()
+    if raw is None:
+        with open(os.path.join(VOCABS, folder, "tokenizer.json"), encoding="utf-8") as f:
+            raw = f.read()
     base = Tokenizer.from_str(raw)
     base.no_truncation()
     base.no_padding()
@@ -201,12 +202,14 @@ def make_goldens(name, folder, count, seed):
         batch = [texts[(b * 13 + k * 17) % len(texts)] for k in range(4)]
         encs = tk.encode_batch(batch)
         batches.append({"texts": batch, "side": side, "encodings": [enc_dict(e, False) for e in encs]})
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
     import tokenizers
 
     doc = {"tokenizer": folder, "library": "tokenizers " + tokenizers.__version__, "cases": cases,
            "padding": batches}
-    with gzip.open(os.path.join(OUT, name + ".json.gz"), "wt", encoding="utf-8", compresslevel=9) as f:
+    if generator:
+        doc["generator"] = generator
+    with gzip.open(os.path.join(out_dir, name + ".json.gz"), "wt", encoding="utf-8", compresslevel=9) as f:
         json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
     print(name, len(cases), "cases")
 

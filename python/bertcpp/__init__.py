@@ -50,6 +50,7 @@ from . import util  # noqa: F401
 from .quantization import quantize_embeddings  # noqa: F401
 from .sentence_transformers import SentenceTransformer, cos_sim  # noqa: F401
 from .tokenization import AutoTokenizer, BatchEncoding, BertTokenizer, BertTokenizerFast  # noqa: F401
+from .tokenization import XLMRobertaTokenizer, XLMRobertaTokenizerFast  # noqa: F401
 
 __all__ = [
     "AutoConfig", "AutoModel", "AutoModelForMaskedLM", "AutoModelForPreTraining", "AutoModelForQuestionAnswering",
@@ -61,4 +62,5 @@ __all__ = [
     "NotFoundError", "QuestionAnsweringModelOutput", "SentenceTransformer", "SequenceClassifierOutput",
     "TokenClassifierOutput", "UnauthorizedError", "UnsupportedError", "cos_sim", "pipeline", "pool", "quantize_embeddings",
     "util", "__version__",
+    "XLMRobertaTokenizer", "XLMRobertaTokenizerFast",
 ]

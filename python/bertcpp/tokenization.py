@@ -10,7 +10,8 @@ import numpy as np
 from . import _bertcpp
 from ._tensors import to_framework, to_list
 
-__all__ = ["BatchEncoding", "BertTokenizer", "BertTokenizerFast", "AutoTokenizer"]
+__all__ = ["BatchEncoding", "BertTokenizer", "BertTokenizerFast", "AutoTokenizer", "XLMRobertaTokenizer",
+           "XLMRobertaTokenizerFast"]
 
 TextInput = str
 PairInput = Tuple[str, str]
@@ -546,6 +547,14 @@ class BertTokenizerFast(BertTokenizer):
 
     _backend = "auto"
     is_fast = True
+
+
+class XLMRobertaTokenizerFast(BertTokenizerFast):
+    """transformers.XLMRobertaTokenizer(Fast): tokenizer.json, or a sentencepiece.bpe.model alone,
+    converted as transformers converts it (the C++ fast backend)."""
+
+
+XLMRobertaTokenizer = XLMRobertaTokenizerFast  # one (fast) class in transformers 5
 
 
 class AutoTokenizer:

@@ -12,6 +12,8 @@ Probed for every code point c (surrogates excluded):
   * space:  BertNormalizer(clean_text only) maps c to ' ' (c != ' ');
   * punct:  BertPreTokenizer isolates c inside "a" c "a" (ASCII punctuation or category P*);
   * mn:     BertNormalizer(strip_accents only) removes c entirely (category Mn, for NFD-stable c);
+  * mark:   normalizers.StripAccents() removes c (unicode-normalization's is_combining_mark, whose
+    Unicode data is older again than unicode_categories');
   * lower:  normalizers.Lowercase() of c (char::to_lowercase), when it differs from c;
   * nfd / nfkd: normalizers.NFD() / NFKD() of c, when it differs from c (Hangul syllables excepted:
     they are decomposed algorithmically, which is asserted here).
@@ -96,7 +98,8 @@ def main():
     nfd = N.NFD()
     nfkd = N.NFKD()
     bert = P.BertPreTokenizer()
-    drop, space, punct, mn = set(), set(), set(), set()
+    strip_accents = N.StripAccents()
+    drop, space, punct, mn, mark = set(), set(), set(), set(), set()
     lmap, dmap, kmap = {}, {}, {}
     for c in cps():
         ch = chr(c)
@@ -119,6 +122,8 @@ def main():
             kmap[c] = k
         if d == ch and strip.normalize_str(ch) == "":
             mn.add(c)
+        if strip_accents.normalize_str(ch) == "":
+            mark.add(c)
         lo = lower.normalize_str(ch)
         if lo != ch:
             lmap[c] = lo
@@ -132,6 +137,7 @@ def main():
     emit_ranges("kHfSpace", space)
     emit_ranges("kHfPunct", punct)
     emit_ranges("kHfMn", mn)
+    emit_ranges("kHfMark", mark)
     emit_map("kHfLower", lmap)
     emit_map("kHfNfd", dmap)
     emit_map("kHfNfkd", kmap)

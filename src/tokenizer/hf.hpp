@@ -31,6 +31,7 @@ bool is_bert_drop(char32_t c);        // removed by BertNormalizer clean_text
 bool is_bert_space(char32_t c);       // mapped to ' ' by clean_text
 bool is_bert_punct(char32_t c);       // BertPreTokenizer / Punctuation
 bool is_mn(char32_t c);               // category Mn (unicode_categories)
+bool is_combining_mark(char32_t c);  // removed by StripAccents (unicode-normalization's table)
 bool is_chinese(char32_t c);
 bool is_numeric(char32_t c);          // char::is_numeric (Nd, Nl, No)
 bool is_word_char(char32_t c);        // regex \w (added tokens' single_word)

@@ -7,6 +7,7 @@
 
 #include "bertcpp/tokenizer.hpp"
 #include "tokenizer/impl.hpp"
+#include "tokenizer/sp_model.hpp"
 
 namespace bertcpp::hf {
 
@@ -20,6 +21,8 @@ std::vector<Encoding> encode_fast(const Tokenizer::Impl& t, std::span<const std:
 void finish_fast(Tokenizer::Impl& t);
 // Loads tokenizer.json into t.fast.
 void load_fast(Tokenizer::Impl& t, const std::string& tokenizer_json);
+// Loads a SentencePiece model into t.fast as transformers' AutoTokenizer converts it for `family`.
+void load_sentencepiece(Tokenizer::Impl& t, const std::string& model_file, sp::Family family, const sp::Options& o);
 std::string decode_fast(const Tokenizer::Impl& t, std::span<const int64_t> ids, bool skip_special);
 std::vector<std::string> ids_to_tokens_fast(const Tokenizer::Impl& t, std::span<const int64_t> ids);
 std::string tokens_to_string_fast(const Tokenizer::Impl& t, std::span<const std::string> tokens);

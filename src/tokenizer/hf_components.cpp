@@ -124,13 +124,7 @@ struct LowercaseNorm : Normalizer {
   void normalize(NStr& n) const override { n.lowercase(); }
 };
 
-// unicode-normalization's is_combining_mark (Mn, Mc, Me), not BertNormalizer's Mn only.
-bool is_combining_mark(char32_t c) {
-  if (c < 0x300) return false;
-  auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
-  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;
-}
-
+// unicode-normalization's is_combining_mark (Mn, Mc, Me of its older Unicode), not BertNormalizer's Mn.
 struct StripAccentsNorm : Normalizer {
   void normalize(NStr& n) const override { n.filter([](char32_t c) { return !is_combining_mark(c); }); }
 };

@@ -67,6 +67,7 @@ bool is_bert_drop(char32_t c) { return c < 256 ? latin1().f[c] & 1 : in_ranges(k
 bool is_bert_space(char32_t c) { return c < 256 ? latin1().f[c] & 2 : in_ranges(kHfSpace, c); }
 bool is_bert_punct(char32_t c) { return c < 256 ? latin1().f[c] & 4 : in_ranges(kHfPunct, c); }
 bool is_mn(char32_t c) { return c < 256 ? latin1().f[c] & 8 : in_ranges(kHfMn, c); }
+bool is_combining_mark(char32_t c) { return c >= 0x300 && in_ranges(kHfMark, c); }
 bool is_chinese(char32_t c) {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
          (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
@@ -276,14 +277,15 @@ int consumed(int tag) { return tag > 0 ? 0 : 1 - tag; }
 int tag_of(int consumed_chars) { return consumed_chars == 0 ? 1 : 1 - consumed_chars; }
 }  // namespace
 
+namespace {
+// Below U+00A0 every code point is its own NFC, NFD, NFKC and NFKD form.
+bool all_normal_form_invariant(std::u32string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char32_t c) { return c < 0xA0; });
+}
+}  // namespace
+
 void NStr::nfd(bool compat) {
-  bool ascii = true;
-  for (char32_t c : s)
-    if (c >= 0xA0) {
-      ascii = false;
-      break;
-    }
-  if (ascii) return;
+  if (all_normal_form_invariant(s)) return;
   std::vector<std::pair<char32_t, int>> t;
   t.reserve(s.size() + 8);
   decompose_tagged(s, compat, t);
@@ -291,13 +293,7 @@ void NStr::nfd(bool compat) {
 }
 
 void NStr::nfc(bool compat) {
-  bool ascii = true;
-  for (char32_t c : s)
-    if (c >= 0xA0) {
-      ascii = false;
-      break;
-    }
-  if (ascii) return;
+  if (all_normal_form_invariant(s)) return;
   std::vector<std::pair<char32_t, int>> t;
   decompose_tagged(s, compat, t);
   // Canonical composition (utf8proc's pair data through utf8proc_map on two code points).

@@ -245,6 +245,12 @@ void load_fast(Tokenizer::Impl& t, const std::string& tokenizer_json) {
   t.fast = Pipeline::load(io::parse_json_strict(text, tokenizer_json), tokenizer_json);
 }
 
+void load_sentencepiece(Tokenizer::Impl& t, const std::string& model_file, sp::Family family, const sp::Options& o) {
+  constexpr size_t kMaxBytes = size_t(512) << 20;
+  const std::string bytes = io::read_small_file(model_file, kMaxBytes);
+  t.fast = Pipeline::load(sp::to_tokenizer_json(sp::parse_model(bytes, model_file), family, o, model_file), model_file);
+}
+
 std::string decode_fast(const Tokenizer::Impl& t, std::span<const int64_t> ids, bool skip_special) {
   return t.fast->decode(ids, skip_special);
 }

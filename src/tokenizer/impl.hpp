@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -85,14 +86,23 @@ struct SpecialToken {
   bool rstrip = false;
 };
 
-// A list of strings matched against code-point spans (small sets: special / never-split tokens).
+// A list of strings matched against code-point spans (special / never-split / added tokens), hashed
+// so that adding and finding stay O(length) however many there are (8k added tokens are common).
 struct U32Set {
   std::vector<std::u32string> items;
   std::vector<std::string> utf8;
-  std::vector<char32_t> first;
   void add(std::string_view s);
   // Index of the item equal to [p, p+n), or -1.
   int find(const char32_t* p, size_t n) const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::u32string_view v) const { return std::hash<std::u32string_view>()(v); }
+  };
+  std::unordered_map<std::u32string, int, Hash, std::equal_to<>> index_;
+  bool first_ascii_[128] = {};
+  bool first_other_ = false;  // some item starts with a non-ASCII code point
 };
 
 // Builds the property table and the pipeline's cached pointers (idempotent, thread-safe).
@@ -150,7 +160,7 @@ struct Tokenizer::Impl {
   std::vector<std::string> all_special_tokens;
   std::vector<tok::SpecialToken> all_special_extended;
   std::vector<int64_t> all_special_ids;
-  std::vector<std::string> unique_no_split;  // sorted
+  std::set<std::string> unique_no_split;  // sorted (Python sorts str by code point = UTF-8 byte order)
 
   // Matching structures.
   std::vector<std::u32string> protect_patterns;  // regex alternation order (do_lower_case pass)

@@ -212,25 +212,17 @@ void Trie::split(const char32_t* text, size_t n, std::vector<std::pair<size_t, s
 // ---------------------------------------------------------------- U32Set
 void U32Set::add(std::string_view s) {
   std::u32string u = utf8_to_u32(s);
-  for (const auto& it : items)
-    if (it == u) return;
-  if (!u.empty() && std::find(first.begin(), first.end(), u[0]) == first.end()) first.push_back(u[0]);
+  if (index_.count(u)) return;
+  if (!u.empty()) (u[0] < 128 ? first_ascii_[u[0]] : first_other_) = true;
+  index_.emplace(u, static_cast<int>(items.size()));
   items.push_back(std::move(u));
   utf8.emplace_back(s);
 }
 
 int U32Set::find(const char32_t* p, size_t n) const {
-  if (n == 0) {
-    for (size_t i = 0; i < items.size(); ++i)
-      if (items[i].empty()) return static_cast<int>(i);
-    return -1;
-  }
-  bool maybe = false;
-  for (char32_t c : first) maybe |= (c == p[0]);
-  if (!maybe) return -1;
-  for (size_t i = 0; i < items.size(); ++i)
-    if (items[i].size() == n && std::equal(items[i].begin(), items[i].end(), p)) return static_cast<int>(i);
-  return -1;
+  if (n > 0 && !(p[0] < 128 ? first_ascii_[p[0]] : first_other_)) return -1;
+  auto it = index_.find(std::u32string_view(p, n));
+  return it == index_.end() ? -1 : it->second;
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <set>
+#include <unordered_set>
 #include <functional>
 #include <thread>
 
@@ -342,6 +343,7 @@ std::string Tokenizer::Impl::id_to_token_str(int64_t id) const {
 // PreTrainedTokenizer._add_tokens.
 void Tokenizer::Impl::add_tokens(const std::vector<std::string>& tokens, bool special) {
   std::vector<std::string> to_add;
+  std::unordered_set<std::string> seen;
   const auto unk_lookup = [&](std::string_view s) -> std::optional<int64_t> {
     if (auto id = find_token(s)) return id;
     int64_t u = vocab.find(unk_token);
@@ -350,8 +352,7 @@ void Tokenizer::Impl::add_tokens(const std::vector<std::string>& tokens, bool sp
   };
   for (std::string token : tokens) {
     if (!special && cfg.do_lower_case) token = tok::u32_to_utf8(tok::py_lower(tok::utf8_to_u32(token)));
-    if (token != unk_token && unk_lookup(token) == unk_lookup(unk_token) &&
-        std::find(to_add.begin(), to_add.end(), token) == to_add.end())
+    if (token != unk_token && unk_lookup(token) == unk_lookup(unk_token) && seen.insert(token).second)
       to_add.push_back(token);
   }
   const int64_t base = static_cast<int64_t>(vocab_unique + added_encoder.size());
@@ -359,10 +360,7 @@ void Tokenizer::Impl::add_tokens(const std::vector<std::string>& tokens, bool sp
     added_encoder[to_add[i]] = base + static_cast<int64_t>(i);
     added_decoder[base + static_cast<int64_t>(i)] = to_add[i];
   }
-  std::set<std::string> u(unique_no_split.begin(), unique_no_split.end());
-  for (const auto& s : special ? tokens : to_add) u.insert(s);
-  // Python sorts str by code point; UTF-8 byte order is the same order.
-  unique_no_split.assign(u.begin(), u.end());
+  for (const auto& s : special ? tokens : to_add) unique_no_split.insert(s);
 }
 
 void Tokenizer::Impl::finalize() {
@@ -374,8 +372,9 @@ void Tokenizer::Impl::finalize() {
   // all_special_tokens_extended: attribute order, then additional, de-duplicated.
   all_special_tokens.clear();
   all_special_extended.clear();
+  std::unordered_map<std::string, size_t> special_index;  // content -> index in all_special_*
   auto push = [&](const tok::SpecialToken& s) {
-    if (std::find(all_special_tokens.begin(), all_special_tokens.end(), s.content) != all_special_tokens.end()) return;
+    if (!special_index.emplace(s.content, all_special_tokens.size()).second) return;
     all_special_tokens.push_back(s.content);
     all_special_extended.push_back(s);
   };
@@ -407,16 +406,18 @@ void Tokenizer::Impl::finalize() {
   no_split_strip.clear();
   no_split_ids.clear();
   for (const auto& s : unique_no_split) {
-    const bool is_special =
-        std::find(all_special_tokens.begin(), all_special_tokens.end(), s) != all_special_tokens.end();
+    const auto special_it = special_index.find(s);
+    const bool is_special = special_it != special_index.end();
     std::u32string u = tok::utf8_to_u32(s);
     trie.add(cfg.do_lower_case && !is_special ? tok::py_lower(u) : u);
     size_t before = no_split.items.size();
     no_split.add(s);
     if (no_split.items.size() == before) continue;
     std::pair<bool, bool> strip{true, true};
-    for (const auto& e : all_special_extended)
-      if (e.content == s && e.added_token) strip = {e.lstrip, e.rstrip};
+    if (is_special) {
+      const auto& e = all_special_extended[special_it->second];
+      if (e.added_token) strip = {e.lstrip, e.rstrip};
+    }
     no_split_strip.push_back(strip);
     no_split_ids.push_back(convert_token(s));
   }
@@ -424,14 +425,16 @@ void Tokenizer::Impl::finalize() {
   protect_first.clear();
   std::fill(std::begin(protect_ascii), std::end(protect_ascii), false);
   protect_nonascii = false;
-  for (const auto* list : {&unique_no_split, &all_special_tokens})
-    for (const auto& s : *list) {
-      if (s.empty()) continue;
-      protect_patterns.push_back(tok::utf8_to_u32(s));
-      char32_t f = protect_patterns.back()[0];
-      if (std::find(protect_first.begin(), protect_first.end(), f) == protect_first.end()) protect_first.push_back(f);
-      (f < 128 ? protect_ascii[f] : protect_nonascii) = true;
-    }
+  std::unordered_set<char32_t> firsts;
+  auto protect = [&](const std::string& s) {
+    if (s.empty()) return;
+    protect_patterns.push_back(tok::utf8_to_u32(s));
+    char32_t f = protect_patterns.back()[0];
+    if (firsts.insert(f).second) protect_first.push_back(f);
+    (f < 128 ? protect_ascii[f] : protect_nonascii) = true;
+  };
+  for (const auto& s : unique_no_split) protect(s);
+  for (const auto& s : all_special_tokens) protect(s);
   never_split_all = tok::U32Set();
   never_split_user = tok::U32Set();
   never_split_user_ids.clear();
@@ -457,6 +460,69 @@ Tokenizer Tokenizer::from_vocab(const fs::path& vocab_txt, const TokenizerOption
   return t;
 }
 
+namespace {
+
+// The SentencePiece model of an XLM-R / CamemBERT / ALBERT folder without tokenizer.json.
+fs::path sentencepiece_file(const fs::path& dir) {
+  std::error_code ec;
+  for (const char* name : {"sentencepiece.bpe.model", "spiece.model"})
+    if (fs::exists(dir / name, ec)) return dir / name;
+  return {};
+}
+
+// What AutoTokenizer does with such a folder: the tokenizer class from tokenizer_config.json's
+// tokenizer_class (else config.json's model_type), its init arguments from the config files.
+void load_sentencepiece_dir(Tokenizer::Impl& t, const fs::path& dir, const fs::path& spm) {
+  std::error_code ec;
+  const fs::path cfg_json = dir / "tokenizer_config.json", map_json = dir / "special_tokens_map.json", model_cfg = dir / "config.json";
+  json cfg = fs::exists(cfg_json, ec) ? read_json(cfg_json) : json::object();
+  if (!cfg.is_object()) throw invalid_file(cfg_json.string(), "expected a JSON object");
+  std::optional<sp::Family> family;
+  std::string named;
+  if (auto it = cfg.find("tokenizer_class"); it != cfg.end() && !it->is_null()) {
+    named = get_string(*it, cfg_json.string(), "tokenizer_class");
+    family = sp::family_of(named);
+  } else if (fs::exists(model_cfg, ec)) {
+    json mc = read_json(model_cfg);
+    if (auto m = mc.find("model_type"); mc.is_object() && m != mc.end() && m->is_string()) {
+      named = m->get<std::string>();
+      family = sp::family_of(named);
+    }
+  }
+  if (!family)
+    throw unsupported(spm.string() + ": SentencePiece folders are read for XLMRobertaTokenizer, CamembertTokenizer and " +
+                      "AlbertTokenizer (tokenizer_config.json tokenizer_class or config.json model_type), got " +
+                      (named.empty() ? std::string("neither") : "\"" + named + "\""));
+  sp::Options o = sp::default_options(*family);
+  auto apply = [&](const json& j, const std::string& file) {
+    if (!j.is_object()) throw invalid_file(file, "expected a JSON object");
+    for (int i = 0; i < 7; ++i) {
+      auto it = j.find(sp::kSpecialAttrs[i]);
+      if (it == j.end()) continue;
+      auto s = parse_special(*it, file, sp::kSpecialAttrs[i]);
+      if (!s) continue;
+      o.specials[i].content = s->content;
+      if (s->added_token) {
+        o.specials[i].lstrip = s->lstrip;
+        o.specials[i].rstrip = s->rstrip;
+      }
+    }
+  };
+  apply(cfg, cfg_json.string());
+  if (fs::exists(map_json, ec)) apply(read_json(map_json), map_json.string());
+  auto flag = [&](const char* key, bool& dst) {
+    if (auto it = cfg.find(key); it != cfg.end() && !it->is_null()) dst = get_bool(*it, cfg_json.string(), key);
+  };
+  flag("add_prefix_space", o.add_prefix_space);
+  flag("do_lower_case", o.do_lower_case);
+  flag("keep_accents", o.keep_accents);
+  hf::load_sentencepiece(t, spm.string(), *family, o);
+  t.cfg.specials.clear();
+  for (int i = 0; i < 7; ++i) t.cfg.specials[sp::kSpecialAttrs[i]] = {o.specials[i].content, false, o.specials[i].lstrip, o.specials[i].rstrip};
+}
+
+}  // namespace
+
 Tokenizer Tokenizer::from_dir(const fs::path& dir, const TokenizerOptions& options) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw not_found(dir.string() + ": not a directory");
@@ -466,10 +532,15 @@ Tokenizer Tokenizer::from_dir(const fs::path& dir, const TokenizerOptions& optio
                  map_json = dir / "special_tokens_map.json", added_json = dir / "added_tokens.json";
   std::vector<std::pair<std::string, int64_t>> json_added;
   const bool has_json = fs::exists(tok_json, ec);
-  if (options.backend == TokenizerBackend::Fast && !has_json)
-    throw not_found(dir.string() + ": no tokenizer.json (the fast backend reads only tokenizer.json)");
-  if (has_json && options.backend != TokenizerBackend::Slow) {
-    hf::load_fast(*impl, tok_json.string());
+  const fs::path spm = has_json ? fs::path() : sentencepiece_file(dir);
+  if (options.backend == TokenizerBackend::Fast && !has_json && spm.empty())
+    throw not_found(dir.string() +
+                    ": no tokenizer.json, sentencepiece.bpe.model or spiece.model (the fast backend reads only those)");
+  if ((has_json || !spm.empty()) && options.backend != TokenizerBackend::Slow) {
+    if (has_json)
+      hf::load_fast(*impl, tok_json.string());
+    else
+      load_sentencepiece_dir(*impl, dir, spm);
     if (fs::exists(cfg_json, ec)) apply_config_json(impl->cfg, read_json(cfg_json), cfg_json.string(), false);
     if (fs::exists(map_json, ec)) apply_config_json(impl->cfg, read_json(map_json), map_json.string(), true);
     apply_options(impl->cfg, options);
@@ -499,9 +570,7 @@ Tokenizer Tokenizer::from_dir(const fs::path& dir, const TokenizerOptions& optio
       if (impl->added_encoder.count(token)) continue;
       impl->added_encoder[token] = id;
       impl->added_decoder[id] = token;
-      std::set<std::string> u(impl->unique_no_split.begin(), impl->unique_no_split.end());
-      u.insert(token);
-      impl->unique_no_split.assign(u.begin(), u.end());
+      impl->unique_no_split.insert(token);
     }
   }
   impl->finalize();

@@ -336,6 +336,44 @@ TEST(Loading, AddedTokensAndSpecialTokensMap) {
   fs::remove_all(d);
 }
 
+// Thousands of added tokens (ASCII and CJK first characters) and additional special tokens: each
+// is split out whole with its own id (loading them was quadratic; see docs/tokenizer.md).
+TEST(Loading, ManyAddedTokensEachKeepItsId) {
+  fs::path d = temp_dir("many_added");
+  fs::copy_file(kUncased / "vocab.txt", d / "vocab.txt");
+  constexpr int kAdded = 8192, kSpecial = 300;
+  auto added_name = [](int i) {
+    // Half start with a CJK ideograph (U+4E00), half with ASCII.
+    std::string s = i % 2 ? "tok" : "\xe4\xb8\x80q";
+    s.append(std::to_string(i));
+    if (i % 2) s.push_back('x');
+    return s;
+  };
+  std::string added = "{";
+  for (int i = 0; i < kAdded; ++i) added.append(i ? "," : "").append(nlohmann::json(added_name(i)).dump()).append(":").append(std::to_string(30522 + i));
+  write(d / "added_tokens.json", added + "}");
+  std::string specials = R"({"additional_special_tokens": [)";
+  for (int i = 0; i < kSpecial; ++i) specials.append(i ? ",\"<S" : "\"<S").append(std::to_string(i)).append(">\"");
+  write(d / "special_tokens_map.json", specials + "]}");
+  Tokenizer t = Tokenizer::from_dir(d, slow_options());
+  EXPECT_EQ(t.vocab_size(), static_cast<size_t>(30522 + kAdded + kSpecial));
+  for (int i : {0, 1, 2, 777, 4097, kAdded - 2, kAdded - 1}) {
+    EncodeOptions o;
+    o.add_special_tokens = false;
+    EXPECT_EQ(t.encode(std::string("a ").append(added_name(i)).append(" b"), o).input_ids, (std::vector<int64_t>{1037, 30522 + i, 1038})) << i;
+  }
+  // Special tokens come after the added ones, in their order; they are special, added ones are not.
+  for (int i : {0, 1, 150, kSpecial - 1}) {
+    const std::string s = std::string("<S").append(std::to_string(i)).append(">");
+    const int64_t id = t.token_to_id(s);
+    EXPECT_EQ(id, 30522 + kAdded + i) << s;
+    EXPECT_TRUE(t.is_special_id(id)) << s;
+    EXPECT_EQ(toks(t, std::string("x").append(s).append("y")), (std::vector<std::string>{"x", s, "y"}));
+  }
+  EXPECT_FALSE(t.is_special_id(30522));
+  fs::remove_all(d);
+}
+
 TEST(Loading, OptionsOverrideConfigAndNeverSplit) {
   TokenizerOptions o = slow_options();
   o.do_lower_case = false;

@@ -89,7 +89,9 @@ struct Failures {
 class FastGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FastGolden, EveryCase) {
-  const json g = load_gz(kData / "tokenizer_fast" / (GetParam() + ".json.gz"));
+  // "dir/name": a golden file beside its folders (tests/data/sentencepiece/), else tokenizer_fast/.
+  const bool nested = GetParam().find('/') != std::string::npos;
+  const json g = load_gz(nested ? kData / (GetParam() + ".json.gz") : kData / "tokenizer_fast" / (GetParam() + ".json.gz"));
   TokenizerOptions topt;
   topt.backend = TokenizerBackend::Fast;
   const Tokenizer tok = Tokenizer::from_dir(kData / "vocabs" / g["tokenizer"].get<std::string>(), topt);
@@ -182,6 +184,19 @@ INSTANTIATE_TEST_SUITE_P(Files, FastGolden, ::testing::Values("bert-base-uncased
                                                            "components-bytelevel-noregex-metaspace-first"),
                          [](const auto& info) {
                            std::string s = info.param;
+                           for (char& c : s)
+                             if (c == '-') c = '_';
+                           return s;
+                         });
+
+// SentencePiece-only folders (no tokenizer.json), goldens from transformers' AutoTokenizer
+// (tools/make_sentencepiece_goldens.py).
+INSTANTIATE_TEST_SUITE_P(SentencePiece, FastGolden,
+                         ::testing::Values("sentencepiece/xlmr-unigram", "sentencepiece/xlmr-bpe-bytefallback",
+                                           "sentencepiece/camembert-unigram-bytefallback-identity",
+                                           "sentencepiece/albert-unigram", "sentencepiece/albert-bpe-cased-accents"),
+                         [](const auto& info) {
+                           std::string s = info.param.substr(info.param.find('/') + 1);
                            for (char& c : s)
                              if (c == '-') c = '_';
                            return s;

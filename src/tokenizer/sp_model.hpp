@@ -1,0 +1,63 @@
+// SentencePiece model files (sentencepiece.bpe.model / spiece.model) read without libsentencepiece:
+// a bounded reader of the ModelProto protobuf, and the tokenizer.json that transformers'
+// AutoTokenizer builds from it for XLM-R, CamemBERT and ALBERT (its convert_from_spm + the
+// tokenizer class's own pipeline), which the fast backend then runs.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace bertcpp::sp {
+
+// sentencepiece_model.proto, the fields a tokenizer needs (defaults are the proto's).
+struct ModelProto {
+  struct Piece {
+    std::string piece;
+    float score = 0;
+    int type = 1;  // 1 normal, 2 unknown, 3 control, 4 user defined, 5 unused, 6 byte
+  };
+  std::vector<Piece> pieces;
+  int model_type = 1;  // 1 unigram, 2 bpe, 3 word, 4 char
+  bool byte_fallback = false;
+  int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;
+  std::string unk_piece = "<unk>", bos_piece = "<s>", eos_piece = "</s>", pad_piece = "<pad>";
+  std::string normalizer_name;
+  std::string precompiled_charsmap;
+  bool add_dummy_prefix = true, remove_extra_whitespaces = true, escape_whitespaces = true;
+};
+
+// Parses serialized ModelProto bytes; every length and count is checked against the input.
+// Throws InvalidFile naming `file`, the field and the byte offset.
+ModelProto parse_model(std::string_view bytes, const std::string& file);
+
+enum class Family { XLMRoberta, Camembert, Albert };
+// From tokenizer_config.json's tokenizer_class (with or without "Fast") or config.json's model_type.
+std::optional<Family> family_of(std::string_view name);
+
+// Tokenizer-class arguments read from tokenizer_config.json / special_tokens_map.json.
+struct Options {
+  struct Special {
+    std::string content;
+    bool lstrip = false, rstrip = false;
+    bool given = false;  // set by a config file (else the family default)
+    bool added_token = false;  // given as an AddedToken object
+  };
+  // bos, eos, unk, sep, pad, cls, mask (transformers' SPECIAL_TOKENS_ATTRIBUTES order)
+  Special specials[7];
+  bool add_prefix_space = true;
+  bool do_lower_case = true;   // ALBERT
+  bool keep_accents = false;   // ALBERT
+};
+extern const char* const kSpecialAttrs[7];
+// The family's default special tokens (XLM-R / CamemBERT <s> </s> <unk> </s> <pad> <s> <mask>,
+// ALBERT [CLS] [SEP] <unk> [SEP] <pad> [CLS] [MASK]).
+Options default_options(Family f);
+
+// The tokenizer.json (as the tokenizers library serializes it) of AutoTokenizer on such a folder.
+nlohmann::json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const std::string& file);
+
+}  // namespace bertcpp::sp

@@ -1,0 +1,128 @@
+#!/work/venv/ref/bin/python
+"""SentencePiece-only tokenizer folders (no tokenizer.json) and what transformers' AutoTokenizer makes of them.
+
+Runs with the reference venv's python (outside the tree; transformers, tokenizers, sentencepiece, protobuf):
+    /work/venv/ref/bin/python tools/make_sentencepiece_goldens.py
+
+Trains small SentencePiece models with the `sentencepiece` trainer (unigram and bpe, with and
+without byte_fallback, with and without the nmt_nfkc charsmap, one with a user-defined symbol)
+on generated multilingual text plus /usr/share/common-licenses, lays them out as XLM-R-,
+CamemBERT- and ALBERT-style folders (tests/data/sentencepiece/<name>/), loads each with
+AutoTokenizer (the fast tokenizer transformers converts the model to) and writes the goldens of
+its backend tokenizer (ids, tokens, offsets, word ids, pairs, truncation with stride, padding,
+decode) beside them as <name>.json.gz, in the format of tools/make_tokenizer_goldens.py.
+Every single-text case is also checked against the AutoTokenizer call itself (input_ids and
+offset_mapping). It also prints how often SentencePiece's own encode (the library Debian ships
+as libsentencepiece) gives other pieces than the converted tokenizer.
+"""
+import json
+import os
+import random
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_tokenizer_goldens as mtg  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "data", "sentencepiece")
+
+# name, trainer arguments, file name, tokenizer_config.json, config.json (None: none)
+FOLDERS = [
+    ("xlmr-unigram", dict(model_type="unigram", vocab_size=1500, user_defined_symbols=["<url>"]),
+     "sentencepiece.bpe.model", {"tokenizer_class": "XLMRobertaTokenizer", "model_max_length": 512}, None),
+    ("xlmr-bpe-bytefallback", dict(model_type="bpe", vocab_size=1500, byte_fallback=True),
+     "sentencepiece.bpe.model", {"model_max_length": 512}, {"model_type": "xlm-roberta"}),
+    ("camembert-unigram-bytefallback-identity",
+     dict(model_type="unigram", vocab_size=1500, byte_fallback=True, normalization_rule_name="identity"),
+     "sentencepiece.bpe.model", {"tokenizer_class": "CamembertTokenizer"}, None),
+    ("albert-unigram",
+     dict(model_type="unigram", vocab_size=1500, pad_id=0, unk_id=1, bos_id=2, eos_id=3, bos_piece="[CLS]",
+          eos_piece="[SEP]", control_symbols=["[MASK]"]),
+     "spiece.model", {"tokenizer_class": "AlbertTokenizer"}, None),
+    ("albert-bpe-cased-accents",
+     dict(model_type="bpe", vocab_size=1500, pad_id=0, unk_id=1, bos_id=2, eos_id=3, bos_piece="[CLS]",
+          eos_piece="[SEP]", control_symbols=["[MASK]"]),
+     "spiece.model", {"tokenizer_class": "AlbertTokenizerFast", "do_lower_case": False, "keep_accents": True}, None),
+]
+
+
+def training_text():
+    rng = random.Random(5)
+    lines = []
+    for name in ("GPL-3", "Apache-2.0", "MPL-2.0"):
+        with open(os.path.join("/usr/share/common-licenses", name), encoding="utf-8") as f:
+            lines += [l for l in f.read().split("\n") if l.strip()]
+    for _ in range(3000):
+        lines.append(" ".join(mtg.word(rng) for _ in range(rng.randint(3, 12))))
+    lines += ["Ça va très bien, naïve café résumé ÉCOLE 1,000 2,5 ``quoted'' <url>"] * 20
+    return lines
+
+
+def make_folder(name, args, fname, tcfg, mcfg, lines):
+    import sentencepiece as spm
+
+    d = os.path.join(OUT, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    prefix = os.path.join(d, "m")
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_prefix=prefix, num_threads=1, minloglevel=2,
+                                   character_coverage=0.995, **args)
+    os.rename(prefix + ".model", os.path.join(d, fname))
+    os.remove(prefix + ".vocab")
+    with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+        json.dump(tcfg, f, indent=2)
+    if mcfg is not None:
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(mcfg, f, indent=2)
+    return d
+
+
+def check_auto(auto, backend, texts):
+    """AutoTokenizer's own call agrees with its backend tokenizer (what the goldens record)."""
+    bad = 0
+    for t in texts:
+        a = auto(t, return_offsets_mapping=True)
+        e = backend.encode(t)
+        if a["input_ids"] != e.ids or [tuple(o) for o in a["offset_mapping"]] != [tuple(o) for o in e.offsets]:
+            bad += 1
+    return bad
+
+
+def compare_spm(model_file, backend, texts):
+    """Texts whose SentencePiece pieces differ from the converted tokenizer's (special tokens removed)."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=model_file)
+    diff = 0
+    for t in texts:
+        ours = backend.encode(t, add_special_tokens=False).tokens
+        if sp.encode(t, out_type=str) != ours:
+            diff += 1
+    return diff
+
+
+def main():
+    from transformers import AutoTokenizer
+    import transformers
+
+    lines = training_text()
+    for k, (name, args, fname, tcfg, mcfg) in enumerate(FOLDERS):
+        d = make_folder(name, args, fname, tcfg, mcfg, lines)
+        auto = AutoTokenizer.from_pretrained(d)
+        assert auto.is_fast, name
+        raw = auto.backend_tokenizer.to_str()
+        specials = [t.content for t in auto.backend_tokenizer.get_added_tokens_decoder().values()]
+        texts = mtg.corpus(40 + k, 600, specials)
+        bad = check_auto(auto, auto.backend_tokenizer, texts)
+        if bad:
+            raise SystemExit(f"{name}: AutoTokenizer and its backend disagree on {bad} texts")
+        mtg.make_goldens(name, "../sentencepiece/" + name, 600, 40 + k, raw=raw, out_dir=OUT,
+                         generator="transformers " + transformers.__version__ + " AutoTokenizer (" +
+                         type(auto).__name__ + ")")
+        n = compare_spm(os.path.join(d, fname), auto.backend_tokenizer, texts)
+        print(f"{name}: {type(auto).__name__}; SentencePiece's own pieces differ on {n} of {len(texts)} texts")
+
+
+if __name__ == "__main__":
+    main()
