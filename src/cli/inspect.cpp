@@ -14,6 +14,7 @@
 #include "io/json_util.h"
 #include "model/config.h"
 #include "model/family.h"
+#include "model/network.h"
 #include "model/weights.h"
 
 namespace bertcpp::cli {
@@ -86,6 +87,10 @@ int run_inspect(const InspectArgs& a) {
     head = model::head_from_architectures(*family, config->architectures);
     if (a.no_check) {
       check = "not checked (--no-check)";
+    } else if (family->load) {
+      // A family with its own graph (ModernBERT) names its weights itself: check them by loading that graph.
+      const auto net = family->load(dir, *config, *family, model::Options{});  // throws listing every problem
+      check = "ok (" + family->name + " graph" + (net->head_missing().empty() ? "" : "; " + net->head_missing()) + ")";
     } else {
       const model::Weights w = model::load_weights(ck, *config, *family, *head);  // throws listing every problem
       check = "ok (" + std::to_string(w.tensors.size()) + " weights" +

@@ -131,7 +131,8 @@ TEST(CApi, LastErrorIsPerThread) {
 }
 
 // Another family through the C API: MPNet in a sentence-transformers folder equals
-// SentenceTransformer.encode (the golden), and a RoBERTa base model loads and embeds.
+// SentenceTransformer.encode (the golden), a RoBERTa base model loads and embeds, and the rotary
+// families' mean-pooled embeddings equal the mean of transformers' last_hidden_state (the golden).
 TEST(CApi, FamiliesEmbed) {
   bertcpp_model* m = nullptr;
   ASSERT_EQ(bertcpp_model_load(dir("tiny-mpnet-st").c_str(), nullptr, &m), BERTCPP_OK) << bertcpp_last_error();
@@ -150,6 +151,31 @@ TEST(CApi, FamiliesEmbed) {
   std::vector<float> e(32);
   EXPECT_EQ(bertcpp_embed(m, one, 1, BERTCPP_POOLING_CLS, 0, e.data(), e.size()), BERTCPP_OK) << bertcpp_last_error();
   bertcpp_model_free(m);
+  for (const char* name : {"tiny-modernbert", "tiny-nomic-bert", "tiny-gte"}) {
+    SCOPED_TRACE(name);
+    ASSERT_EQ(bertcpp_model_load(dir(name).c_str(), nullptr, &m), BERTCPP_OK) << bertcpp_last_error();
+    const bertcpp::apitest::Golden gr(name);
+    const std::vector<std::string> rt = gr.texts("batch");
+    std::vector<const char*> rp;
+    for (const auto& t : rt) rp.push_back(t.c_str());
+    const bertcpp::Tensor hidden = gr.get("batch.last_hidden_state"), mask = gr.ids("batch.attention_mask");
+    const int64_t B = hidden.dim(0), S = hidden.dim(1), H = hidden.dim(2);
+    ASSERT_EQ(static_cast<int64_t>(rt.size()), B);
+    std::vector<float> got(static_cast<size_t>(B * H));
+    ASSERT_EQ(bertcpp_embed(m, rp.data(), rp.size(), BERTCPP_POOLING_MEAN, 0, got.data(), got.size()), BERTCPP_OK)
+        << bertcpp_last_error();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t k = 0; k < H; ++k) {
+        double sum = 0, n = 0;
+        for (int64_t s = 0; s < S; ++s) {
+          if (mask.data<int64_t>()[b * S + s] == 0) continue;
+          sum += hidden.data<float>()[(b * S + s) * H + k];
+          ++n;
+        }
+        EXPECT_NEAR(got[static_cast<size_t>(b * H + k)], sum / n, 1e-4) << "text " << b << ", channel " << k;
+      }
+    bertcpp_model_free(m);
+  }
 }
 
 }  // namespace

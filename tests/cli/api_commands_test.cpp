@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "api/api_test_util.h"
 #include "bertcpp/model.hpp"
 
 namespace {
@@ -76,6 +77,37 @@ TEST(CliEmbed, JsonOutputEqualsTheApi) {
   EXPECT_EQ(j["pooling"], "mean");
   EXPECT_EQ(j["normalized"], false);
   expect_embeddings_equal(j["embeddings"], tiny().embed(std::vector<std::string>{"Hello, world!", "café naïve résumé"}));
+}
+
+// The rotary families through `bertcpp embed`: the golden's batch texts, mean-pooled, equal the
+// mean over real tokens of transformers' last_hidden_state (the golden) within 1e-4.
+TEST(CliEmbed, RotaryFamiliesEqualTheGolden) {
+  for (const char* name : {"tiny-modernbert", "tiny-nomic-bert", "tiny-gte"}) {
+    SCOPED_TRACE(name);
+    const bertcpp::apitest::Golden g(name);
+    const std::vector<std::string> texts = g.texts("batch");
+    std::string args = "embed --model " + quote(model(name)) + " --threads 1 --pooling mean --no-normalize";
+    for (const auto& t : texts) args += " " + quote(t);
+    const CliRun r = run(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json rows = json::parse(r.out)["embeddings"];
+    const bertcpp::Tensor hidden = g.get("batch.last_hidden_state"), mask = g.ids("batch.attention_mask");
+    const int64_t B = hidden.dim(0), S = hidden.dim(1), H = hidden.dim(2);
+    ASSERT_EQ(rows.size(), texts.size());
+    ASSERT_EQ(static_cast<int64_t>(texts.size()), B);
+    for (int64_t b = 0; b < B; ++b) {
+      ASSERT_EQ(rows[b].size(), static_cast<size_t>(H));
+      for (int64_t k = 0; k < H; ++k) {
+        double sum = 0, n = 0;
+        for (int64_t s = 0; s < S; ++s) {
+          if (mask.data<int64_t>()[b * S + s] == 0) continue;
+          sum += hidden.data<float>()[(b * S + s) * H + k];
+          ++n;
+        }
+        EXPECT_NEAR(rows[b][k].get<double>(), sum / n, 1e-4) << "text " << b << ", channel " << k;
+      }
+    }
+  }
 }
 
 std::vector<json> jsonl_rows(const std::string& out) {

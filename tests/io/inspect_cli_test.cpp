@@ -71,6 +71,28 @@ TEST_F(InspectCli, GoldenModelJson) {
   EXPECT_EQ(j["totals"]["tensors"], 41);
 }
 
+// The rotary families (their own weight names and config fields) inspect with their family named
+// and their weights checked against config.json.
+TEST_F(InspectCli, RotaryFamiliesAreNamedAndChecked) {
+  for (const auto& [name, family] : {std::pair{"tiny-modernbert", "modernbert"}, std::pair{"tiny-nomic-bert", "nomic_bert"},
+                                     std::pair{"tiny-gte", "gte"}}) {
+    SCOPED_TRACE(name);
+    CliRun r = run_cli("inspect --json " + kModels + name, dir_);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["config"]["family"], family);
+    EXPECT_EQ(j["config"]["model_type"], family);
+    EXPECT_EQ(j["config"]["hidden_size"], 32);
+    EXPECT_EQ(j["weights_check"].get<std::string>().rfind("ok (", 0), 0u) << j["weights_check"];
+    CliRun t = run_cli("inspect " + kModels + name, dir_);
+    ASSERT_EQ(t.code, 0) << t.err;
+    const size_t at = t.out.find("\n  family ");
+    ASSERT_NE(at, std::string::npos) << t.out;
+    const std::string line = t.out.substr(at + 1, t.out.find('\n', at + 1) - at - 1);
+    EXPECT_NE(line.find(std::string("\"").append(family).append("\"")), std::string::npos) << line;
+  }
+}
+
 TEST_F(InspectCli, GoldenModelTableAndBin) {
   CliRun r = run_cli("inspect " + kModels + "tiny-bert", dir_);
   ASSERT_EQ(r.code, 0) << r.err;
