@@ -49,7 +49,7 @@ struct EncodeOptions {
   Padding padding = Padding::None;
   // Overlap of consecutive overflowing windows (fast backend: Encoding::overflowing).
   int64_t stride = 0;
-  // Fast backend: pad on this side (unset = the tokenizer's padding_side).
+  // Pad on this side (unset = the tokenizer's padding_side from tokenizer_config.json).
   std::optional<TruncationSide> padding_side;
 };
 

@@ -45,20 +45,21 @@ from .modeling import (  # noqa: F401
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from .cross_encoder import CrossEncoder  # noqa: F401
 from .pipelines import pipeline  # noqa: F401
 from . import util  # noqa: F401
 from .quantization import quantize_embeddings  # noqa: F401
 from .sentence_transformers import SentenceTransformer, cos_sim  # noqa: F401
-from .tokenization import AutoTokenizer, BatchEncoding, BertTokenizer, BertTokenizerFast  # noqa: F401
+from .tokenization import AddedToken, AutoTokenizer, BatchEncoding, BertTokenizer, BertTokenizerFast  # noqa: F401
 from .tokenization import XLMRobertaTokenizer, XLMRobertaTokenizerFast  # noqa: F401
 
 __all__ = [
-    "AutoConfig", "AutoModel", "AutoModelForMaskedLM", "AutoModelForPreTraining", "AutoModelForQuestionAnswering",
+    "AddedToken", "AutoConfig", "AutoModel", "AutoModelForMaskedLM", "AutoModelForPreTraining", "AutoModelForQuestionAnswering",
     "AutoModelForSequenceClassification", "AutoModelForTokenClassification", "AutoTokenizer",
     "BaseModelOutputWithPoolingAndCrossAttentions", "BatchEncoding", "BertConfig", "BertForMaskedLM",
     "BertForPreTraining", "BertForPreTrainingOutput", "BertForQuestionAnswering", "BertForSequenceClassification",
     "BertForTokenClassification", "BertModel", "BertPreTrainedModel", "BertTokenizer", "BertTokenizerFast",
-    "BertcppError", "InvalidArgumentError", "InvalidFileError", "MaskedLMOutput", "ModelOutput", "NetworkError",
+    "BertcppError", "CrossEncoder", "InvalidArgumentError", "InvalidFileError", "MaskedLMOutput", "ModelOutput", "NetworkError",
     "NotFoundError", "QuestionAnsweringModelOutput", "SentenceTransformer", "SequenceClassifierOutput",
     "TokenClassifierOutput", "UnauthorizedError", "UnsupportedError", "cos_sim", "pipeline", "pool", "quantize_embeddings",
     "util", "__version__",

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/resolve.h"
 #include "bertcpp/bertcpp.hpp"
 
 namespace py = pybind11;
@@ -202,6 +203,40 @@ void add_tensor(py::dict& d, const char* name, const Tensor& t) {
   if (t.defined()) d[name] = to_numpy(t);
 }
 
+// Encoding helpers for the tokenizers-style maps.
+py::list optional_ids(const Encoding& e, const std::vector<int64_t>& v) {
+  if (v.size() != e.size())
+    throw unsupported("word ids are only available with the fast tokenizer (a folder's tokenizer.json)");
+  py::list out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = v[i] < 0 ? py::none() : py::object(py::int_(v[i]));
+  return out;
+}
+
+void need_words(const Encoding& e, const char* what) {
+  if (e.word_ids.size() != e.size())
+    throw unsupported(std::string(what) + "() is only available with the fast tokenizer (a folder's tokenizer.json)");
+}
+
+size_t token_index(const Encoding& e, int64_t token) {
+  const int64_t n = static_cast<int64_t>(e.size());
+  if (token < 0) token += n;  // Python indexing, as the tokenizers library accepts
+  if (token < 0 || token >= n)
+    throw py::index_error("token index " + std::to_string(token) + " out of range for an encoding of " +
+                          std::to_string(n) + " tokens");
+  return static_cast<size_t>(token);
+}
+
+// [first, last + 1) of the tokens of word `word` in sequence `seq`, as Encoding.word_to_tokens.
+std::optional<std::pair<int64_t, int64_t>> word_tokens(const Encoding& e, int64_t word, int seq) {
+  std::optional<std::pair<int64_t, int64_t>> r;
+  for (size_t i = 0; i < e.size(); ++i) {
+    if (e.word_ids[i] != word || e.sequence_ids[i] != seq) continue;
+    if (!r) r = std::pair<int64_t, int64_t>(static_cast<int64_t>(i), static_cast<int64_t>(i) + 1);
+    r->second = static_cast<int64_t>(i) + 1;
+  }
+  return r;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_bertcpp, m) {
@@ -219,6 +254,83 @@ PYBIND11_MODULE(_bertcpp, m) {
       .def_property_readonly("byte_offsets", [](const Encoding& e) { return pairs_to_list(e.byte_offsets); })
       .def_property_readonly("sequence_ids", [](const Encoding& e) { return e.sequence_ids; },
                              "0 / 1 for the first / second text, -1 for special and padding tokens")
+      .def_property_readonly("ids", [](const Encoding& e) { return e.input_ids; })
+      .def_property_readonly("type_ids", [](const Encoding& e) { return e.token_type_ids; })
+      .def_property_readonly("has_word_ids", [](const Encoding& e) { return e.word_ids.size() == e.size(); },
+                             "True for the fast backend's encodings (word ids, character maps, overflowing)")
+      .def_property_readonly("word_ids", [](const Encoding& e) { return optional_ids(e, e.word_ids); },
+                             "per token the index of its word, None for special and padding tokens (fast backend)")
+      .def_property_readonly("words", [](const Encoding& e) { return optional_ids(e, e.word_ids); })
+      .def_property_readonly("special_tokens_mask",
+                             [](const Encoding& e) {
+                               if (e.special_tokens_mask.size() == e.size()) return e.special_tokens_mask;
+                               std::vector<int64_t> m(e.size());
+                               for (size_t i = 0; i < e.size(); ++i) m[i] = e.sequence_ids[i] < 0 ? 1 : 0;
+                               return m;
+                             })
+      .def_property_readonly("overflowing", [](const Encoding& e) { return e.overflowing; },
+                             "the windows truncation cut off (return_overflowing_tokens, fast backend)")
+      .def_property_readonly("n_sequences",
+                             [](const Encoding& e) {
+                               int n = 1;
+                               for (int s : e.sequence_ids) n = std::max(n, s + 1);
+                               return n;
+                             })
+      // The tokenizers library's Encoding maps (None where it gives None).
+      .def("token_to_sequence",
+           [](const Encoding& e, int64_t token) -> std::optional<int> {
+             const int s = e.sequence_ids.at(token_index(e, token));
+             if (s < 0) return std::nullopt;
+             return s;
+           },
+           py::arg("token_index"))
+      .def("token_to_word",
+           [](const Encoding& e, int64_t token) -> std::optional<int64_t> {
+             need_words(e, "token_to_word");
+             const int64_t w = e.word_ids[token_index(e, token)];
+             if (w < 0) return std::nullopt;
+             return w;
+           },
+           py::arg("token_index"))
+      .def("token_to_chars",
+           [](const Encoding& e, int64_t token) -> std::optional<std::pair<int64_t, int64_t>> {
+             const size_t i = token_index(e, token);
+             if (e.sequence_ids[i] < 0) return std::nullopt;
+             return e.offsets[i];
+           },
+           py::arg("token_index"))
+      .def("word_to_tokens",
+           [](const Encoding& e, int64_t word, int seq) -> std::optional<std::pair<int64_t, int64_t>> {
+             need_words(e, "word_to_tokens");
+             return word_tokens(e, word, seq);
+           },
+           py::arg("word_index"), py::arg("sequence_index") = 0)
+      .def("word_to_chars",
+           [](const Encoding& e, int64_t word, int seq) -> std::optional<std::pair<int64_t, int64_t>> {
+             need_words(e, "word_to_chars");
+             auto span = word_tokens(e, word, seq);
+             if (!span) return std::nullopt;
+             return std::pair<int64_t, int64_t>(e.offsets[static_cast<size_t>(span->first)].first,
+                                                e.offsets[static_cast<size_t>(span->second - 1)].second);
+           },
+           py::arg("word_index"), py::arg("sequence_index") = 0)
+      .def("char_to_token",
+           [](const Encoding& e, int64_t pos, int seq) -> std::optional<int64_t> {
+             for (size_t i = 0; i < e.size(); ++i)
+               if (e.sequence_ids[i] == seq && pos >= e.offsets[i].first && pos < e.offsets[i].second)
+                 return static_cast<int64_t>(i);
+             return std::nullopt;
+           },
+           py::arg("char_pos"), py::arg("sequence_index") = 0)
+      .def("char_to_word",
+           [](const Encoding& e, int64_t pos, int seq) -> std::optional<int64_t> {
+             need_words(e, "char_to_word");
+             for (size_t i = 0; i < e.size(); ++i)
+               if (e.sequence_ids[i] == seq && pos >= e.offsets[i].first && pos < e.offsets[i].second)
+                 return e.word_ids[i] < 0 ? std::nullopt : std::optional<int64_t>(e.word_ids[i]);
+             return std::nullopt;
+           },
+           py::arg("char_pos"), py::arg("sequence_index") = 0)
       .def("__len__", [](const Encoding& e) { return e.size(); })
       .def("__repr__", [](const Encoding& e) { return "<bertcpp.Encoding of " + std::to_string(e.size()) + " tokens>"; });
 
@@ -265,8 +377,15 @@ PYBIND11_MODULE(_bertcpp, m) {
           "encode_batch",
           [](const Tokenizer& t, std::vector<std::string> texts, std::optional<std::vector<std::string>> pairs,
              bool add_special_tokens, const std::string& truncation, std::optional<int64_t> max_length,
-             const std::string& padding, const std::string& truncation_side, int threads) {
+             const std::string& padding, const std::string& truncation_side, int threads, int64_t stride,
+             std::optional<std::string> padding_side) {
             EncodeOptions o;
+            o.stride = stride;
+            if (padding_side) {
+              if (*padding_side != "left" && *padding_side != "right")
+                throw invalid_argument("padding_side must be 'right' or 'left', got '" + *padding_side + "'");
+              o.padding_side = parse_side(*padding_side);
+            }
             o.add_special_tokens = add_special_tokens;
             o.truncation = parse_truncation(truncation);
             o.truncation_side = parse_side(truncation_side);
@@ -283,7 +402,8 @@ PYBIND11_MODULE(_bertcpp, m) {
           },
           py::arg("texts"), py::arg("text_pairs") = py::none(), py::arg("add_special_tokens") = true,
           py::arg("truncation") = "none", py::arg("max_length") = py::none(), py::arg("padding") = "none",
-          py::arg("truncation_side") = "right", py::arg("threads") = 0)
+          py::arg("truncation_side") = "right", py::arg("threads") = 0, py::arg("stride") = 0,
+          py::arg("padding_side") = py::none())
       .def(
           "decode",
           [](const Tokenizer& t, const std::vector<int64_t>& ids, bool skip, bool cleanup) {
@@ -299,6 +419,7 @@ PYBIND11_MODULE(_bertcpp, m) {
       .def("find_token", &Tokenizer::find_token, py::arg("token"))
       .def("is_special_id", &Tokenizer::is_special_id, py::arg("id"))
       .def_property_readonly("vocab_size", &Tokenizer::vocab_size)
+      .def_property_readonly("is_fast", &Tokenizer::is_fast)
       .def_property_readonly("model_max_length", &Tokenizer::model_max_length)
       .def_property_readonly("cls_token_id", &Tokenizer::cls_token_id)
       .def_property_readonly("sep_token_id", &Tokenizer::sep_token_id)
@@ -531,6 +652,15 @@ PYBIND11_MODULE(_bertcpp, m) {
         return out;
       },
       py::arg("encodings"), py::arg("field"), "Stacks one field of equally long encodings into a numpy array.");
+
+  m.def(
+      "resolve_dir",
+      [](const std::string& id, const std::string& revision) {
+        py::gil_scoped_release nogil;
+        return api::resolve_model_dir(id, revision).string();
+      },
+      py::arg("id_or_path"), py::arg("revision") = "main",
+      "The local folder of a model id (the Hugging Face cache, downloading when missing) or a folder as is.");
 
   m.def("_test_tensor_roundtrip", [](int64_t n) {
     // A fresh engine tensor 0..n-1 exposed zero-copy (used by the tests of the numpy bridge).

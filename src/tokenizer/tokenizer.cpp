@@ -700,12 +700,13 @@ Encoding build(const Tokenizer::Impl& t, Seq& a, Seq* b, const EncodeOptions& o,
   return e;
 }
 
-void pad_to(const Tokenizer::Impl& t, Encoding& e, int64_t len) {
+void pad_to(const Tokenizer::Impl& t, Encoding& e, int64_t len, const EncodeOptions& o) {
+  const bool left = o.padding_side ? *o.padding_side == TruncationSide::Left : t.cfg.padding_left;
   if (static_cast<int64_t>(e.size()) >= len) return;
   const size_t k = static_cast<size_t>(len) - e.size();
   const int64_t id = *t.pad_id;
   auto ins = [&](auto& v, const auto& val) {
-    if (t.cfg.padding_left)
+    if (left)
       v.insert(v.begin(), k, val);
     else
       v.insert(v.end(), k, val);
@@ -725,7 +726,7 @@ Encoding encode_one(const Tokenizer::Impl& t, std::string_view text, const std::
   t.run(text, a.pieces, &a.byte_pos);
   if (pair) t.run(*pair, b.pieces, &b.byte_pos);
   Encoding e = build(t, a, pair ? &b : nullptr, o, r);
-  if (pad_single && r.pad == Padding::MaxLength && r.max_length) pad_to(t, e, *r.max_length);
+  if (pad_single && r.pad == Padding::MaxLength && r.max_length) pad_to(t, e, *r.max_length, o);
   return e;
 }
 
@@ -760,7 +761,7 @@ void parallel_for(size_t n, int threads, F&& f) {
   if (err) std::rethrow_exception(err);
 }
 
-void pad_batch(const Tokenizer::Impl& t, std::vector<Encoding>& out, const Resolved& r) {
+void pad_batch(const Tokenizer::Impl& t, std::vector<Encoding>& out, const Resolved& r, const EncodeOptions& o) {
   if (r.pad == Padding::None) return;
   int64_t len = 0;
   if (r.pad == Padding::Longest) {
@@ -770,7 +771,7 @@ void pad_batch(const Tokenizer::Impl& t, std::vector<Encoding>& out, const Resol
   } else {
     return;
   }
-  for (auto& e : out) pad_to(t, e, len);
+  for (auto& e : out) pad_to(t, e, len, o);
 }
 
 }  // namespace
@@ -823,7 +824,7 @@ std::vector<Encoding> Tokenizer::encode_batch(std::span<const std::string> texts
   Resolved r = resolve(I(impl_), options);
   std::vector<Encoding> out(texts.size());
   parallel_for(texts.size(), threads, [&](size_t i) { out[i] = encode_one(I(impl_), texts[i], nullptr, options, r, false); });
-  pad_batch(I(impl_), out, r);
+  pad_batch(I(impl_), out, r, options);
   return out;
 }
 
@@ -843,7 +844,7 @@ std::vector<Encoding> Tokenizer::encode_pair_batch(std::span<const std::pair<std
     std::string_view b = pairs[i].second;
     out[i] = encode_one(I(impl_), pairs[i].first, &b, options, r, false);
   });
-  pad_batch(I(impl_), out, r);
+  pad_batch(I(impl_), out, r, options);
   return out;
 }
 

@@ -52,3 +52,32 @@ def make(models_dir, out_dir, variant):
         with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
             json.dump(content, f, indent=2)
     return out_dir
+
+
+# name -> (base variant of VARIANTS, Dense module folders of tests/data/st_dense in order, Normalize?)
+DENSE_VARIANTS = {
+    "dense-tanh-identity-normalize": ("pool-mean", ["2_Dense", "3_Dense"], True),
+    "dense-tanh": ("pool-cls", ["2_Dense"], False),
+    "dense-gelu": ("pool-mean", ["gelu_Dense"], False),
+}
+
+
+def make_dense(models_dir, dense_dir, out_dir, variant):
+    """A VARIANTS folder with the Dense modules of dense_dir (tools/make_st_dense.py) after Pooling."""
+    base, dense, normalize = DENSE_VARIANTS[variant]
+    make(models_dir, out_dir, base)
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]
+    for name in dense:
+        shutil.copytree(os.path.join(dense_dir, name), os.path.join(out_dir, name), dirs_exist_ok=True)
+        modules.append({"idx": len(modules), "name": str(len(modules)), "path": name,
+                        "type": "sentence_transformers.models.Dense"})
+    if normalize:
+        os.makedirs(os.path.join(out_dir, "9_Normalize"), exist_ok=True)
+        modules.append({"idx": len(modules), "name": str(len(modules)), "path": "9_Normalize",
+                        "type": "sentence_transformers.models.Normalize"})
+    with open(os.path.join(out_dir, "modules.json"), "w", encoding="utf-8") as f:
+        json.dump(modules, f, indent=2)
+    return out_dir

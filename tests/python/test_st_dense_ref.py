@@ -1,0 +1,56 @@
+"""SentenceTransformer with Dense modules against the real sentence-transformers: the modules and
+expected outputs in tests/data/st_dense/ were written by tools/make_st_dense.py (reference venv) on
+the folders st_folders.make_dense builds, which these tests build the same way."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import st_folders
+from conftest import DATA, MODELS
+
+import bertcpp
+
+DENSE = os.path.join(DATA, "st_dense")
+with open(os.path.join(DENSE, "expected.json"), encoding="utf-8") as _f:
+    EXPECTED = json.load(_f)
+TEXTS = EXPECTED["texts"]
+TOL = 1e-5
+
+
+@pytest.mark.parametrize("variant", sorted(st_folders.DENSE_VARIANTS))
+def test_dense_modules(variant, tmp_path):
+    folder = st_folders.make_dense(MODELS, DENSE, str(tmp_path / variant), variant)
+    model = bertcpp.SentenceTransformer(folder)
+    case = EXPECTED["cases"][variant]
+    assert model.get_sentence_embedding_dimension() == case["dimension"]
+    ref = np.asarray(case["data"], dtype=np.float32).reshape(case["shape"])
+    got = model.encode(TEXTS)
+    assert got.shape == ref.shape and got.dtype == np.float32
+    assert float(np.max(np.abs(got - ref))) <= TOL
+    single = model.encode(TEXTS[0])
+    assert float(np.max(np.abs(single - np.asarray(EXPECTED["cases"][variant + "/single"]["data"])))) <= TOL
+    # the module API (model(features)) runs the same modules
+    out = model(model.tokenize(TEXTS))
+    assert float(np.max(np.abs(out["sentence_embedding"] - ref))) <= TOL
+    # sentence-transformers' order: Dense, Normalize, then truncate_dim
+    if variant.endswith("normalize"):
+        assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    t = model.encode(TEXTS, truncate_dim=4)
+    assert t.shape == (len(TEXTS), 4) and float(np.max(np.abs(t - ref[:, :4]))) <= TOL
+
+
+def test_dense_errors_name_the_file(tmp_path):
+    folder = st_folders.make_dense(MODELS, DENSE, str(tmp_path / "bad"), "dense-tanh")
+    cfg_path = os.path.join(folder, "2_Dense", "config.json")
+    with open(cfg_path, encoding="utf-8") as f:
+        cfg = json.load(f)
+    with open(cfg_path, "w", encoding="utf-8") as f:
+        json.dump(dict(cfg, activation_function="my.module.Swish"), f)
+    with pytest.raises(NotImplementedError, match="2_Dense.*Swish"):
+        bertcpp.SentenceTransformer(folder)
+    with open(cfg_path, "w", encoding="utf-8") as f:
+        json.dump(dict(cfg, in_features=31), f)
+    with pytest.raises(ValueError, match="linear.weight must have shape"):
+        bertcpp.SentenceTransformer(folder)
