@@ -14,15 +14,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   bertcpp::fuzz::write_file("tokjson/tokenizer.json", data, size);
-  try {
-    const bertcpp::Tokenizer tok = bertcpp::Tokenizer::from_dir(dir);
-    bertcpp::EncodeOptions o;
-    o.truncation = bertcpp::Truncation::LongestFirst;
-    o.max_length = 16;
-    const bertcpp::Encoding e = tok.encode_pair("Héllo <mask> wörld, 你好! ▁x", "second  text\t", o);
-    (void)tok.decode(e.input_ids);
-    (void)tok.decode(tok.encode("  ñ \u200d 😀 ").input_ids, true);
-  } catch (const bertcpp::Error&) {
-  }
+  bertcpp::fuzz::exercise_tokenizer(dir);
   return 0;
 }

@@ -380,20 +380,7 @@ struct HttpServer::Impl {
   // pipeline with aggregation_strategy "none": per text, one entity per non-special token whose
   // best label is not in `ignore_labels` (default ["O"]), with its index, word and offsets.
   std::string handle_predict_tokens(const json& body) {
-    const json& in = require(body, "inputs");
-    std::vector<std::string> texts;
-    bool single = false;
-    if (in.is_string()) {
-      texts.push_back(in.get<std::string>());
-      single = true;
-    } else if (in.is_array()) {
-      for (const auto& e : in) {
-        if (!e.is_string()) throw type_error("inputs", "a string or a sequence of strings");
-        texts.push_back(e.get<std::string>());
-      }
-    } else {
-      throw type_error("inputs", "a string or a sequence of strings");
-    }
+    auto [texts, single] = parse_texts(require(body, "inputs"), "inputs");
     if (!single) core.check_batch(texts.size());
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
@@ -447,20 +434,7 @@ struct HttpServer::Impl {
   }
 
   std::string handle_tokenize(const json& body) {
-    const json& in = require(body, "inputs");
-    std::vector<std::string> texts;
-    bool single = false;
-    if (in.is_string()) {
-      texts.push_back(in.get<std::string>());
-      single = true;
-    } else if (in.is_array()) {
-      for (const auto& e : in) {
-        if (!e.is_string()) throw type_error("inputs", "a string or a sequence of strings");
-        texts.push_back(e.get<std::string>());
-      }
-    } else {
-      throw type_error("inputs", "a string or a sequence of strings");
-    }
+    auto [texts, single] = parse_texts(require(body, "inputs"), "inputs");
     if (!single) core.check_batch(texts.size());
     const bool add_special = get_bool(body, "add_special_tokens", true);
     reject_prompt_name(body);

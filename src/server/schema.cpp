@@ -244,6 +244,18 @@ std::vector<int64_t> to_ids(const json& j) {
 }
 
 // TEI's Input: InputType | [InputType]; InputType: string | [u32]. Returns (items, single).
+std::pair<std::vector<std::string>, bool> parse_texts(const json& j, const char* field) {
+  if (j.is_string()) return {{j.get<std::string>()}, true};
+  if (!j.is_array()) throw type_error(field, "a string or a sequence of strings");
+  std::vector<std::string> texts;
+  texts.reserve(j.size());
+  for (const auto& e : j) {
+    if (!e.is_string()) throw type_error(field, "a string or a sequence of strings");
+    texts.push_back(e.get<std::string>());
+  }
+  return {std::move(texts), false};
+}
+
 std::pair<std::vector<InputItem>, bool> parse_input(const json& j, const char* field) {
   std::vector<InputItem> items;
   if (j.is_string()) {

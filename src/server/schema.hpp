@@ -68,6 +68,8 @@ bool is_id_array(const json& j);
 std::vector<int64_t> to_ids(const json& j);
 // TEI's Input: InputType | [InputType]; InputType: string | [u32]. Returns (items, single).
 std::pair<std::vector<InputItem>, bool> parse_input(const json& j, const char* field);
+// `inputs` as a string or a sequence of strings (/tokenize, /predict_tokens). Returns (texts, single).
+std::pair<std::vector<std::string>, bool> parse_texts(const json& j, const char* field);
 
 bool constant_time_equal(const std::string& a, const std::string& b);
 size_t count_chars(std::string_view s);  // code points of UTF-8
