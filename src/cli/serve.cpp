@@ -48,7 +48,8 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--max-concurrent-requests", o.max_concurrent_requests,
                  "Inputs in flight at once; more are refused at once with 429")
       ->capture_default_str();
-  app.add_option("--max-batch-tokens", o.max_batch_tokens, "Padded tokens per forward batch")->capture_default_str();
+  app.add_option("--max-batch-tokens", o.max_batch_tokens, "Real (unpadded) tokens per forward batch")
+      ->capture_default_str();
   app.add_option("--max-batch-requests", args->max_batch_requests, "Inputs per forward batch (default: no cap)");
   app.add_option("--max-client-batch-size", o.max_client_batch_size, "Inputs per request; more -> 422")
       ->capture_default_str();
@@ -72,6 +73,10 @@ std::function<int()> setup(CLI::App& app) {
       ->check(CLI::IsMember({"f32", "bf16", "int8"}));
   app.add_option("--http-threads", o.http_threads,
                  "HTTP worker threads (default max-concurrent-requests + 32)");
+  app.add_option("--tokenization-workers", o.tokenization_workers,
+                 "Threads that tokenize and decode (default 0 = the number of cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, api::cli::kMaxThreads));
   app.add_option("--read-timeout", o.read_timeout_sec, "Seconds to receive one whole request (headers and body); then 408")
       ->capture_default_str();
   app.add_option("--write-timeout", o.write_timeout_sec, "Seconds a client may stall while reading a response")

@@ -173,6 +173,9 @@ TEST(CliEmbed, ThreadsAreBounded) {
     EXPECT_NE(r.err.find("65536"), std::string::npos) << cmd << ": " << r.err;
   }
   EXPECT_EQ(run("embed -m " + quote(model("tiny-bert")) + " -t -1 x").code, 2);
+  const CliRun pool = run("serve -m " + quote(model("tiny-bert")) + " --tokenization-workers 65536");
+  EXPECT_EQ(pool.code, 2) << pool.err;
+  EXPECT_NE(pool.err.find("65536"), std::string::npos) << pool.err;
 }
 
 TEST(CliEmbed, NpyOutputParses) {
