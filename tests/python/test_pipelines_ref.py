@@ -72,11 +72,3 @@ def test_feature_extraction_truncation():
     assert list(np.asarray(fe(long_text, truncation=True)).shape) == CASES["fe_truncation"]["shape"]
     with pytest.raises(bertcpp.BertcppError):
         fe(long_text)  # 602 tokens > 512 positions, as transformers fails without truncation
-
-
-def test_question_answering_top_k():
-    # transformers 5 removed this pipeline: no reference output; top_k=1 is accepted, more refused clearly.
-    qa_dir = os.path.join(MODELS, "tiny-bert")
-    qa = bertcpp.pipeline("question-answering", model=qa_dir)
-    with pytest.raises(NotImplementedError, match="top_k"):
-        qa(question="q?", context="c", top_k=3)
