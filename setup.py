@@ -1,4 +1,6 @@
-"""Builds the `bertcpp._bertcpp` extension with the project's CMake (target bertcpp_python).
+"""Builds the `bertcpp._bertcpp` extension and the `bertcpp` command with the project's CMake
+(targets bertcpp_python and bertcpp; the command is shipped as bertcpp/bin/bertcpp and run by the
+`bertcpp` console script, bertcpp/_cli.py).
 
 Metadata lives in pyproject.toml. Environment knobs:
   BERTCPP_CMAKE_ARGS   extra arguments for the CMake configure step
@@ -38,7 +40,7 @@ class CMakeBuild(build_ext):
         ] + shlex.split(os.environ.get("BERTCPP_CMAKE_ARGS", ""))
         subprocess.run(configure, check=True)
         jobs = os.environ.get("BERTCPP_BUILD_JOBS") or str(os.cpu_count() or 1)
-        subprocess.run([cmake, "--build", str(build_dir), "--target", "bertcpp_python", "-j", jobs], check=True)
+        subprocess.run([cmake, "--build", str(build_dir), "--target", "bertcpp_python", "bertcpp", "-j", jobs], check=True)
         built = sorted((build_dir / "python" / "bertcpp").glob("_bertcpp*.so"))
         if not built:
             raise RuntimeError(f"CMake did not produce the _bertcpp extension in {build_dir / 'python' / 'bertcpp'} "
@@ -46,6 +48,11 @@ class CMakeBuild(build_ext):
         target = Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(built[-1], target)
+        command = build_dir / "bin" / "bertcpp"
+        if not command.is_file():
+            raise RuntimeError(f"CMake did not produce the bertcpp command at {command}")
+        (target.parent / "bin").mkdir(exist_ok=True)
+        shutil.copy2(command, target.parent / "bin" / "bertcpp")
 
 
 setup(
