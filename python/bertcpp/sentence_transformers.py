@@ -1,7 +1,6 @@
 """sentence-transformers' SentenceTransformer(name).encode(...) on the bertcpp engine."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any, Dict, List, Optional, Union
@@ -14,22 +13,14 @@ from ._tensors import ids_to_numpy, is_torch_tensor, mask_to_numpy, to_framework
 from .modeling import _local_folder
 from .quantization import PRECISIONS, quantize_embeddings
 from .tokenization import BertTokenizer
+from .tokenization import _read_json as _read_json_file
 from .util import cos_sim, dot_score
 
 __all__ = ["SentenceTransformer", "cos_sim", "quantize_embeddings"]
 
 
 def _read_json(folder: Optional[str], name: str) -> Dict[str, Any]:
-    if not folder:
-        return {}
-    path = os.path.join(folder, name)
-    if not os.path.isfile(path):
-        return {}
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object")
-    return data
+    return _read_json_file(os.path.join(folder, name) if folder else None)
 
 
 class SentenceTransformer:
