@@ -2,12 +2,12 @@
 """SentencePiece-only tokenizer folders (no tokenizer.json) and what transformers' AutoTokenizer makes of them.
 
 Runs with the reference venv's python (outside the tree; transformers, tokenizers, sentencepiece, protobuf):
-    /work/venv/ref/bin/python tools/make_sentencepiece_goldens.py
+    /work/venv/ref/bin/python tools/make_sentencepiece_goldens.py [FOLDER_NAME...]
 
 Trains small SentencePiece models with the `sentencepiece` trainer (unigram and bpe, with and
 without byte_fallback, with and without the nmt_nfkc charsmap, one with a user-defined symbol)
 on generated multilingual text plus /usr/share/common-licenses, lays them out as XLM-R-,
-CamemBERT- and ALBERT-style folders (tests/data/sentencepiece/<name>/), loads each with
+CamemBERT-, ALBERT- and DeBERTa-v2-style folders (tests/data/sentencepiece/<name>/), loads each with
 AutoTokenizer (the fast tokenizer transformers converts the model to) and writes the goldens of
 its backend tokenizer (ids, tokens, offsets, word ids, pairs, truncation with stride, padding,
 decode) beside them as <name>.json.gz, in the format of tools/make_tokenizer_goldens.py.
@@ -44,6 +44,16 @@ FOLDERS = [
      dict(model_type="bpe", vocab_size=1500, pad_id=0, unk_id=1, bos_id=2, eos_id=3, bos_piece="[CLS]",
           eos_piece="[SEP]", control_symbols=["[MASK]"]),
      "spiece.model", {"tokenizer_class": "AlbertTokenizerFast", "do_lower_case": False, "keep_accents": True}, None),
+    # DeBERTa-v3's layout: [PAD] [CLS] [SEP] [UNK] first, [MASK] a control symbol.
+    ("deberta-v2-unigram",
+     dict(model_type="unigram", vocab_size=1500, pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece="[PAD]",
+          bos_piece="[CLS]", eos_piece="[SEP]", unk_piece="[UNK]", control_symbols=["[MASK]"],
+          user_defined_symbols=["<url>"]),
+     "spm.model", {"tokenizer_class": "DebertaV2Tokenizer", "do_lower_case": False, "model_max_length": 512}, None),
+    ("deberta-v2-bpe-lower-punct-noprefix",
+     dict(model_type="bpe", vocab_size=1500, pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece="[PAD]",
+          bos_piece="[CLS]", eos_piece="[SEP]", unk_piece="[UNK]", control_symbols=["[MASK]"]),
+     "spm.model", {"do_lower_case": True, "split_by_punct": True, "add_prefix_space": False}, {"model_type": "deberta-v2"}),
 ]
 
 
@@ -106,8 +116,11 @@ def main():
     from transformers import AutoTokenizer
     import transformers
 
+    only = set(sys.argv[1:])  # folder names to (re)make; all when none
     lines = training_text()
     for k, (name, args, fname, tcfg, mcfg) in enumerate(FOLDERS):
+        if only and name not in only:
+            continue
         d = make_folder(name, args, fname, tcfg, mcfg, lines)
         auto = AutoTokenizer.from_pretrained(d)
         assert auto.is_fast, name

@@ -14,6 +14,7 @@
 #include "hub/cache.h"
 #include "hub/download.h"
 #include "io/json_util.h"
+#include "io/sentencepiece_files.h"
 
 namespace fs = std::filesystem;
 
@@ -160,6 +161,11 @@ bool complete(const RepoCache& c, const std::string& commit) {
     return false;
   for (const char* f : kTokenizerFiles)
     if (!known(c, commit, f)) return false;
+  if (!c.has_file(commit, "tokenizer.json") && !c.has_file(commit, "vocab.txt"))
+    for (const char* f : io::kSentencePieceFiles) {
+      if (c.has_file(commit, f)) break;
+      if (!c.marked_missing(commit, f)) return false;
+    }
   for (const char* f : kSentenceTransformersFiles)
     if (!known(c, commit, f)) return false;
   if (c.has_file(commit, "modules.json")) {
@@ -237,6 +243,10 @@ class SnapshotFetcher {
     fetch("config.json", true);
     fetch_weights("", true);
     for (const char* f : kTokenizerFiles) fetch(f, false);
+    // Without tokenizer.json or vocab.txt the tokenizer is converted from a SentencePiece model (the first found).
+    if (!cache_.has_file(*commit_, "tokenizer.json") && !cache_.has_file(*commit_, "vocab.txt"))
+      for (const char* f : io::kSentencePieceFiles)
+        if (fetch(f, false)) break;
     for (const char* f : kSentenceTransformersFiles) fetch(f, false);
     if (cache_.has_file(*commit_, "modules.json")) {
       for (const auto& m : modules_of(cache_.pointer_path(*commit_, "modules.json"))) {

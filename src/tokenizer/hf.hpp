@@ -145,7 +145,16 @@ struct AddedToken {
   bool special = false, single_word = false, lstrip = false, rstrip = false, normalized = true;
 };
 
+// Words already through the model (per thread; see Pipeline::encode_sequence).
+struct WordCache {
+  static constexpr size_t kMaxEntries = 16384;
+  static constexpr size_t kMaxKeyBytes = 256;
+  uint64_t owner = 0;
+  std::unordered_map<std::string, std::vector<Tok>> map;
+};
+
 struct Pipeline {
+  uint64_t cache_id = 0;
   std::unique_ptr<Normalizer> normalizer;
   std::unique_ptr<PreTokenizer> pre_tokenizer;
   std::unique_ptr<Model> model;

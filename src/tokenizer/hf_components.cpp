@@ -1,5 +1,6 @@
 // Normalizers, pre-tokenizers, decoders and post-processors of tokenizer.json.
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include <utf8proc.h>
@@ -61,17 +62,15 @@ struct BertNorm : Normalizer {
   bool clean = true, chinese = true, strip = false, lower = true;
   void normalize(NStr& n) const override {
     if (clean) {
-      bool any = false;
-      for (char32_t c : n.s)
-        if (is_bert_drop(c) || is_bert_space(c)) {
-          any = true;
-          break;
-        }
-      if (any) {
-        n.filter([](char32_t c) { return !is_bert_drop(c); });
+      bool drop = false, space = false;
+      for (char32_t c : n.s) {
+        drop = drop || is_bert_drop(c);
+        space = space || (c != ' ' && is_bert_space(c));
+      }
+      if (drop) n.filter([](char32_t c) { return !is_bert_drop(c); });
+      if (space)  // one character for one: the alignments stay
         for (char32_t& c : n.s)
           if (is_bert_space(c)) c = ' ';
-      }
     }
     if (chinese) {
       bool any = false;
@@ -220,7 +219,23 @@ struct PrecompiledNorm : Normalizer {
     }
   }
 
+  // transform() of each one-character ASCII key, computed once.
+  std::array<std::optional<std::string_view>, 128> ascii_repl;
+  bool ascii_identity = true;
+  void init_ascii() {
+    for (int c = 0; c < 128; ++c) {
+      const char k[1] = {static_cast<char>(c)};
+      ascii_repl[c] = c == 0 ? std::nullopt : transform(std::string_view(k, 1));
+      if (ascii_repl[c]) ascii_identity = false;
+    }
+  }
+  // An ASCII character followed by ASCII (or the end) is a grapheme of its own, but for CR LF.
+  static bool lone_ascii(const std::u32string& s, size_t i) {
+    return s[i] < 0x80 && (i + 1 == s.size() || (s[i + 1] < 0x80 && !(s[i] == '\r' && s[i + 1] == '\n')));
+  }
+
   void normalize(NStr& n) const override {
+    if (ascii_identity && std::all_of(n.s.begin(), n.s.end(), [](char32_t c) { return c < 0x80 && c != '\r'; })) return;
     std::vector<std::pair<char32_t, int>> t;
     t.reserve(n.s.size());
     bool modified = false;
@@ -228,6 +243,16 @@ struct PrecompiledNorm : Normalizer {
     utf8proc_int32_t state = 0;
     size_t i = 0;
     while (i < n.s.size()) {
+      if (lone_ascii(n.s, i)) {
+        if (const auto& r = ascii_repl[n.s[i]]) {
+          modified = true;
+          push_replace(t, 1, *r);
+        } else {
+          t.emplace_back(n.s[i], 0);
+        }
+        ++i;
+        continue;
+      }
       // One extended grapheme cluster [i, j).
       size_t j = i + 1;
       state = 0;
@@ -306,6 +331,7 @@ std::unique_ptr<Normalizer> make_precompiled(const json& j, const std::string& w
   p->units.resize(trie_bytes / 4);
   std::memcpy(p->units.data(), blob.data() + 4, trie_bytes);
   p->normalized = blob.substr(4 + trie_bytes);
+  p->init_ascii();
   return p;
 }
 
@@ -320,7 +346,7 @@ void split_each(std::vector<Split>& splits, F&& f) {
       out.push_back(std::move(sp));
       continue;
     }
-    for (auto& piece : f(sp.n)) {
+    for (auto& piece : f(sp.n)) {  // f may modify sp.n: it is replaced by the pieces
       if (piece.s.empty()) continue;
       Split x;
       x.n = std::move(piece);
@@ -349,15 +375,38 @@ Matches char_matches(const std::u32string& s, Pred&& p) {
   return m;
 }
 
+// Whitespace removed, then punctuation isolated: one pass giving the same non-empty pieces.
 struct BertPre : PreTokenizer {
   void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [](const NStr& n) {
-      std::vector<NStr> out;
-      for (NStr& w : split_by(n, char_matches(n.s, is_rust_whitespace), SplitBehavior::Removed)) {
-        for (NStr& p : split_by(w, char_matches(w.s, is_bert_punct), SplitBehavior::Isolated)) out.push_back(std::move(p));
+    std::vector<Split> out;
+    out.reserve(splits.size() * 8);
+    for (auto& sp : splits) {
+      if (sp.done) {
+        out.push_back(std::move(sp));
+        continue;
       }
-      return out;
-    });
+      static const auto ascii = [] {
+        std::array<bool, 128> t{};
+        for (char32_t c = 0; c < 128; ++c) t[c] = is_rust_whitespace(c) || is_bert_punct(c);
+        return t;
+      }();
+      const std::u32string& s = sp.n.s;
+      auto emit = [&](size_t a, size_t b) {
+        if (a >= b) return;
+        out.emplace_back();
+        out.back().n = sp.n.slice(a, b);
+      };
+      size_t start = 0;
+      for (size_t i = 0; i < s.size(); ++i) {
+        const char32_t c = s[i];
+        if (c < 128 ? !ascii[c] : !(is_rust_whitespace(c) || is_bert_punct(c))) continue;
+        emit(start, i);
+        if (!is_rust_whitespace(c)) emit(i, i + 1);
+        start = i + 1;
+      }
+      emit(start, s.size());
+    }
+    splits = std::move(out);
   }
 };
 
@@ -515,8 +564,7 @@ struct ByteLevelPre : PreTokenizer {
   bool add_prefix_space = true, use_regex = true;
   void pre_tokenize(std::vector<Split>& splits) const override {
     std::vector<std::pair<size_t, size_t>> found;
-    split_each(splits, [&](const NStr& in) {
-      NStr n = in;
+    split_each(splits, [&](NStr& n) {
       if (add_prefix_space && (n.s.empty() || n.s[0] != ' ')) n.prepend(U" ");
       std::vector<NStr> out;
       if (use_regex) {
@@ -532,6 +580,10 @@ struct ByteLevelPre : PreTokenizer {
     std::string u;
     for (auto& sp : splits) {
       if (sp.done) continue;
+      if (std::all_of(sp.n.s.begin(), sp.n.s.end(), [](char32_t c) { return c < 0x80; })) {
+        for (char32_t& c : sp.n.s) c = bc[c];  // one byte, one character: the alignments stay
+        continue;
+      }
       t.clear();
       for (char32_t c : sp.n.s) {
         u.clear();
@@ -550,14 +602,10 @@ struct MetaspacePre : PreTokenizer {
   Prepend scheme = Prepend::Always;
   bool split = true;
   void pre_tokenize(std::vector<Split>& splits) const override {
-    std::vector<std::pair<size_t, size_t>> found;
     const std::u32string rs(1, repl);
-    split_each(splits, [&](const NStr& in) {
-      NStr n = in;
-      found.clear();
-      for (size_t i = 0; i < n.s.size(); ++i)
-        if (n.s[i] == ' ') found.emplace_back(i, i + 1);
-      n.replace(found, rs);
+    split_each(splits, [&](NStr& n) {
+      for (char32_t& c : n.s)  // one character for one, as NStr::replace aligns it
+        if (c == ' ') c = repl;
       const bool starts = !n.s.empty() && n.s[0] == repl;
       if (scheme == Prepend::Always && !starts) n.prepend(rs);
       // offsets_original().0 == 0: the piece starts the original text.
@@ -819,12 +867,85 @@ struct SequenceDec : Decoder {
 
 bool is_ws_or_g(char32_t c) { return c == 0x120 || is_rust_whitespace(c); }
 
+// One well-formed UTF-8 sequence at s[i]; false when it is not (the caller then decodes the whole
+// token as Python would, with replacements).
+bool decode_one(std::string_view s, size_t i, char32_t& c, size_t& len) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char x = b(i);
+  if (x < 0x80) {
+    c = x;
+    len = 1;
+    return true;
+  }
+  size_t n;
+  char32_t v;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (x >= 0xC2 && x <= 0xDF) {
+    n = 2;
+    v = x & 0x1F;
+  } else if (x >= 0xE0 && x <= 0xEF) {
+    n = 3;
+    v = x & 0x0F;
+    if (x == 0xE0) lo = 0xA0;
+    if (x == 0xED) hi = 0x9F;
+  } else if (x >= 0xF0 && x <= 0xF4) {
+    n = 4;
+    v = x & 0x07;
+    if (x == 0xF0) lo = 0x90;
+    if (x == 0xF4) hi = 0x8F;
+  } else {
+    return false;
+  }
+  if (i + n > s.size()) return false;
+  for (size_t k = 1; k < n; ++k) {
+    const unsigned char y = b(i + k);
+    if (y < (k == 1 ? lo : 0x80) || y > (k == 1 ? hi : 0xBF)) return false;
+    v = (v << 6) | (y & 0x3F);
+  }
+  c = v;
+  len = n;
+  return true;
+}
+
+// Leading and trailing whitespace-or-Ġ code points of a token, decoding only its two ends.
+bool ws_ends(std::string_view s, size_t& lead, size_t& trail) {
+  lead = trail = 0;
+  size_t i = 0, chars = 0;
+  char32_t c;
+  size_t len;
+  while (i < s.size()) {
+    if (!decode_one(s, i, c, len)) return false;
+    if (!is_ws_or_g(c)) break;
+    ++lead;
+    i += len;
+  }
+  if (i == s.size()) {  // all of it
+    trail = lead;
+    return true;
+  }
+  chars = 0;
+  size_t end = s.size();
+  while (end > i) {
+    size_t st = end - 1;
+    while (st > i && (static_cast<unsigned char>(s[st]) & 0xC0) == 0x80 && end - st < 4) --st;
+    if (!decode_one(s, st, c, len) || st + len != end) return false;
+    if (!is_ws_or_g(c)) break;
+    ++chars;
+    end = st;
+  }
+  trail = chars;
+  return true;
+}
+
 void trim_offsets(Enc& e, bool add_prefix_space) {
   for (size_t i = 0; i < e.size(); ++i) {
-    std::u32string u = to_u32(e.tokens[i]);
     size_t lead = 0, trail = 0;
-    while (lead < u.size() && is_ws_or_g(u[lead])) ++lead;
-    while (trail < u.size() && is_ws_or_g(u[u.size() - 1 - trail])) ++trail;
+    if (!ws_ends(e.tokens[i], lead, trail)) {
+      std::u32string u = to_u32(e.tokens[i]);
+      lead = trail = 0;
+      while (lead < u.size() && is_ws_or_g(u[lead])) ++lead;
+      while (trail < u.size() && is_ws_or_g(u[u.size() - 1 - trail])) ++trail;
+    }
     auto& o = e.offsets[i];
     if (lead > 0 || trail > 0) {
       if (lead > 0) {
@@ -897,9 +1018,17 @@ struct TemplateProc : PostProcessor {
     }
     const auto& tpl = encs.size() == 2 ? pair : single;
     std::vector<Enc> out;
+    size_t uses[2] = {0, 0};  // a sequence is moved into its last use, copied before
+    for (const auto& p : tpl)
+      if (p.is_seq && static_cast<size_t>(p.seq) < encs.size()) ++uses[p.seq];
     for (const auto& p : tpl) {
       if (p.is_seq) {
-        Enc e = encs[static_cast<size_t>(p.seq)];
+        const size_t k = static_cast<size_t>(p.seq);
+        Enc e;
+        if (--uses[k] == 0)
+          e = std::move(encs.at(k));
+        else
+          e = encs.at(k);
         std::fill(e.type_ids.begin(), e.type_ids.end(), p.type_id);
         out.push_back(std::move(e));
       } else if (add_special) {

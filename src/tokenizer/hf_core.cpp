@@ -69,6 +69,7 @@ bool is_bert_punct(char32_t c) { return c < 256 ? latin1().f[c] & 4 : in_ranges(
 bool is_mn(char32_t c) { return c < 256 ? latin1().f[c] & 8 : in_ranges(kHfMn, c); }
 bool is_combining_mark(char32_t c) { return c >= 0x300 && in_ranges(kHfMark, c); }
 bool is_chinese(char32_t c) {
+  if (c < 0x3400) return false;
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
          (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
@@ -391,14 +392,20 @@ Regex::~Regex() {
 void Regex::find_all(std::u32string_view text, std::vector<std::pair<size_t, size_t>>& out) const {
   out.clear();
   std::string u;
-  std::vector<uint32_t> byte_to_char;
+  std::vector<uint32_t> byte_to_char;  // empty when the text is ASCII: bytes are characters
   u.reserve(text.size() * 2);
-  for (size_t i = 0; i < text.size(); ++i) {
-    size_t before = u.size();
-    tok::append_utf8(u, text[i]);
-    byte_to_char.insert(byte_to_char.end(), u.size() - before, static_cast<uint32_t>(i));
+  const bool ascii = std::all_of(text.begin(), text.end(), [](char32_t c) { return c < 0x80; });
+  if (ascii) {
+    for (char32_t c : text) u.push_back(static_cast<char>(c));
+  } else {
+    for (size_t i = 0; i < text.size(); ++i) {
+      size_t before = u.size();
+      tok::append_utf8(u, text[i]);
+      byte_to_char.insert(byte_to_char.end(), u.size() - before, static_cast<uint32_t>(i));
+    }
+    byte_to_char.push_back(static_cast<uint32_t>(text.size()));
   }
-  byte_to_char.push_back(static_cast<uint32_t>(text.size()));
+  const auto to_char = [&](size_t b) { return ascii ? b : static_cast<size_t>(byte_to_char[b]); };
   auto* re = static_cast<regex_t*>(re_);
   OnigRegion* region = onig_region_new();
   const auto* start = reinterpret_cast<const OnigUChar*>(u.data());
@@ -408,7 +415,7 @@ void Regex::find_all(std::u32string_view text, std::vector<std::pair<size_t, siz
     int r = onig_search(re, start, end, start + pos, end, region, ONIG_OPTION_NONE);
     if (r < 0) break;
     const size_t b = static_cast<size_t>(region->beg[0]), e = static_cast<size_t>(region->end[0]);
-    out.emplace_back(byte_to_char[b], byte_to_char[e]);
+    out.emplace_back(to_char(b), to_char(e));
     if (e == b) {
       // Empty match: step over one code point.
       if (b >= u.size()) break;

@@ -1,6 +1,7 @@
 // tokenizer.json loading, added tokens, one sequence through the pipeline, the library's Encoding
 // operations (truncate with stride, merge with overflowing, pad) and decode.
 #include <algorithm>
+#include <atomic>
 
 #include "bertcpp/error.h"
 #include "io/json_util.h"
@@ -8,6 +9,10 @@
 #include "tokenizer/unicode.hpp"
 
 namespace bertcpp::hf {
+
+namespace {
+std::atomic<uint64_t> g_next_cache_id{1};  // word caches are keyed by pipeline, not by address
+}
 
 // ------------------------------------------------------------------ Enc
 
@@ -113,6 +118,7 @@ void Enc::pad(size_t len, int64_t pad_id, int64_t pad_type, const std::string& p
 std::shared_ptr<Pipeline> Pipeline::load(const json& j, const std::string& file) {
   if (!j.is_object()) throw invalid_file(file, "expected a JSON object");
   auto p = std::make_shared<Pipeline>();
+  p->cache_id = g_next_cache_id.fetch_add(1);
   p->model = make_model(field(j, "model", file), file + ": model");
   if (auto n = j.find("normalizer"); n != j.end() && !n->is_null()) p->normalizer = make_normalizer(*n, file + ": normalizer");
   if (auto n = j.find("pre_tokenizer"); n != j.end() && !n->is_null())
@@ -200,6 +206,16 @@ size_t Pipeline::vocab_size() const {
 // ------------------------------------------------------------------ encoding one sequence
 
 namespace {
+
+// One per thread, for the pipeline that used it last.
+WordCache& word_cache(uint64_t id) {
+  thread_local WordCache c;
+  if (c.owner != id || c.map.size() >= WordCache::kMaxEntries) {
+    c.map.clear();
+    c.owner = id;
+  }
+  return c;
+}
 
 // AddedVocabulary::find_matches: leftmost-longest over the patterns, then single_word / lstrip /
 // rstrip. (added index or -1, begin, end) covering the text.
@@ -300,63 +316,102 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
   split_added(*this, false, splits);
   split_added(*this, true, splits);
   if (pre_tokenizer) pre_tokenizer->pre_tokenize(splits);
+  // The model's output for a word depends on the word only, so it is cached per thread (bounded;
+  // emptied when full at the start of a sequence, so pointers into it stay valid for this one).
+  WordCache& cache = word_cache(cache_id);
+  std::vector<const std::vector<Tok>*> toks_of(splits.size(), nullptr);
   std::string utf8;
-  auto tokenize = [&](Split& sp) {
-    utf8 = to_utf8(sp.n.s);
-    model->tokenize(utf8, sp.toks);
+  auto tokenize = [&](size_t i) {
+    Split& sp = splits[i];
+    utf8.clear();
+    for (char32_t c : sp.n.s) {
+      if (c < 0x80)
+        utf8.push_back(static_cast<char>(c));
+      else
+        tok::append_utf8(utf8, c);
+    }
     sp.done = true;
+    if (utf8.size() <= WordCache::kMaxKeyBytes) {
+      if (auto it = cache.map.find(utf8); it != cache.map.end()) {
+        toks_of[i] = &it->second;
+        return;
+      }
+      model->tokenize(utf8, sp.toks);
+      if (cache.map.size() < WordCache::kMaxEntries) toks_of[i] = &cache.map.emplace(utf8, sp.toks).first->second;
+      return;
+    }
+    model->tokenize(utf8, sp.toks);
   };
+  auto toks = [&](size_t i) -> const std::vector<Tok>& { return toks_of[i] ? *toks_of[i] : splits[i].toks; };
+  size_t first = 0, last = splits.size();
   if (!limit) {
-    for (auto& sp : splits)
-      if (!sp.done) tokenize(sp);
+    for (size_t i = 0; i < splits.size(); ++i)
+      if (!splits[i].done) tokenize(i);
   } else if (limit->second) {  // from the left: keep the last pieces
-    size_t total = 0, first = splits.size();
+    size_t total = 0;
+    first = splits.size();
     for (size_t i = splits.size(); i-- > 0;) {
       const bool had = splits[i].done;
-      if (!had) tokenize(splits[i]);
-      total += splits[i].toks.size();
+      if (!had) tokenize(i);
+      total += toks(i).size();
       first = i;
       if (!had && total >= limit->first) break;  // the library checks only after tokenizing
     }
-    splits.erase(splits.begin(), splits.begin() + static_cast<std::ptrdiff_t>(first));
   } else {
-    size_t total = 0, last = 0;
+    size_t total = 0;
+    last = 0;
     for (size_t i = 0; i < splits.size(); ++i) {
       if (!splits[i].done) {
-        tokenize(splits[i]);
-        total += splits[i].toks.size();
+        tokenize(i);
+        total += toks(i).size();
         last = i + 1;
         if (total >= limit->first) break;
       } else {
-        total += splits[i].toks.size();
+        total += toks(i).size();
         last = i + 1;
       }
     }
-    splits.resize(last);
   }
   Enc e;
+  size_t ntok = 0;
+  for (size_t w = first; w < last; ++w) ntok += toks(w).size();
+  e.ids.reserve(ntok);
+  e.type_ids.reserve(ntok);
+  e.tokens.reserve(ntok);
+  e.words.reserve(ntok);
+  e.offsets.reserve(ntok);
+  e.special.reserve(ntok);
+  e.attn.reserve(ntok);
+  e.seq.reserve(ntok);
   std::vector<uint32_t> byte_to_char;
-  for (size_t w = 0; w < splits.size(); ++w) {
+  for (size_t w = first; w < last; ++w) {
     const Split& sp = splits[w];
-    if (sp.toks.empty()) continue;
-    byte_to_char.clear();
-    for (size_t k = 0; k < sp.n.s.size(); ++k) {
-      const char32_t c = sp.n.s[k];
-      const size_t len = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-      byte_to_char.insert(byte_to_char.end(), len, static_cast<uint32_t>(k));
+    const std::vector<Tok>& tv = toks(w);
+    if (tv.empty()) continue;
+    const bool ascii = std::all_of(sp.n.s.begin(), sp.n.s.end(), [](char32_t c) { return c < 0x80; });
+    size_t nbytes = sp.n.s.size();
+    if (!ascii) {
+      byte_to_char.clear();
+      for (size_t k = 0; k < sp.n.s.size(); ++k) {
+        const char32_t c = sp.n.s[k];
+        const size_t len = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+        byte_to_char.insert(byte_to_char.end(), len, static_cast<uint32_t>(k));
+      }
+      nbytes = byte_to_char.size();
     }
-    const size_t nbytes = byte_to_char.size();
-    for (const Tok& t : sp.toks) {
+    for (const Tok& t : tv) {
       std::pair<int64_t, int64_t> off;
       if (t.b >= t.e || t.e > nbytes || sp.n.al.empty()) {
         off = {sp.n.shift, sp.n.shift};
+      } else if (ascii) {
+        off = {sp.n.al[t.b].first, sp.n.al[t.e - 1].second};
       } else {
         off = {sp.n.al[byte_to_char[t.b]].first, sp.n.al[byte_to_char[t.e - 1]].second};
       }
       e.ids.push_back(t.id);
       e.type_ids.push_back(type_id);
       e.tokens.push_back(t.value);
-      e.words.push_back(static_cast<int64_t>(w));
+      e.words.push_back(static_cast<int64_t>(w - first));
       e.offsets.push_back(off);
       e.special.push_back(0);
       e.attn.push_back(1);

@@ -123,8 +123,9 @@ Enc encode_enc(const Pipeline& p, const std::u32string& a, const std::u32string*
   encs.push_back(std::move(ea));
   if (b) encs.push_back(std::move(eb));
   if (p.post) p.post->process(encs, add_special);
-  Enc out;
-  for (const auto& e : encs) out.merge_with(e);
+  // Merging into an empty encoding gives the first one as it is.
+  Enc out = std::move(encs.at(0));
+  for (size_t i = 1; i < encs.size(); ++i) out.merge_with(encs[i]);
   return out;
 }
 
@@ -138,27 +139,27 @@ struct Text {
   }
 };
 
-Encoding convert(const Enc& e, const Text& a, const Text* b) {
+Encoding convert(Enc&& e, const Text& a, const Text* b) {
   Encoding r;
-  r.input_ids = e.ids;
-  r.token_type_ids = e.type_ids;
-  r.attention_mask = e.attn;
-  r.tokens = e.tokens;
-  r.offsets = e.offsets;
-  r.word_ids = e.words;
-  r.special_tokens_mask = e.special;
-  r.sequence_ids = e.seq;
-  r.byte_offsets.reserve(e.size());
-  for (size_t i = 0; i < e.size(); ++i) {
-    const Text* t = e.seq[i] == 0 ? &a : e.seq[i] == 1 ? b : nullptr;
-    auto [s, f] = e.offsets[i];
+  r.input_ids = std::move(e.ids);
+  r.token_type_ids = std::move(e.type_ids);
+  r.attention_mask = std::move(e.attn);
+  r.tokens = std::move(e.tokens);
+  r.offsets = std::move(e.offsets);
+  r.word_ids = std::move(e.words);
+  r.special_tokens_mask = std::move(e.special);
+  r.sequence_ids = std::move(e.seq);
+  r.byte_offsets.reserve(r.input_ids.size());
+  for (size_t i = 0; i < r.input_ids.size(); ++i) {
+    const Text* t = r.sequence_ids[i] == 0 ? &a : r.sequence_ids[i] == 1 ? b : nullptr;
+    auto [s, f] = r.offsets[i];
     if (!t || s < 0 || f < s || static_cast<size_t>(f) >= t->byte_pos.size()) {
       r.byte_offsets.emplace_back(0, 0);
     } else {
       r.byte_offsets.emplace_back(t->byte_pos[static_cast<size_t>(s)], t->byte_pos[static_cast<size_t>(f)]);
     }
   }
-  for (const auto& o : e.overflowing) r.overflowing.push_back(convert(o, a, b));
+  for (auto& o : e.overflowing) r.overflowing.push_back(convert(std::move(o), a, b));
   return r;
 }
 
@@ -197,7 +198,7 @@ std::vector<Encoding> encode_fast(const Tokenizer::Impl& t, std::span<const std:
   }
   std::vector<Encoding> out;
   out.reserve(encs.size());
-  for (size_t i = 0; i < encs.size(); ++i) out.push_back(convert(encs[i], ta[i], pair ? &tb[i] : nullptr));
+  for (size_t i = 0; i < encs.size(); ++i) out.push_back(convert(std::move(encs[i]), ta[i], pair ? &tb[i] : nullptr));
   return out;
 }
 

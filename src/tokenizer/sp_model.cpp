@@ -227,6 +227,7 @@ std::optional<Family> family_of(std::string_view name) {
   if (name == "XLMRobertaTokenizer" || name == "xlm-roberta") return Family::XLMRoberta;
   if (name == "CamembertTokenizer" || name == "camembert") return Family::Camembert;
   if (name == "AlbertTokenizer" || name == "albert") return Family::Albert;
+  if (name == "DebertaV2Tokenizer" || name == "deberta-v2") return Family::DebertaV2;
   return std::nullopt;
 }
 
@@ -237,6 +238,11 @@ Options default_options(Family f) {
                              "<pad>",                  albert ? "[CLS]" : "<s>",  albert ? "[MASK]" : "<mask>"};
   for (int i = 0; i < 7; ++i) o.specials[i].content = defaults[i];
   if (f == Family::Camembert) o.specials[6].lstrip = true;  // AddedToken(mask_token, lstrip=True)
+  if (f == Family::DebertaV2) {
+    const char* d[7] = {"[CLS]", "[SEP]", "[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
+    for (int i = 0; i < 7; ++i) o.specials[i].content = d[i];
+    o.do_lower_case = false;
+  }
   return o;
 }
 
@@ -264,6 +270,15 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
     // CamembertTokenizer: the first piece equal to unk_token, else 0.
     for (size_t i = 0; i < vocab.size(); ++i)
       if (vocab[i][0].get_ref<const std::string&>() == unk) {
+        unk_id = static_cast<int64_t>(i);
+        break;
+      }
+  } else if (f == Family::DebertaV2) {
+    for (const auto& p : m.pieces) add(p.piece, p.score);
+    // DebertaV2Tokenizer: vocab.index((unk_token, 0.0)), else the trainer's unk_id.
+    unk_id = m.unk_id;
+    for (size_t i = 0; i < m.pieces.size(); ++i)
+      if (m.pieces[i].piece == unk && m.pieces[i].score == 0.0f) {
         unk_id = static_cast<int64_t>(i);
         break;
       }
@@ -321,13 +336,28 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
     if (o.do_lower_case) list.push_back(json{{"type", "Lowercase"}});
     if (!precompiled.is_null()) list.push_back(precompiled);
     j["normalizer"] = json{{"type", "Sequence"}, {"normalizers", list}};
+  } else if (f == Family::DebertaV2) {  // DebertaV2Tokenizer.__init__ (no charsmap)
+    json list = json::array();
+    if (o.do_lower_case) list.push_back(json{{"type", "Lowercase"}});
+    list.push_back(json{{"type", "Replace"}, {"pattern", {{"Regex", "\\s{2,}|[\\n\\r\\t]"}}}, {"content", " "}});
+    list.push_back(json{{"type", "NFC"}});
+    list.push_back(json{{"type", "Strip"}, {"strip_left", false}, {"strip_right", true}});
+    j["normalizer"] = json{{"type", "Sequence"}, {"normalizers", list}};
   } else {
     j["normalizer"] = precompiled;
   }
 
-  const std::string scheme = o.add_prefix_space ? "always" : "never";
+  const bool deberta = f == Family::DebertaV2;
+  const std::string scheme = o.add_prefix_space ? "always" : deberta ? "first" : "never";
   json meta{{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", scheme}, {"split", true}};
-  j["pre_tokenizer"] = json{{"type", "Sequence"}, {"pretokenizers", json::array({json{{"type", "WhitespaceSplit"}}, meta})}};
+  if (deberta) {
+    json list = json::array();
+    if (o.split_by_punct) list.push_back(json{{"type", "Punctuation"}, {"behavior", "Isolated"}});
+    list.push_back(meta);
+    j["pre_tokenizer"] = json{{"type", "Sequence"}, {"pretokenizers", list}};
+  } else {
+    j["pre_tokenizer"] = json{{"type", "Sequence"}, {"pretokenizers", json::array({json{{"type", "WhitespaceSplit"}}, meta})}};
+  }
 
   // Post-processor: <s> $A </s> (</s> $B </s>) or [CLS] $A [SEP] ($B:1 [SEP]:1).
   json single = json::array(), pair = json::array(), specials = json::object();
@@ -340,7 +370,13 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
     }
     specials[name] = json{{"id", name}, {"ids", json::array({id})}, {"tokens", json::array({name})}};
   };
-  if (f == Family::Albert) {
+  if (deberta) {  // cls:0 $A:0 sep:0 $B:1 sep:1 with the tokenizer's own cls / sep
+    single = json::array({template_piece(cls, 0), template_seq("A", 0), template_piece(sep, 0)});
+    pair = json::array({template_piece(cls, 0), template_seq("A", 0), template_piece(sep, 0), template_seq("B", 1),
+                        template_piece(sep, 1)});
+    special_entry(cls, cls);
+    special_entry(sep, sep);
+  } else if (f == Family::Albert) {
     single = json::array({template_piece("[CLS]", 0), template_seq("A", 0), template_piece("[SEP]", 0)});
     pair = json::array({template_piece("[CLS]", 0), template_seq("A", 0), template_piece("[SEP]", 0), template_seq("B", 1),
                         template_piece("[SEP]", 1)});

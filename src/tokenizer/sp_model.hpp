@@ -34,7 +34,7 @@ struct ModelProto {
 // Throws InvalidFile naming `file`, the field and the byte offset.
 ModelProto parse_model(std::string_view bytes, const std::string& file);
 
-enum class Family { XLMRoberta, Camembert, Albert };
+enum class Family { XLMRoberta, Camembert, Albert, DebertaV2 };
 // From tokenizer_config.json's tokenizer_class (with or without "Fast") or config.json's model_type.
 std::optional<Family> family_of(std::string_view name);
 
@@ -49,12 +49,13 @@ struct Options {
   // bos, eos, unk, sep, pad, cls, mask (transformers' SPECIAL_TOKENS_ATTRIBUTES order)
   Special specials[7];
   bool add_prefix_space = true;
-  bool do_lower_case = true;   // ALBERT
+  bool do_lower_case = true;   // ALBERT (DeBERTa-v2: default false)
   bool keep_accents = false;   // ALBERT
+  bool split_by_punct = false; // DeBERTa-v2
 };
 extern const char* const kSpecialAttrs[7];
 // The family's default special tokens (XLM-R / CamemBERT <s> </s> <unk> </s> <pad> <s> <mask>,
-// ALBERT [CLS] [SEP] <unk> [SEP] <pad> [CLS] [MASK]).
+// ALBERT [CLS] [SEP] <unk> [SEP] <pad> [CLS] [MASK], DeBERTa-v2 [CLS] [SEP] [UNK] [SEP] [PAD] [CLS] [MASK]).
 Options default_options(Family f);
 
 // The tokenizer.json (as the tokenizers library serializes it) of AutoTokenizer on such a folder.

@@ -13,6 +13,7 @@
 #include "bertcpp/error.h"
 #include "bertcpp/tokenizer.hpp"
 #include "io/json_util.h"
+#include "io/sentencepiece_files.h"
 #include "tokenizer/hf_backend.hpp"
 #include "tokenizer/impl.hpp"
 #include "tokenizer/unicode.hpp"
@@ -465,7 +466,7 @@ namespace {
 // The SentencePiece model of an XLM-R / CamemBERT / ALBERT folder without tokenizer.json.
 fs::path sentencepiece_file(const fs::path& dir) {
   std::error_code ec;
-  for (const char* name : {"sentencepiece.bpe.model", "spiece.model"})
+  for (const char* name : io::kSentencePieceFiles)
     if (fs::exists(dir / name, ec)) return dir / name;
   return {};
 }
@@ -491,7 +492,7 @@ void load_sentencepiece_dir(Tokenizer::Impl& t, const fs::path& dir, const fs::p
   }
   if (!family)
     throw unsupported(spm.string() + ": SentencePiece folders are read for XLMRobertaTokenizer, CamembertTokenizer and " +
-                      "AlbertTokenizer (tokenizer_config.json tokenizer_class or config.json model_type), got " +
+                      "AlbertTokenizer and DebertaV2Tokenizer (tokenizer_config.json tokenizer_class or config.json model_type), got " +
                       (named.empty() ? std::string("neither") : "\"" + named + "\""));
   sp::Options o = sp::default_options(*family);
   auto apply = [&](const json& j, const std::string& file) {
@@ -516,6 +517,7 @@ void load_sentencepiece_dir(Tokenizer::Impl& t, const fs::path& dir, const fs::p
   flag("add_prefix_space", o.add_prefix_space);
   flag("do_lower_case", o.do_lower_case);
   flag("keep_accents", o.keep_accents);
+  flag("split_by_punct", o.split_by_punct);
   hf::load_sentencepiece(t, spm.string(), *family, o);
   t.cfg.specials.clear();
   for (int i = 0; i < 7; ++i) t.cfg.specials[sp::kSpecialAttrs[i]] = {o.specials[i].content, false, o.specials[i].lstrip, o.specials[i].rstrip};
@@ -535,7 +537,7 @@ Tokenizer Tokenizer::from_dir(const fs::path& dir, const TokenizerOptions& optio
   const fs::path spm = has_json ? fs::path() : sentencepiece_file(dir);
   if (options.backend == TokenizerBackend::Fast && !has_json && spm.empty())
     throw not_found(dir.string() +
-                    ": no tokenizer.json, sentencepiece.bpe.model or spiece.model (the fast backend reads only those)");
+                    ": no tokenizer.json, sentencepiece.bpe.model, spiece.model or spm.model (the fast backend reads only those)");
   if ((has_json || !spm.empty()) && options.backend != TokenizerBackend::Slow) {
     if (has_json)
       hf::load_fast(*impl, tok_json.string());

@@ -58,7 +58,7 @@ struct LoggedRequest {
 // LFS for weights, plain git files for the rest (like the hub).
 inline bool is_lfs_name(const std::string& name) {
   auto ends = [&](const std::string& s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
-  return ends(".safetensors") || ends(".bin");
+  return ends(".safetensors") || ends(".bin") || ends(".model");
 }
 
 // Repo serving every file of a folder under tests/data/models (minus the test expectations).

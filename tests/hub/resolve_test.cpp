@@ -392,6 +392,52 @@ TEST_F(HubResolve, SentenceTransformersFilesAndPoolingFolder) {
   EXPECT_EQ(hub_.requests().size(), n);
 }
 
+// A SentencePiece-only repo (older XLM-R, CamemBERT, ALBERT): no tokenizer.json, so the model file
+// the tokenizer is converted from is fetched, the first of io::kSentencePieceFiles that exists.
+TEST_F(HubResolve, SentencePieceModelWhenNoTokenizerJson) {
+  const fs::path albert = fs::path(BERTCPP_TEST_DATA) / "sentencepiece" / "albert-unigram";
+  FakeRepo r = testing::repo_from_folder(kTinyBert, kCommit, {"expected.json", "expected.safetensors", "vocab.txt"});
+  r.files["spiece.model"] = {read_file(albert / "spiece.model"), true, "", -1, 0};
+  r.files["tokenizer_config.json"].content = read_file(albert / "tokenizer_config.json");
+  hub_.add_repo("albert/tiny", r);
+  const fs::path snap = resolve_model("albert/tiny", options(hub_.endpoint()));
+  EXPECT_EQ(read_file(snap / "spiece.model"), read_file(albert / "spiece.model"));
+  EXPECT_FALSE(fs::exists(snap / "sentencepiece.bpe.model"));
+  EXPECT_TRUE(fs::is_regular_file(repo_dir("albert/tiny") / ".no_exist" / kCommit / "sentencepiece.bpe.model"));
+  EXPECT_TRUE(fs::is_regular_file(repo_dir("albert/tiny") / ".no_exist" / kCommit / "tokenizer.json"));
+  EXPECT_EQ(hub_.count("/spiece.model", "HEAD", true), 1u);
+  // Everything known now: no request on the next resolve, and it works with no hub at all.
+  const std::size_t n = hub_.requests().size();
+  EXPECT_EQ(resolve_model("albert/tiny", options(hub_.endpoint())), snap);
+  EXPECT_EQ(hub_.requests().size(), n);
+  EXPECT_EQ(resolve_model("albert/tiny", options(testing::unreachable_endpoint())), snap);
+
+  // XLM-R's name is looked for first; once found, spiece.model is not asked for.
+  FakeRepo x = testing::repo_from_folder(kTinyBert, kCommit2, {"expected.json", "expected.safetensors", "vocab.txt"});
+  x.files["sentencepiece.bpe.model"] = {"xlmr model bytes", true, "", -1, 0};
+  x.files["spiece.model"] = {"never fetched", true, "", -1, 0};
+  hub_.add_repo("xlmr/tiny", x);
+  hub_.clear_log();
+  const fs::path xs = resolve_model("xlmr/tiny", options(hub_.endpoint()));
+  EXPECT_EQ(read_file(xs / "sentencepiece.bpe.model"), "xlmr model bytes");
+  EXPECT_EQ(hub_.count("spiece.model"), 0u);
+}
+
+// With tokenizer.json the SentencePiece model is not needed, so it is never asked for.
+TEST_F(HubResolve, NoSentencePieceModelWhenTokenizerJsonExists) {
+  FakeRepo r = testing::repo_from_folder(kTinyBert, kCommit);
+  r.files["tokenizer.json"].content = "{}";
+  r.files["sentencepiece.bpe.model"] = {"never fetched", true, "", -1, 0};
+  r.files["spiece.model"] = {"never fetched", true, "", -1, 0};
+  hub_.add_repo("org/with-json", r);
+  const fs::path snap = resolve_model("org/with-json", options(hub_.endpoint()));
+  EXPECT_EQ(read_file(snap / "tokenizer.json"), "{}");
+  EXPECT_EQ(hub_.count(".model"), 0u);
+  const std::size_t n = hub_.requests().size();
+  EXPECT_EQ(resolve_model("org/with-json", options(hub_.endpoint())), snap);
+  EXPECT_EQ(hub_.requests().size(), n);
+}
+
 TEST_F(HubResolve, DownloadFollowsAMovedBranchAndReusesBlobs) {
   const fs::path first = download_model("google-bert/tiny-bert", options(hub_.endpoint()));
   EXPECT_EQ(first.filename(), kCommit);

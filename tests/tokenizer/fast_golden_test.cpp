@@ -194,7 +194,9 @@ INSTANTIATE_TEST_SUITE_P(Files, FastGolden, ::testing::Values("bert-base-uncased
 INSTANTIATE_TEST_SUITE_P(SentencePiece, FastGolden,
                          ::testing::Values("sentencepiece/xlmr-unigram", "sentencepiece/xlmr-bpe-bytefallback",
                                            "sentencepiece/camembert-unigram-bytefallback-identity",
-                                           "sentencepiece/albert-unigram", "sentencepiece/albert-bpe-cased-accents"),
+                                           "sentencepiece/albert-unigram", "sentencepiece/albert-bpe-cased-accents",
+                                           "sentencepiece/deberta-v2-unigram",
+                                           "sentencepiece/deberta-v2-bpe-lower-punct-noprefix"),
                          [](const auto& info) {
                            std::string s = info.param.substr(info.param.find('/') + 1);
                            for (char& c : s)
