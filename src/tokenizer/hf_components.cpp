@@ -867,46 +867,6 @@ struct SequenceDec : Decoder {
 
 bool is_ws_or_g(char32_t c) { return c == 0x120 || is_rust_whitespace(c); }
 
-// One well-formed UTF-8 sequence at s[i]; false when it is not (the caller then decodes the whole
-// token as Python would, with replacements).
-bool decode_one(std::string_view s, size_t i, char32_t& c, size_t& len) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char x = b(i);
-  if (x < 0x80) {
-    c = x;
-    len = 1;
-    return true;
-  }
-  size_t n;
-  char32_t v;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (x >= 0xC2 && x <= 0xDF) {
-    n = 2;
-    v = x & 0x1F;
-  } else if (x >= 0xE0 && x <= 0xEF) {
-    n = 3;
-    v = x & 0x0F;
-    if (x == 0xE0) lo = 0xA0;
-    if (x == 0xED) hi = 0x9F;
-  } else if (x >= 0xF0 && x <= 0xF4) {
-    n = 4;
-    v = x & 0x07;
-    if (x == 0xF0) lo = 0x90;
-    if (x == 0xF4) hi = 0x8F;
-  } else {
-    return false;
-  }
-  if (i + n > s.size()) return false;
-  for (size_t k = 1; k < n; ++k) {
-    const unsigned char y = b(i + k);
-    if (y < (k == 1 ? lo : 0x80) || y > (k == 1 ? hi : 0xBF)) return false;
-    v = (v << 6) | (y & 0x3F);
-  }
-  c = v;
-  len = n;
-  return true;
-}
-
 // Leading and trailing whitespace-or-Ġ code points of a token, decoding only its two ends.
 bool ws_ends(std::string_view s, size_t& lead, size_t& trail) {
   lead = trail = 0;
@@ -914,7 +874,7 @@ bool ws_ends(std::string_view s, size_t& lead, size_t& trail) {
   char32_t c;
   size_t len;
   while (i < s.size()) {
-    if (!decode_one(s, i, c, len)) return false;
+    if (!tok::decode_utf8_at(s, i, c, len)) return false;
     if (!is_ws_or_g(c)) break;
     ++lead;
     i += len;
@@ -928,7 +888,7 @@ bool ws_ends(std::string_view s, size_t& lead, size_t& trail) {
   while (end > i) {
     size_t st = end - 1;
     while (st > i && (static_cast<unsigned char>(s[st]) & 0xC0) == 0x80 && end - st < 4) --st;
-    if (!decode_one(s, st, c, len) || st + len != end) return false;
+    if (!tok::decode_utf8_at(s, st, c, len) || st + len != end) return false;
     if (!is_ws_or_g(c)) break;
     ++chars;
     end = st;

@@ -257,69 +257,56 @@ std::u32string py_lower(std::u32string_view s) {
   return out;
 }
 
+bool decode_utf8_at(std::string_view text, size_t i, char32_t& cp, size_t& len) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  const unsigned char c = s[i];
+  len = 1;
+  if (c < 0x80) {
+    cp = c;
+    return true;
+  }
+  size_t need;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    need = 1;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    need = 2;
+    cp = c & 0x0F;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    need = 3;
+    cp = c & 0x07;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return false;
+  }
+  // Maximal subpart: continuation bytes are consumed while valid.
+  for (size_t k = 0; k < need; ++k, ++len) {
+    if (i + len >= n) return false;
+    const unsigned char b = s[i + len];
+    if (b < (k == 0 ? lo : 0x80) || b > (k == 0 ? hi : 0xBF)) return false;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  return true;
+}
+
 void decode_utf8(std::string_view text, std::vector<char32_t>& cps, std::vector<uint32_t>& byte_pos) {
   cps.clear();
   byte_pos.clear();
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
   size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      cps.push_back(c);
-      byte_pos.push_back(static_cast<uint32_t>(i));
-      ++i;
-      continue;
-    }
-    size_t need;
+  while (i < text.size()) {
     char32_t cp;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      need = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      need = 2;
-      cp = c & 0x0F;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      need = 3;
-      cp = c & 0x07;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      cps.push_back(0xFFFD);
-      byte_pos.push_back(static_cast<uint32_t>(i));
-      ++i;
-      continue;
-    }
-    // Maximal subpart: consume continuation bytes while valid; on failure, emit one U+FFFD for the
-    // bytes consumed so far (at least the lead byte).
-    size_t j = i + 1;
-    size_t k = 0;
-    bool ok = true;
-    for (; k < need; ++k, ++j) {
-      if (j >= n) {
-        ok = false;
-        break;
-      }
-      unsigned char b = s[j];
-      unsigned char l = k == 0 ? lo : 0x80, h = k == 0 ? hi : 0xBF;
-      if (b < l || b > h) {
-        ok = false;
-        break;
-      }
-      cp = (cp << 6) | (b & 0x3F);
-    }
+    size_t len;
+    const bool ok = decode_utf8_at(text, i, cp, len);
+    cps.push_back(ok ? cp : 0xFFFD);
     byte_pos.push_back(static_cast<uint32_t>(i));
-    if (ok) {
-      cps.push_back(cp);
-    } else {
-      cps.push_back(0xFFFD);
-    }
-    i = j;
+    i += len;
   }
-  byte_pos.push_back(static_cast<uint32_t>(n));
+  byte_pos.push_back(static_cast<uint32_t>(text.size()));
 }
 
 std::u32string utf8_to_u32(std::string_view text) {

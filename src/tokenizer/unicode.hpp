@@ -56,6 +56,9 @@ std::u32string py_lower(std::u32string_view s);
 // maximal invalid subsequence becomes one U+FFFD. byte_pos gets the start byte of each code point
 // plus one final entry = text.size().
 void decode_utf8(std::string_view text, std::vector<char32_t>& cps, std::vector<uint32_t>& byte_pos);
+// One sequence at text[i] (i < text.size()): true with its code point when well formed; false
+// otherwise, len then being the maximal invalid subpart (>= 1 byte) that becomes one U+FFFD.
+bool decode_utf8_at(std::string_view text, size_t i, char32_t& cp, size_t& len);
 std::u32string utf8_to_u32(std::string_view text);
 void append_utf8(std::string& out, char32_t cp);
 std::string u32_to_utf8(std::u32string_view s);
