@@ -133,6 +133,12 @@ class Model {
   std::vector<FillMaskCandidate> fill_mask(const std::string& text, int top_k = 5) const;
   // Sequence classification head: softmax scores of every label, best first.
   std::vector<LabelScore> classify(const std::string& text, const std::optional<std::string>& text_pair = std::nullopt) const;
+  // The same for already tokenized inputs (tokenized with task_encode_options()), batched by
+  // length; results in the inputs' order, each bitwise equal to classifying that input alone.
+  std::vector<std::vector<LabelScore>> classify(std::span<const Encoding> encodings) const;
+  // How the task helpers (classify, rerank, fill-mask, ...) tokenize: longest-first truncation to
+  // the model's task length (min(model_max_length, max_position_embeddings)).
+  EncodeOptions task_encode_options() const;
   // Cross-encoder reranking: one relevance score per document (the raw logit for single-label
   // models, like TEI), in the documents' order.
   std::vector<float> rerank(const std::string& query, std::span<const std::string> documents) const;

@@ -415,30 +415,51 @@ std::vector<FillMaskCandidate> Model::fill_mask(const std::string& text, int top
   return out;
 }
 
+EncodeOptions Model::task_encode_options() const {
+  EncodeOptions eo;
+  eo.truncation = Truncation::LongestFirst;
+  eo.max_length = impl_->task_max_length;
+  return eo;
+}
+
 std::vector<LabelScore> Model::classify(const std::string& text, const std::optional<std::string>& text_pair) const {
+  const EncodeOptions eo = task_encode_options();
+  const Encoding enc = text_pair ? impl_->tokenizer.encode_pair(text, *text_pair, eo) : impl_->tokenizer.encode(text, eo);
+  return std::move(classify(std::span<const Encoding>(&enc, 1)).front());
+}
+
+std::vector<std::vector<LabelScore>> Model::classify(std::span<const Encoding> encodings) const {
   const Impl& m = *impl_;
   require_head(m, {model::HeadKind::SequenceClassification}, "classification",
                "a sequence classifier (BertForSequenceClassification)");
-  EncodeOptions eo;
-  eo.truncation = Truncation::LongestFirst;
-  eo.max_length = m.task_max_length;
-  const Encoding enc = text_pair ? m.tokenizer.encode_pair(text, *text_pair, eo) : m.tokenizer.encode(text, eo);
-  const ModelOutput o = forward(single_batch(m, enc));
-  const Tensor logits = need(o.logits, "logits", m.name);
-  const auto L = static_cast<size_t>(logits.dim(-1));
-  const float* lp = logits.data<float>();
-  // As transformers' text-classification pipeline: sigmoid for multi-label or single-label
-  // (regression-style) models, softmax otherwise.
-  std::vector<float> scores;
-  if (L == 1 || m.problem_type == "multi_label_classification") {
-    for (size_t i = 0; i < L; ++i) scores.push_back(sigmoid(lp[i]));
-  } else {
-    scores = softmax(lp, L);
+  std::vector<std::vector<LabelScore>> out(encodings.size());
+  std::vector<size_t> order(encodings.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return encodings[a].size() > encodings[b].size(); });
+  std::vector<Encoding> chunk;
+  for (size_t start = 0; start < order.size(); start += kChunk) {
+    const size_t n = std::min(kChunk, order.size() - start);
+    chunk.clear();
+    for (size_t i = 0; i < n; ++i) chunk.push_back(encodings[order[start + i]]);
+    const ModelOutput o = forward(task_batch(m, chunk));
+    const Tensor logits = need(o.logits, "logits", m.name);
+    const auto L = static_cast<size_t>(logits.dim(-1));
+    for (size_t i = 0; i < n; ++i) {
+      const float* lp = logits.data<float>() + i * L;
+      // As transformers' text-classification pipeline: sigmoid for multi-label or single-label
+      // (regression-style) models, softmax otherwise.
+      std::vector<float> scores;
+      if (L == 1 || m.problem_type == "multi_label_classification") {
+        for (size_t j = 0; j < L; ++j) scores.push_back(sigmoid(lp[j]));
+      } else {
+        scores = softmax(lp, L);
+      }
+      std::vector<LabelScore>& labels = out[order[start + i]];
+      for (size_t j = 0; j < L; ++j)
+        labels.push_back({j < m.info.labels.size() ? m.info.labels[j] : "LABEL_" + std::to_string(j), static_cast<int64_t>(j), scores[j]});
+      std::stable_sort(labels.begin(), labels.end(), [](const LabelScore& a, const LabelScore& b) { return a.score > b.score; });
+    }
   }
-  std::vector<LabelScore> out;
-  for (size_t i = 0; i < L; ++i)
-    out.push_back({i < m.info.labels.size() ? m.info.labels[i] : "LABEL_" + std::to_string(i), static_cast<int64_t>(i), scores[i]});
-  std::stable_sort(out.begin(), out.end(), [](const LabelScore& a, const LabelScore& b) { return a.score > b.score; });
   return out;
 }
 

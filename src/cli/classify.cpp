@@ -39,10 +39,21 @@ int run_classify(ClassifyArgs& a) {
   stream::Job job;
   job.command = "classify";
   job.window = 256;
-  job.compute = [&](stream::Window& w, stream::Results& res, bool) {
-    res.lines.reserve(w.records.size());
+  const EncodeOptions eo = model.task_encode_options();
+  job.prepare = [&](stream::Window& w) {
+    w.encodings.reserve(w.records.size());
     for (const stream::Record& r : w.records) {
-      auto scores = model.classify(r.text, r.pair ? r.pair : pair);
+      const std::optional<std::string>& p = r.pair ? r.pair : pair;
+      w.encodings.push_back(p ? model.tokenizer().encode_pair(r.text, *p, eo) : model.tokenizer().encode(r.text, eo));
+      w.tokens += w.encodings.back().size();
+    }
+  };
+  job.compute = [&](stream::Window& w, stream::Results& res, bool) {
+    std::vector<std::vector<LabelScore>> all = model.classify(w.encodings);
+    res.lines.reserve(w.records.size());
+    for (size_t k = 0; k < w.records.size(); ++k) {
+      const stream::Record& r = w.records[k];
+      std::vector<LabelScore>& scores = all[k];
       if (a.top_k > 0 && scores.size() > static_cast<size_t>(a.top_k)) scores.resize(static_cast<size_t>(a.top_k));
       std::string s = o.format == stream::OutputFormat::Jsonl ? stream::json_line_start(r) + "\"labels\":[" : "[";
       for (size_t i = 0; i < scores.size(); ++i) {

@@ -1,4 +1,5 @@
 // The task helpers: fill_mask, classify, rerank, classify_tokens, answer, and their errors.
+#include <cstring>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -80,6 +81,33 @@ TEST(Classify, SoftmaxOfTheGoldenLogitsWithLabelNamesBestFirst) {
   check(m.classify(g.texts("single")[0]), "single.logits");
   const auto [a, b] = g.pair();
   check(m.classify(a, b), "pair.logits");
+}
+
+TEST(Classify, BatchedEncodingsEqualEachAloneInInputOrder) {
+  const Model& m = load("tiny-bert-classifier-bf16");
+  const EncodeOptions eo = m.task_encode_options();
+  std::vector<Encoding> encs;
+  std::vector<std::vector<LabelScore>> alone;
+  // More than one forward chunk, lengths mixed so sorting by length reorders them.
+  for (int i = 0; i < 45; ++i) {
+    std::string text = "text " + std::to_string(i);
+    for (int k = 0; k < (i * 7) % 13; ++k) text += " word" + std::to_string(k);
+    const std::optional<std::string> pair = i % 3 == 0 ? std::optional<std::string>("a second text " + std::to_string(i)) : std::nullopt;
+    encs.push_back(pair ? m.tokenizer().encode_pair(text, *pair, eo) : m.tokenizer().encode(text, eo));
+    alone.push_back(m.classify(text, pair));
+  }
+  const auto batched = m.classify(encs);
+  ASSERT_EQ(batched.size(), alone.size());
+  for (size_t i = 0; i < alone.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_EQ(batched[i].size(), alone[i].size());
+    for (size_t j = 0; j < alone[i].size(); ++j) {
+      EXPECT_EQ(batched[i][j].id, alone[i][j].id);
+      EXPECT_EQ(batched[i][j].label, alone[i][j].label);
+      EXPECT_EQ(std::memcmp(&batched[i][j].score, &alone[i][j].score, sizeof(float)), 0) << batched[i][j].score << " vs " << alone[i][j].score;
+    }
+  }
+  EXPECT_TRUE(m.classify(std::vector<Encoding>{}).empty());
 }
 
 TEST(Classify, WrongHeadIsUnsupported) {
