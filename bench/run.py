@@ -435,8 +435,8 @@ def markdown(results, shapes, engines, bertcpp_engines, setup, agreement, length
     return "\n".join(lines) + "\n"
 
 
-def update_docs_block(path, text):
-    begin, end = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
+def update_docs_block(path, text, block="results"):
+    begin, end = f"<!-- bench:{block}:begin -->", f"<!-- bench:{block}:end -->"
     if not os.path.exists(path):
         return False
     with open(path, encoding="utf-8") as f:

@@ -115,9 +115,17 @@ void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t h
       float* x = sg + i * kp + (lo[i] - jlo);
       const int64_t n = hi[i] - lo[i];
       const float* mask = s.mask ? s.mask + lo[i] : nullptr;
-      if (s.rel_bias) {  // scores / divisor + bias, then softmax with the mask (divisor 1 is exact)
-        const float* rb = s.rel_bias + head * s.rel_bias_head_stride + s.rel_bias_center - row[i] + lo[i];
-        for (int64_t c = 0; c < n; ++c) x[c] = x[c] / shape.divisor + rb[c];
+      if (s.rel_bias || s.alibi_slopes) {  // scores / divisor + biases, then softmax with the mask (divisor 1 is exact)
+        for (int64_t c = 0; c < n; ++c) x[c] /= shape.divisor;
+        if (s.rel_bias) {
+          const float* rb = s.rel_bias + head * s.rel_bias_head_stride + s.rel_bias_center - row[i] + lo[i];
+          for (int64_t c = 0; c < n; ++c) x[c] += rb[c];
+        }
+        if (s.alibi_slopes) {  // key lo + c is |row - lo - c| positions away
+          const float slope = s.alibi_slopes[head];
+          const int64_t at = row[i] - lo[i];
+          for (int64_t c = 0; c < n; ++c) x[c] -= slope * static_cast<float>(c < at ? at - c : c - at);
+        }
         cpu::softmax_row(x, n, 1.0f, mask);
       } else {
         cpu::softmax_row(x, n, shape.divisor, mask);

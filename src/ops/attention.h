@@ -1,5 +1,6 @@
 // Scaled dot-product self-attention over a fused QKV buffer, f32, all heads and sequences of a
-// batch in one parallel loop: softmax(Q·Kᵀ / divisor [+ relative bias] + mask) · V per (sequence, head).
+// batch in one parallel loop: softmax(Q·Kᵀ / divisor [+ relative bias] [- ALiBi] + mask) · V per
+// (sequence, head).
 //
 // Layout: each token's row in `qkv` holds [Q | K | V], each of width heads·head_dim, with head h
 // at columns h·head_dim of its part (the output of one fused Linear). The context output row of a
@@ -38,6 +39,9 @@ struct AttentionSequence {
   // bias(h, i, j) = rel_bias[h·rel_bias_head_stride + rel_bias_center + j - i] for query row i, key j.
   const float* rel_bias = nullptr;
   int64_t rel_bias_head_stride = 0, rel_bias_center = 0;
+  // Optional ALiBi (ops/alibi.h), [heads] slopes: -alibi_slopes[h]·|i - j| is added to the scaled
+  // scores (after rel_bias) before the mask, computed per row, never as a [rows, keys] matrix.
+  const float* alibi_slopes = nullptr;
   // Optional probabilities output: probs[h·probs_head_stride + r·probs_row_stride + j] for
   // j < probs_cols; columns from `keys` on (and outside the window) are written as 0.
   float* probs = nullptr;

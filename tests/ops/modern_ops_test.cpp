@@ -1,5 +1,5 @@
 // The kernels of the pre-norm rotary encoders (ModernBERT) against naive double references:
-// rotary embeddings, GLU, LayerNorm without bias, sliding-window and long-sequence attention.
+// rotary embeddings, ALiBi, GLU, LayerNorm without bias, sliding-window and long-sequence attention.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 
 #include "bertcpp/error.h"
 #include "ops/activation.h"
+#include "ops/alibi.h"
 #include "ops/attention.h"
 #include "ops/glu.h"
 #include "ops/layer_norm.h"
@@ -137,9 +138,11 @@ TEST(LayerNorm, WithoutBiasMatchesDoubleReference) {
   EXPECT_LT(max_abs_diff(y, ref), 2e-6);
 }
 
-// softmax(Q·Kᵀ / divisor + mask) · V per head in double; with window ≥ 0 row i sees keys |i - j| ≤ window.
+// softmax(Q·Kᵀ / divisor [- slope_h·|i - j|] + mask) · V per head in double; with window ≥ 0 row i sees
+// keys |i - j| ≤ window.
 std::vector<double> naive_attention(const float* qkv, int64_t rows, int64_t keys, int64_t heads, int64_t d, double divisor,
-                                    const float* mask, int64_t window, std::vector<double>* probs) {
+                                    const float* mask, int64_t window, std::vector<double>* probs,
+                                    const float* slopes = nullptr) {
   const int64_t H = heads * d;
   std::vector<double> ctx(static_cast<size_t>(rows * H));
   if (probs) probs->assign(static_cast<size_t>(heads * rows * keys), 0.0);
@@ -151,7 +154,8 @@ std::vector<double> naive_attention(const float* qkv, int64_t rows, int64_t keys
         if (window >= 0 && std::abs(i - j) > window) continue;
         double acc = 0;
         for (int64_t k = 0; k < d; ++k) acc += double(qkv[i * 3 * H + h * d + k]) * qkv[j * 3 * H + H + h * d + k];
-        s[static_cast<size_t>(j)] = acc / divisor + (mask ? double(mask[j]) : 0.0);
+        const double alibi = slopes ? -double(slopes[h]) * double(std::abs(i - j)) : 0.0;
+        s[static_cast<size_t>(j)] = acc / divisor + alibi + (mask ? double(mask[j]) : 0.0);
         mx = std::max(mx, s[static_cast<size_t>(j)]);
       }
       double sum = 0;
@@ -167,6 +171,87 @@ std::vector<double> naive_attention(const float* qkv, int64_t rows, int64_t keys
       }
     }
   return ctx;
+}
+
+TEST(Alibi, SlopesMatchThePapersFormulaForOneToSixteenHeads) {
+  for (int64_t n = 1; n <= 16; ++n) {
+    // n' = the largest power of two ≤ n: heads 1..n' step 8/n' in the exponent, the rest take the odd
+    // steps of 2·n' heads.
+    const int64_t np = int64_t{1} << static_cast<int>(std::floor(std::log2(double(n))));
+    const auto slopes = ops::alibi_slopes(n);
+    ASSERT_EQ(slopes.size(), static_cast<size_t>(n));
+    for (int64_t k = 1; k <= n; ++k) {
+      const double e = k <= np ? -8.0 * double(k) / double(np) : -8.0 * double(2 * (k - np) - 1) / double(2 * np);
+      EXPECT_EQ(slopes[static_cast<size_t>(k - 1)], static_cast<float>(std::exp2(e))) << n << " heads, head " << k;
+    }
+  }
+  EXPECT_THROW(ops::alibi_slopes(0), Error);
+  EXPECT_THROW(ops::alibi_slopes(-3), Error);
+}
+
+TEST(Attention, AlibiMatchesDoubleReferenceWithWindowAndMask) {
+  struct Case { int64_t heads, d, rows, keys, window; bool mask; };
+  // A non-power-of-two head count, windows narrower than a row group and than a tile, a padding mask,
+  // fewer query rows than keys.
+  for (const Case c : {Case{3, 16, 37, 37, -1, false}, Case{5, 8, 100, 100, -1, true}, Case{12, 16, 70, 70, 5, false},
+                       Case{6, 32, 129, 129, 20, true}, Case{4, 8, 9, 40, -1, true}, Case{2, 8, 5, 5, 0, false}}) {
+    const int64_t H = c.heads * c.d;
+    const auto qkv = random_vec(static_cast<size_t>(c.keys * 3 * H), 30, -2.0f, 2.0f);
+    std::vector<float> mask(static_cast<size_t>(c.keys), 0.0f);
+    if (c.mask) mask[static_cast<size_t>(c.rows / 3)] = mask[static_cast<size_t>(c.keys - 1)] = std::numeric_limits<float>::lowest();
+    const auto slopes = ops::alibi_slopes(c.heads);
+    const float divisor = std::sqrt(float(c.d));
+    std::vector<float> ctx(static_cast<size_t>(c.rows * H), NAN);
+    std::vector<float> probs(static_cast<size_t>(c.heads * c.rows * c.keys), NAN);
+    ops::AttentionSequence seq;
+    seq.qkv = qkv.data();
+    seq.ctx = ctx.data();
+    seq.rows = c.rows;
+    seq.keys = c.keys;
+    seq.mask = c.mask ? mask.data() : nullptr;
+    seq.window = c.window;
+    seq.alibi_slopes = slopes.data();
+    seq.probs = probs.data();
+    seq.probs_head_stride = c.rows * c.keys;
+    seq.probs_row_stride = seq.probs_cols = c.keys;
+    ops::attention({c.heads, c.d, 3 * H, H, divisor}, std::vector{seq});
+    std::vector<double> ref_probs;
+    const auto ref = naive_attention(qkv.data(), c.rows, c.keys, c.heads, c.d, divisor, seq.mask, c.window, &ref_probs,
+                                     slopes.data());
+    EXPECT_LT(max_abs_diff(ctx, ref), 2e-6) << c.heads << "x" << c.d << " rows " << c.rows << " window " << c.window;
+    EXPECT_LT(max_abs_diff(probs, ref_probs), 1e-6) << "probs, " << c.heads << " heads, window " << c.window;
+  }
+}
+
+TEST(Attention, AlibiRowsAreBitwiseIndependentOfBatchAndThreads) {
+  const int64_t heads = 6, d = 16, H = heads * d;
+  const int64_t lens[3] = {61, 7, 150};
+  const auto slopes = ops::alibi_slopes(heads);
+  std::vector<std::vector<float>> qkv, ctx;
+  for (int t = 0; t < 3; ++t) {
+    qkv.push_back(random_vec(static_cast<size_t>(lens[t] * 3 * H), 60 + t, -2.0f, 2.0f));
+    ctx.emplace_back(static_cast<size_t>(lens[t] * H), NAN);
+  }
+  for (const int64_t window : {int64_t{-1}, int64_t{9}}) {
+    auto seq = [&](int t) {
+      ops::AttentionSequence s;
+      s.qkv = qkv[t].data();
+      s.ctx = ctx[t].data();
+      s.rows = s.keys = lens[t];
+      s.window = window;
+      s.alibi_slopes = slopes.data();
+      return s;
+    };
+    const ops::AttentionShape shape{heads, d, 3 * H, H, 4.0f};
+    ops::set_num_threads(1);
+    ops::attention(shape, std::vector{seq(0)});
+    const auto alone = ctx[0];
+    ops::set_num_threads(2);
+    std::fill(ctx[0].begin(), ctx[0].end(), NAN);
+    ops::attention(shape, std::vector{seq(2), seq(0), seq(1)});
+    EXPECT_EQ(std::memcmp(alone.data(), ctx[0].data(), alone.size() * sizeof(float)), 0) << "window " << window;
+    ops::set_num_threads(0);
+  }
 }
 
 TEST(Attention, SlidingWindowMatchesDoubleReference) {

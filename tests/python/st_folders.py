@@ -1,6 +1,7 @@
 """sentence-transformers folders built around tests/data/models/tiny-bert (weights and vocabulary
 copied: bertcpp refuses links that leave a model folder): shared by the tests and by tools/make_st_expected.py, which runs the real library on
-the very same folders."""
+the very same folders. ROTARY_VARIANTS do the same around the NomicBERT and GTE goldens
+(tools/make_st_rotary_expected.py)."""
 import json
 import os
 import shutil
@@ -22,12 +23,35 @@ for _mode in _POOLING_KEYS:
     VARIANTS[f"pool-{_mode}"] = (_mode, False, {}, 128)
 
 
+# The rotary families' golden checkpoints as sentence-transformers folders, with the prompts their model cards
+# use: name -> (golden folder, its files, pooling mode, Normalize?, config_sentence_transformers.json extras).
+ROTARY_VARIANTS = {
+    # nomic-embed-text v1.5: mean pooling, Normalize, task prefixes as prompts, none by default.
+    "nomic-mean-normalize-prompts": ("tiny-nomic-bert", "mean", True, {
+        "prompts": {"query": "search_query: ", "document": "search_document: ", "classification": "classification: ",
+                    "clustering": "clustering: "}, "default_prompt_name": None}),
+    # gte-base-en-v1.5: CLS pooling, Normalize; a query instruction as the default prompt.
+    "gte-cls-normalize-prompts": ("tiny-gte", "cls", True, {
+        "prompts": {"query": "Represent this sentence for searching relevant passages: ", "document": ""},
+        "default_prompt_name": "query"}),
+}
+_ROTARY_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
+
+
 def make(models_dir, out_dir, variant):
-    """Writes the folder `variant` of VARIANTS into out_dir (created) and returns out_dir."""
+    """Writes the folder `variant` of VARIANTS (or ROTARY_VARIANTS) into out_dir (created) and returns out_dir."""
+    if variant in ROTARY_VARIANTS:
+        golden, mode, normalize, st_config = ROTARY_VARIANTS[variant]
+        return _write(os.path.join(models_dir, golden), _ROTARY_FILES, out_dir, mode, normalize, st_config, 128)
     mode, normalize, st_config, max_seq_length = VARIANTS[variant]
-    tiny = os.path.abspath(os.path.join(models_dir, "tiny-bert"))
+    return _write(os.path.join(models_dir, "tiny-bert"), _TINY_FILES, out_dir, mode, normalize, st_config,
+                  max_seq_length)
+
+
+def _write(model_dir, model_files, out_dir, mode, normalize, st_config, max_seq_length):
+    tiny = os.path.abspath(model_dir)
     os.makedirs(os.path.join(out_dir, "1_Pooling"), exist_ok=True)
-    for name in _TINY_FILES:
+    for name in model_files:
         dst = os.path.join(out_dir, name)
         if not os.path.lexists(dst):
             shutil.copyfile(os.path.join(tiny, name), dst)
