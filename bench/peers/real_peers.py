@@ -7,6 +7,7 @@ Run with the peers venv (scripts/setup_peers.sh), e.g.
 Engines (all load the same Hugging Face folder; converted models are cached in --work):
   torch-fp32, torch-bf16   transformers AutoModel (PyTorch 2.x), bf16 = torch.autocast("cpu", bfloat16)
   ort-fp32, ort-int8       onnxruntime on the torch.onnx.export graph (opset 17), int8 = quantize_dynamic
+  ort-int8pc               the same with per_channel=True (one weight scale per output channel)
   ort-opt-fp32, ort-opt-int8  the same after onnxruntime.transformers.optimizer (model_type bert:
                            Attention/SkipLayerNorm/BiasGelu fusions), int8 quantized after fusing
   ov-fp32, ov-int8         OpenVINO on the same ONNX; int8 = nncf.quantize (ModelType.TRANSFORMER,
@@ -82,10 +83,13 @@ def ort_optimize(src, out, cfg):
     return out
 
 
-def ort_quantize(src, out):
+def ort_quantize(src, out, per_channel=False):
     if not os.path.exists(out):
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
-        quantize_dynamic(src, out, weight_type=QuantType.QInt8)
+        # DefaultTensorType: shape inference cannot type the fused graph's com.microsoft outputs
+        quantize_dynamic(src, out, weight_type=QuantType.QInt8, per_channel=per_channel,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     return out
 
 
@@ -193,6 +197,8 @@ def make_engine(name, model_dir, threads, work, calib):
             path = ort_optimize(onnx, os.path.join(work, "model-opt.onnx"), cfg)
         if name.endswith("-int8"):
             path = ort_quantize(path, path[:-5] + "-int8.onnx")
+        elif name.endswith("-int8pc"):
+            path = ort_quantize(path, path[:-5] + "-int8pc.onnx", per_channel=True)
         return Ort(path, threads)
     if name in ("ov-fp32", "ov-int8"):
         return OpenVino(onnx, threads, name == "ov-int8", calib, work)
@@ -200,10 +206,21 @@ def make_engine(name, model_dir, threads, work, calib):
 
 
 def cmd_serve(a):
+    # converters (nncf, the ORT optimizer) print to stdout: keep fd 1 for the JSON replies only
+    sys.stdout.flush()
+    json_fd = os.dup(1)
+    os.dup2(2, 1)
     try:
         eng = make_engine(a.engine, a.model, a.threads, a.work, a.calib)
+        err = None
     except Exception as e:  # the harness reports it and goes on without this peer
-        print(json.dumps({"ready": False, "error": f"{type(e).__name__}: {e}"}), flush=True)
+        err = f"{type(e).__name__}: {e}"
+        print(f"real_peers: {a.engine}: {err}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os.dup2(json_fd, 1)
+    os.close(json_fd)
+    if err:
+        print(json.dumps({"ready": False, "error": err}), flush=True)
         return 1
     print(json.dumps({"ready": True, "engine": a.engine, "version": eng.version}), flush=True)
     cache = {}
