@@ -11,7 +11,10 @@ sentence-transformers modules say, and writes one row per input line):
   st-openvino-fp32   SentenceTransformer(DIR, backend="openvino")   (optimum-intel export)
   fe-ort-fp32        fastembed-style: tokenizers (tokenizer.json, padding to the batch's longest,
   fe-ort-int8        truncation at max_seq_length) + onnxruntime on --work/model.onnx (or its
-                     quantize_dynamic int8), mean pooling + L2 in numpy, batches in input order
+  fe-ort-int8pc      quantize_dynamic int8, per-tensor / per-channel), mean pooling + L2 in numpy,
+                     batches in input order
+  fe-ov-fp32         the same pipeline on OpenVINO (--work/ov-fp32.xml, ov-int8.xml: bench/real.py
+  fe-ov-int8         kernel makes them; int8 = NNCF)
 Prints one JSON line: {"engine", "n", "load_s", "encode_s", "versions"}.
 """
 from __future__ import annotations
@@ -45,6 +48,10 @@ def st_engine(a, texts):
     return e, load, enc, f"sentence-transformers {sentence_transformers.__version__}, torch {torch.__version__}"
 
 
+FE_FILES = {"fe-ort-fp32": "model.onnx", "fe-ort-int8": "model-int8.onnx",
+            "fe-ort-int8pc": "model-int8pc.onnx", "fe-ov-fp32": "ov-fp32.xml", "fe-ov-int8": "ov-int8.xml"}
+
+
 def fe_engine(a, texts):
     import onnxruntime as ort
     from tokenizers import Tokenizer
@@ -54,14 +61,31 @@ def fe_engine(a, texts):
     tok = Tokenizer.from_file(os.path.join(a.model, "tokenizer.json"))
     tok.enable_truncation(max_len)
     tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0)
-    path = os.path.join(a.work, "model-int8.onnx" if a.engine == "fe-ort-int8" else "model.onnx")
+    path = os.path.join(a.work, FE_FILES[a.engine])
     if not os.path.exists(path):
         raise SystemExit(f"e2e_peers: {path} missing (bench/real.py kernel makes it)")
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = a.threads
-    so.inter_op_num_threads = 1
-    s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    names = {i.name for i in s.get_inputs()}
+    if a.engine.startswith("fe-ov-"):
+        import openvino as ov
+        core = ov.Core()
+        c = core.compile_model(core.read_model(path), "CPU", {
+            "INFERENCE_NUM_THREADS": a.threads, "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": "f32"})
+        req = c.create_infer_request()
+        names = {i.get_any_name() for i in c.inputs}
+
+        def run(feed):
+            return np.asarray(req.infer(feed)[c.outputs[0]])
+        ver = f"openvino {ov.__version__}"
+    else:
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = a.threads
+        so.inter_op_num_threads = 1
+        s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        names = {i.name for i in s.get_inputs()}
+
+        def run(feed):
+            return s.run(None, feed)[0]
+        ver = f"onnxruntime {ort.__version__}"
     load = time.perf_counter() - t0
     t0 = time.perf_counter()
     out = []
@@ -70,14 +94,14 @@ def fe_engine(a, texts):
         ids = np.array([e.ids for e in enc], dtype=np.int64)
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        h = s.run(None, {k: v for k, v in feed.items() if k in names})[0]
+        h = run({k: v for k, v in feed.items() if k in names})
         m = mask[:, :, None].astype(np.float32)
         e = (h * m).sum(1) / np.maximum(m.sum(1), 1e-9)
         out.append(e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12))
     e = np.concatenate(out).astype(np.float32)
     enc_s = time.perf_counter() - t0
     import tokenizers
-    return e, load, enc_s, f"onnxruntime {ort.__version__}, tokenizers {tokenizers.__version__}"
+    return e, load, enc_s, f"{ver}, tokenizers {tokenizers.__version__}"
 
 
 def main(argv=None):
