@@ -98,7 +98,8 @@ def cmd_prepare(a):
     picks = [sents[i] for i in (0, 7, 100, 1000, 5000, 9000, 15000, 19999)]
     enc = [tok.encode(s).ids[:128] for s in picks]
     L = max(len(e) for e in enc)
-    ids = np.zeros((len(enc), L), dtype=np.int64)
+    pad = next((i for i in (tok.token_to_id("[PAD]"), tok.token_to_id("<pad>")) if i is not None), 0)
+    ids = np.full((len(enc), L), pad, dtype=np.int64)
     mask = np.zeros_like(ids)
     for i, e in enumerate(enc):
         ids[i, :len(e)] = e
@@ -190,6 +191,8 @@ def cmd_kernel(a):
         res["skipped"]["bertcpp"] = "no bertcpp binary (build/bin/bertcpp, $BERTCPP or --bertcpp)"
     names = [f"bertcpp-{d}" for d in bc_dtypes] + list(workers)
     shapes = [s for s in SHAPES if not a.shapes or s[0] in a.shapes.split(",")]
+    if a.iters:  # e.g. "5,1" for a bigger model
+        shapes = [(n, b, s, int(i)) for (n, b, s, _), i in zip(shapes, a.iters.split(","))]
     for name, b, s, iters in shapes:
         inp = os.path.join(w, f"{name}.safetensors")
         per = {n: [] for n in names}
@@ -385,14 +388,21 @@ def cmd_report(a):
         lines += ["Not timed: " + "; ".join(f"{n}: {esc(v)[:160]}" for n, v in k["skipped"].items()), ""]
     shapes = [s for s in k["timing"]]
     names = [n for n in k["timing"][shapes[0]] if not n.startswith("_")]
+    lines += ["Latency: median of the per-round medians (5 interleaved rounds; in brackets the fastest "
+              "and slowest round).", ""]
     lines += ["| engine | precision | " + " | ".join(f"{s} ms" for s in shapes) +
-              " | max abs diff vs torch-fp32 | min cos (mean-pooled) |",
-              "|---|---|" + "---|" * len(shapes) + "---|---|"]
+              " | max abs diff vs torch-fp32 | min cos (mean-pooled) | min cos (tokens) |",
+              "|---|---|" + "---|" * len(shapes) + "---|---|---|"]
     for n in names:
         ag = k["agreement"].get(n)
         lines.append(f"| {n} | {precision(n)} | " +
-                     " | ".join(core.fmt_ms(k["timing"][s][n]["median_ms"]) for s in shapes) + " | " +
-                     (f"{ag['max_abs_diff']:.2e} | {ag['min_cos_pooled']:.6f} |" if ag else "(reference) | 1 |"))
+                     " | ".join(f"{core.fmt_ms(k['timing'][s][n]['median_ms'])} "
+                                f"[{core.fmt_ms(min(k['timing'][s][n]['round_medians_ms']))}–"
+                                f"{core.fmt_ms(max(k['timing'][s][n]['round_medians_ms']))}]"
+                                for s in shapes) + " | " +
+                     (f"{ag['max_abs_diff']:.2e} | {ag['min_cos_pooled']:.4f}"
+                      f"{' (below 0.99)' if ag['min_cos_pooled'] < GOOD_COS else ''} | "
+                      f"{ag['min_cos_token']:.4f} |" if ag else "(reference) | 1 | 1 |"))
     lines.append("")
     # targets
     tl = ["**Targets (issue 17)**", ""]
@@ -485,6 +495,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=None, help="kernel: 5, e2e: 1")
     ap.add_argument("--engines", default="", help="comma list (default: all)")
     ap.add_argument("--shapes", default="", help="kernel: comma list of b1x128,b32x128")
+    ap.add_argument("--iters", default="", help="kernel: iterations per round per shape (default 20,3)")
     ap.add_argument("--keep", action="store_true", help="e2e: keep other rows of an earlier e2e.json")
     a = ap.parse_args(argv)
     if a.rounds is None:

@@ -60,7 +60,8 @@ def fe_engine(a, texts):
         max_len = json.load(f).get("max_seq_length", 512)
     tok = Tokenizer.from_file(os.path.join(a.model, "tokenizer.json"))
     tok.enable_truncation(max_len)
-    tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0)
+    pad = next((i for i in (tok.token_to_id("[PAD]"), tok.token_to_id("<pad>")) if i is not None), 0)
+    tok.enable_padding(pad_id=pad)
     path = os.path.join(a.work, FE_FILES[a.engine])
     if not os.path.exists(path):
         raise SystemExit(f"e2e_peers: {path} missing (bench/real.py kernel makes it)")

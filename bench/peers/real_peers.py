@@ -20,6 +20,7 @@ Input files: safetensors with I64 input_ids, attention_mask, token_type_ids [bat
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -51,33 +52,36 @@ def export_onnx(model_dir, out):
     from transformers import AutoModel
     m = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
     ids = torch.randint(1000, 2000, (2, 16), dtype=torch.long)
-    args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_token_types(m) else [])
+    args = (ids, torch.ones_like(ids), torch.zeros_like(ids))[:len(names)]
 
     class LastHidden(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, *xs):
+            return self.inner(**dict(zip(names, xs))).last_hidden_state
 
-    dyn = {k: {0: "batch", 1: "seq"} for k in ("input_ids", "attention_mask", "token_type_ids",
-                                               "last_hidden_state")}
+    dyn = {k: {0: "batch", 1: "seq"} for k in names + ["last_hidden_state"]}
     tmp = out + ".tmp.onnx"
     with torch.no_grad():
         torch.onnx.export(LastHidden(m), args, tmp, opset_version=ONNX_OPSET, dynamo=False,
-                          input_names=["input_ids", "attention_mask", "token_type_ids"],
+                          input_names=names,
                           output_names=["last_hidden_state"], dynamic_axes=dyn,
                           do_constant_folding=True)
     os.replace(tmp, out)
     return out
 
 
+def takes_token_types(model):
+    return "token_type_ids" in inspect.signature(model.forward).parameters
+
+
 def ort_optimize(src, out, cfg):
     if not os.path.exists(out):
         from onnxruntime.transformers import optimizer
-        opt = optimizer.optimize_model(src, model_type="bert", num_heads=cfg["num_attention_heads"],
+        opt = optimizer.optimize_model(src, model_type="bert",  # its BERT fusions also match MPNet num_heads=cfg["num_attention_heads"],
                                        hidden_size=cfg["hidden_size"], opt_level=1)
         opt.save_model_to_file(out)
     return out
@@ -100,13 +104,15 @@ class Torch:
         torch.set_num_threads(threads)
         self.torch, self.bf16 = torch, bf16
         self.m = AutoModel.from_pretrained(model_dir).eval()
+        self.tt = takes_token_types(self.m)
         self.version = f"torch {torch.__version__}, attn {self.m.config._attn_implementation}"
 
     def run(self, ids, mask, tt):
         t = self.torch
         with t.inference_mode():
-            a = dict(input_ids=t.from_numpy(ids), attention_mask=t.from_numpy(mask),
-                     token_type_ids=t.from_numpy(tt))
+            a = dict(input_ids=t.from_numpy(ids), attention_mask=t.from_numpy(mask))
+            if self.tt:
+                a["token_type_ids"] = t.from_numpy(tt)
             if self.bf16:
                 with t.autocast("cpu", dtype=t.bfloat16):
                     y = self.m(**a).last_hidden_state
@@ -142,8 +148,10 @@ class OpenVino:
             if int8:
                 import nncf
                 ids, mask, tt = load_inputs(calib)
-                data = [{"input_ids": ids[i:i + 1], "attention_mask": mask[i:i + 1],
-                         "token_type_ids": tt[i:i + 1]} for i in range(ids.shape[0])]
+                names = {i.get_any_name() for i in model.inputs}
+                data = [{k: v for k, v in (("input_ids", ids[i:i + 1]), ("attention_mask", mask[i:i + 1]),
+                                           ("token_type_ids", tt[i:i + 1])) if k in names}
+                        for i in range(ids.shape[0])]
                 model = nncf.quantize(model, nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
                                       subset_size=len(data))
             ov.save_model(model, xml, compress_to_fp16=False)
@@ -169,13 +177,15 @@ class CT2:
             TransformersConverter(model_dir).convert(out, quantization="int8", force=True)
         self.e = ctranslate2.Encoder(out, device="cpu", compute_type="int8", intra_threads=threads,
                                      inter_threads=1)
+        with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
+            self.tt = json.load(f).get("type_vocab_size", 0) > 0
         self.version = f"ctranslate2 {ctranslate2.__version__}"
 
     def run(self, ids, mask, tt):
         lens = mask.sum(1)
         toks = [ids[i, :lens[i]].tolist() for i in range(ids.shape[0])]
         tts = [tt[i, :lens[i]].tolist() for i in range(ids.shape[0])]
-        out = self.e.forward_batch(toks, token_type_ids=tts)
+        out = self.e.forward_batch(toks, token_type_ids=tts) if self.tt else self.e.forward_batch(toks)
         h = np.array(out.last_hidden_state, dtype=np.float32)  # [b, max_len, hidden], padded
         full = np.zeros(ids.shape + (h.shape[-1],), dtype=np.float32)
         full[:, :h.shape[1]] = h
