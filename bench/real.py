@@ -290,6 +290,8 @@ def cmd_e2e(a):
             f"{rss:.0f} MiB, min cos {rec.get('min_cos', float('nan')):.6f}")
         with open(path, "w") as f:
             json.dump(res, f, indent=1)
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
     log(f"e2e: wrote {path}")
     return 0
 

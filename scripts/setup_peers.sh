@@ -34,7 +34,10 @@ pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q -c "$cons"
 # Core peers: each pinned to what was verified here (see docs/benchmarks.md).
 "${pip[@]}" onnx onnxruntime openvino ctranslate2
 # Optional: a failure leaves the peer out (the harness says so) instead of failing the set-up.
-for extra in nncf onnxscript "optimum[onnxruntime]" "optimum-intel[openvino]"; do
+# Not installed: optimum / optimum-intel (sentence-transformers' backend="onnx"/"openvino"): every
+# release that imports with transformers 5.x is missing (optimum-onnx 0.1.0 wants transformers<4.58;
+# under the pin pip falls back to optimum 1.17.1 / optimum-intel 1.15.0, which fail to import).
+for extra in nncf onnxscript; do
   "${pip[@]}" "$extra" || echo "setup_peers.sh: warning: $extra did not install; its peer is skipped" >&2
 done
 if [ "${WITH_LLAMA:-0}" = 1 ]; then
