@@ -315,11 +315,10 @@ def esc(s):
 
 
 def bar_chart(path, title, subtitle, groups, unit, note):
-    """Horizontal bars: groups = [(group label, [(name, value), ...])]; shorter is better for ms."""
+    """Horizontal bars: groups = [(group label, [(name, value), ...])], each group on its own scale."""
     rows = sum(len(g[1]) + 1 for g in groups)
     W, L, R, T, rh = 760, 170, 90, 60, 17
     H = T + rows * rh + 40
-    vmax = max(v for _, g in groups for _, v in g)
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
          f'font-family="sans-serif" font-size="12">', f'<rect width="{W}" height="{H}" fill="white"/>',
          f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15">{esc(title)}</text>',
@@ -328,6 +327,7 @@ def bar_chart(path, title, subtitle, groups, unit, note):
     for label, items in groups:
         o.append(f'<text x="8" y="{y + 12}" font-weight="bold">{esc(label)}</text>')
         y += rh
+        vmax = max(v for _, v in items)
         for name, v in items:
             bw = (W - L - R) * v / vmax
             o.append(f'<text x="{L - 6}" y="{y + 12}" text-anchor="end">{esc(name)}</text>')
@@ -466,6 +466,13 @@ def cmd_report(a):
                 tl.append(f"- e2e {p}: bertcpp {b[0]:.0f} sent/s vs fastest {p} peer {best_q[1]} "
                           f"{best_q[0]:.0f} sent/s = {ratio:.2f}× (target ≥ 2×: "
                           f"{'met' if ratio >= 2 else f'missed by {2 / ratio:.2f}×'})")
+        ep = [(n, r["sent_per_s"], r["min_cos"]) for n, r in rr.items()
+              if "min_cos" in r and precision(n) != "fp32"]
+        if ep:
+            scatter(os.path.join(ROOT, "docs", "bench-real-e2e-accuracy.svg"),
+                    f"{mname}: end-to-end accuracy vs throughput, bf16/int8 pipelines",
+                    f"sentences/s vs the worst row's cosine with SentenceTransformer fp32 over {e['n']:,} sentences",
+                    ep, "sentences/s (log)", "min cosine vs st-torch-fp32", "up and right is better")
         bar_chart(os.path.join(ROOT, "docs", "bench-real-e2e.svg"),
                   f"{mname}: {e['n']:,} sentences end to end (higher is better)",
                   f"threads {e['threads']}, whole process wall time, {cpu}",
