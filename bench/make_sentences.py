@@ -5,7 +5,9 @@ Source: the prose on every Debian machine: /usr/share/common-licenses/*, /usr/sh
 (licence and copyright texts), then the other documentation files under /usr/share/doc (README,
 NEWS, changelogs, *.txt, *.md; .gz ones decompressed; no HTML). Paragraphs are joined, split into
 sentences at [.!?] followed by a space and a capital letter, cleaned, and kept when they look
-like English prose (5..80 words, mostly letters, no field lines such as "Files:" or "License:");
+like English prose (5..80 words, mostly letters, no field lines such as "Files:" or "License:"; a
+field's value joins its paragraph, so a sentence in the same paragraph as a copyright-year list
+fails the letters test and is dropped with it);
 exact duplicates (after whitespace folding) are dropped, first occurrence kept, file order sorted.
 
     bench/make_sentences.py [--n 20000] [--out ~/.cache/bertcpp/bench/sentences-20000.txt]
