@@ -381,6 +381,7 @@ def cmd_report(a):
     k = json.load(open(os.path.join(w, "kernel.json")))
     e = json.load(open(os.path.join(w, "e2e.json"))) if os.path.exists(os.path.join(w, "e2e.json")) else None
     mname = os.path.basename(os.path.normpath(a.model))
+    sfx = "" if mname == "all-MiniLM-L6-v2" else "-" + mname.lower()  # chart file names per model
     cpu = "AMD EPYC Zen 5, 2 vCPUs, AVX-512 VNNI+BF16, no AMX"
     lines = [f"Real weights: **{mname}**, threads {k['threads']}, {k['date'][:16]} UTC, {cpu} "
              f"(`{k['cpu']}`). Only ratios within this run mean anything. bertcpp int8 is being "
@@ -390,7 +391,8 @@ def cmd_report(a):
         lines += ["Not timed: " + "; ".join(f"{n}: {esc(v)[:160]}" for n, v in k["skipped"].items()), ""]
     shapes = [s for s in k["timing"]]
     names = [n for n in k["timing"][shapes[0]] if not n.startswith("_")]
-    lines += ["Latency: median of the per-round medians (5 interleaved rounds; in brackets the fastest "
+    nr = len(next(v for v in k["timing"][shapes[0]].values() if isinstance(v, dict))["round_medians_ms"])
+    lines += [f"Latency: median of the per-round medians ({nr} interleaved rounds; in brackets the fastest "
               "and slowest round).", ""]
     lines += ["| engine | precision | " + " | ".join(f"{s} ms" for s in shapes) +
               " | max abs diff vs torch-fp32 | min cos (mean-pooled) | min cos (tokens) |",
@@ -429,7 +431,7 @@ def cmd_report(a):
             r = pf[0] / bf[0]
             tl.append(f"- {s} fp32: bertcpp {bf[0]:.2f} ms vs fastest fp32 peer {pf[1]} {pf[0]:.2f} ms = {r:.2f}× "
                       f"(target: ahead of every fp32 peer: {'met' if r > 1 else 'missed'})")
-    bar_chart(os.path.join(ROOT, "docs", "bench-real-latency.svg"),
+    bar_chart(os.path.join(ROOT, "docs", f"bench-real-latency{sfx}.svg"),
               f"{mname}: forward latency, real weights (lower is better)",
               f"threads {k['threads']}, median of interleaved rounds, {cpu}",
               [(s, [(n, k["timing"][s][n]["median_ms"]) for n in names]) for s in shapes], "ms",
@@ -437,7 +439,7 @@ def cmd_report(a):
     pts = [(n, k["timing"][shapes[-1]][n]["median_ms"], k["agreement"][n]["min_cos_pooled"])
            for n in names if n in k["agreement"] and precision(n) != "fp32"]
     if pts:
-        scatter(os.path.join(ROOT, "docs", "bench-real-int8-accuracy.svg"),
+        scatter(os.path.join(ROOT, "docs", f"bench-real-int8-accuracy{sfx}.svg"),
                 f"{mname}: accuracy vs speed, bf16/int8 engines",
                 f"{shapes[-1]} latency vs min cosine of mean-pooled rows vs PyTorch fp32 (8 real sentences)",
                 pts, f"{shapes[-1]} ms (log)", "min cosine vs torch-fp32", "up and left is better")
@@ -469,11 +471,11 @@ def cmd_report(a):
         ep = [(n, r["sent_per_s"], r["min_cos"]) for n, r in rr.items()
               if "min_cos" in r and precision(n) != "fp32"]
         if ep:
-            scatter(os.path.join(ROOT, "docs", "bench-real-e2e-accuracy.svg"),
+            scatter(os.path.join(ROOT, "docs", f"bench-real-e2e-accuracy{sfx}.svg"),
                     f"{mname}: end-to-end accuracy vs throughput, bf16/int8 pipelines",
                     f"sentences/s vs the worst row's cosine with SentenceTransformer fp32 over {e['n']:,} sentences",
                     ep, "sentences/s (log)", "min cosine vs st-torch-fp32", "up and right is better")
-        bar_chart(os.path.join(ROOT, "docs", "bench-real-e2e.svg"),
+        bar_chart(os.path.join(ROOT, "docs", f"bench-real-e2e{sfx}.svg"),
                   f"{mname}: {e['n']:,} sentences end to end (higher is better)",
                   f"threads {e['threads']}, whole process wall time, {cpu}",
                   [("sentences/s", [(n, r["sent_per_s"]) for n, r in
