@@ -376,6 +376,10 @@ def scatter(path, title, subtitle, pts, xlabel, ylabel, note):
         f.write("\n".join(o) + "\n")
 
 
+def verdict(r, target):
+    return "met" if r >= target else f"missed: needs {target / r:.3f}× more"
+
+
 def cmd_report(a):
     w = workdir(a.model)
     k = json.load(open(os.path.join(w, "kernel.json")))
@@ -420,12 +424,12 @@ def cmd_report(a):
         if b8 and p8:
             r = p8[0] / b8[0]
             tl.append(f"- {s} int8: bertcpp {b8[0]:.2f} ms vs fastest int8 peer {p8[1]} {p8[0]:.2f} ms = "
-                      f"{r:.2f}× (target ≥ 1.3×: {'met' if r >= 1.3 else f'missed by {1.3 / r:.2f}×'})")
+                      f"{r:.2f}× (target ≥ 1.3×: {verdict(r, 1.3)})")
         bb, pb = best(lambda n: n == "bertcpp-bf16"), best(lambda n: n == "torch-bf16")
         if bb and pb:
             r = pb[0] / bb[0]
             tl.append(f"- {s} bf16: bertcpp {bb[0]:.2f} ms vs PyTorch bf16 {pb[0]:.2f} ms = {r:.2f}× "
-                      f"(target ≥ 1.2×: {'met' if r >= 1.2 else f'missed by {1.2 / r:.2f}×'})")
+                      f"(target ≥ 1.2×: {verdict(r, 1.2)})")
         bf, pf = best(lambda n: n == "bertcpp-f32"), best(lambda n: not n.startswith("bertcpp") and precision(n) == "fp32")
         if bf and pf:
             r = pf[0] / bf[0]
@@ -467,7 +471,7 @@ def cmd_report(a):
                 ratio = b[0] / best_q[0]
                 tl.append(f"- e2e {p}: bertcpp {b[0]:.0f} sent/s vs fastest {p} peer {best_q[1]} "
                           f"{best_q[0]:.0f} sent/s = {ratio:.2f}× (target ≥ 2×: "
-                          f"{'met' if ratio >= 2 else f'missed by {2 / ratio:.2f}×'})")
+                          f"{verdict(ratio, 2.0)})")
         ep = [(n, r["sent_per_s"], r["min_cos"]) for n, r in rr.items()
               if "min_cos" in r and precision(n) != "fp32"]
         if ep:
