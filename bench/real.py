@@ -450,15 +450,16 @@ def cmd_report(a):
     if e:
         lines += [f"End to end: {e['n']:,} real sentences (`bench/make_sentences.py`), file in, float32 "
                   f"embeddings out, threads {e['threads']}, wall time of the whole process "
-                  "(start-up, load, tokenize, forward, pool, write; best of the rounds), peak RSS of "
-                  "that process; cosine per row vs `SentenceTransformer.encode` fp32.", "",
-                  "| pipeline | sentences/s | wall s | of which encode s | peak RSS MiB | min cos | mean cos |",
+                  "(start-up, load, tokenize, forward, pool, write; the best run, every run's time in "
+                  "brackets), peak RSS of the last run; cosine per row vs `SentenceTransformer.encode` fp32.", "",
+                  "| pipeline | sentences/s | wall s (runs) | of which encode s | peak RSS MiB | min cos | mean cos |",
                   "|---|---|---|---|---|---|---|"]
         rr = e["runs"]
         for n, r in sorted(rr.items(), key=lambda x: -x[1]["sent_per_s"]):
-            lines.append(f"| {n} | {r['sent_per_s']:.0f} | {r['wall_s']:.1f} | "
+            runs = " / ".join(f"{x:.1f}" for x in r["walls_s"])
+            lines.append(f"| {n} | {r['sent_per_s']:.0f} | {r['wall_s']:.1f} ({runs}) | "
                          f"{r['encode_s']:.1f} | " if "encode_s" in r else
-                         f"| {n} | {r['sent_per_s']:.0f} | {r['wall_s']:.1f} | — | ")
+                         f"| {n} | {r['sent_per_s']:.0f} | {r['wall_s']:.1f} ({runs}) | — | ")
             lines[-1] += f"{r['peak_rss_mb']:.0f} | {r.get('min_cos', float('nan')):.6f} | {r.get('mean_cos', float('nan')):.6f} |"
         if e["skipped"]:
             lines += ["", "Not run: " + "; ".join(f"{n}: {esc(v)[:200]}" for n, v in e["skipped"].items())]
