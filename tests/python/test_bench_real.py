@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 
 def _load(name, path):
@@ -20,8 +18,21 @@ def _load(name, path):
 
 
 make_sentences = _load("make_sentences", os.path.join(ROOT, "bench", "make_sentences.py"))
-real = _load("bench_real", os.path.join(ROOT, "bench", "real.py"))
-import safetensors_np  # noqa: E402
+# bench/ imports `run` and tools/safetensors_np by plain name; tests/python has its own
+# safetensors_np, so load the bench modules against tools' one and put the old entries back.
+_saved = {k: sys.modules.pop(k, None) for k in ("safetensors_np", "run")}
+_path = list(sys.path)
+sys.path[:0] = [os.path.join(ROOT, "bench"), os.path.join(ROOT, "tools")]
+try:
+    safetensors_np = _load("safetensors_np", os.path.join(ROOT, "tools", "safetensors_np.py"))
+    sys.modules["safetensors_np"] = safetensors_np
+    real = _load("bench_real", os.path.join(ROOT, "bench", "real.py"))
+finally:
+    sys.path[:] = _path
+    for k, v in _saved.items():
+        sys.modules.pop(k, None)
+        if v is not None:
+            sys.modules[k] = v
 
 
 def test_sentences_split_filter_and_bullets(tmp_path):
