@@ -259,15 +259,17 @@ def cmd_e2e(a):
         runs = [r for r in runs if r[0] in a.engines.split(",")]
     # st-torch-fp32 first: every other row is compared with it
     for name, argv in sorted(runs, key=lambda r: r[0] != "st-torch-fp32"):
-        walls = []
+        walls, outs = [], []
         try:
             for _ in range(a.rounds):
                 wall, rss, out = timed(argv, os.path.join(w, f"e2e-{name}.log"))
                 walls.append(wall)
+                outs.append(out)
         except RuntimeError as e:
             log(f"{name}: not run: {e}")
             res["skipped"][name] = str(e)
             continue
+        out = outs[walls.index(min(walls))]  # the peer's own timers of the best run
         rec = {"wall_s": min(walls), "walls_s": walls, "peak_rss_mb": rss,
                "sent_per_s": n / min(walls), "command": shlex.join(argv)}
         if out.strip():
