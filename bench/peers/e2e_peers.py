@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""End-to-end embedding peers for bench/real.py e2e: text file in, float32 .npy out.
+
+    ~/.cache/bertcpp/venv-peers/bin/python bench/peers/e2e_peers.py --engine st-torch-fp32 \
+        --model DIR --input sentences.txt --out emb.npy [--threads 2] [--batch-size 32] [--work DIR]
+Engines (what a user writes; every one tokenizes, runs the model, pools, normalizes as the model's
+sentence-transformers modules say, and writes one row per input line):
+  st-torch-fp32      SentenceTransformer(DIR).encode(texts, batch_size)
+  st-torch-bf16      the same after model.to(torch.bfloat16)
+  st-onnx-fp32       SentenceTransformer(DIR, backend="onnx")       (optimum export, ONNX Runtime)
+  st-openvino-fp32   SentenceTransformer(DIR, backend="openvino")   (optimum-intel export)
+  fe-ort-fp32        fastembed-style: tokenizers (tokenizer.json, padding to the batch's longest,
+  fe-ort-int8        truncation at max_seq_length) + onnxruntime on --work/model.onnx (or its
+  fe-ort-int8pc      quantize_dynamic int8, per-tensor / per-channel), mean pooling + L2 in numpy,
+                     batches in input order
+  fe-ov-fp32         the same pipeline on OpenVINO (--work/ov-fp32.xml, ov-int8.xml: bench/real.py
+  fe-ov-int8         kernel makes them; int8 = NNCF)
+Prints one JSON line: {"engine", "n", "load_s", "encode_s", "versions"}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def st_engine(a, texts):
+    import torch
+    from sentence_transformers import SentenceTransformer
+    torch.set_num_threads(a.threads)
+    t0 = time.perf_counter()
+    kw = {}
+    if a.engine in ("st-onnx-fp32", "st-openvino-fp32"):
+        kw["backend"] = "onnx" if "onnx" in a.engine else "openvino"
+    m = SentenceTransformer(a.model, device="cpu", **kw)
+    if a.engine == "st-torch-bf16":
+        m = m.to(torch.bfloat16)
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    e = m.encode(texts, batch_size=a.batch_size, convert_to_numpy=False, convert_to_tensor=True)
+    e = e.float().cpu().numpy()
+    enc = time.perf_counter() - t0
+    import sentence_transformers
+    return e, load, enc, f"sentence-transformers {sentence_transformers.__version__}, torch {torch.__version__}"
+
+
+FE_FILES = {"fe-ort-fp32": "model.onnx", "fe-ort-int8": "model-int8.onnx",
+            "fe-ort-int8pc": "model-int8pc.onnx", "fe-ov-fp32": "ov-fp32.xml", "fe-ov-int8": "ov-int8.xml"}
+
+
+def fe_engine(a, texts):
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+    t0 = time.perf_counter()
+    with open(os.path.join(a.model, "sentence_bert_config.json"), encoding="utf-8") as f:
+        max_len = json.load(f).get("max_seq_length", 512)
+    tok = Tokenizer.from_file(os.path.join(a.model, "tokenizer.json"))
+    tok.enable_truncation(max_len)
+    pad = next((i for i in (tok.token_to_id("[PAD]"), tok.token_to_id("<pad>")) if i is not None), 0)
+    tok.enable_padding(pad_id=pad)
+    path = os.path.join(a.work, FE_FILES[a.engine])
+    if not os.path.exists(path):
+        raise SystemExit(f"e2e_peers: {path} missing (bench/real.py kernel makes it)")
+    if a.engine.startswith("fe-ov-"):
+        import openvino as ov
+        core = ov.Core()
+        c = core.compile_model(core.read_model(path), "CPU", {
+            "INFERENCE_NUM_THREADS": a.threads, "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": "f32"})
+        req = c.create_infer_request()
+        names = {i.get_any_name() for i in c.inputs}
+
+        def run(feed):
+            return np.asarray(req.infer(feed)[c.outputs[0]])
+        ver = f"openvino {ov.__version__}"
+    else:
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = a.threads
+        so.inter_op_num_threads = 1
+        s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        names = {i.name for i in s.get_inputs()}
+
+        def run(feed):
+            return s.run(None, feed)[0]
+        ver = f"onnxruntime {ort.__version__}"
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = []
+    for i in range(0, len(texts), a.batch_size):
+        enc = tok.encode_batch(texts[i:i + a.batch_size])
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        h = run({k: v for k, v in feed.items() if k in names})
+        m = mask[:, :, None].astype(np.float32)
+        e = (h * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        out.append(e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12))
+    e = np.concatenate(out).astype(np.float32)
+    enc_s = time.perf_counter() - t0
+    import tokenizers
+    return e, load, enc_s, f"{ver}, tokenizers {tokenizers.__version__}"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--engine", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--input", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--work", default="")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=32)
+    a = ap.parse_args(argv)
+    with open(a.input, encoding="utf-8") as f:
+        texts = f.read().split("\n")
+    if texts and texts[-1] == "":
+        texts.pop()
+    if a.engine.startswith("st-"):
+        e, load, enc, ver = st_engine(a, texts)
+    elif a.engine.startswith("fe-"):
+        e, load, enc, ver = fe_engine(a, texts)
+    else:
+        raise SystemExit(f"e2e_peers: unknown engine {a.engine!r}")
+    np.save(a.out, e)
+    print(json.dumps({"engine": a.engine, "n": len(texts), "load_s": load, "encode_s": enc,
+                      "versions": ver}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,525 @@
+#!/usr/bin/env python3
+"""bertcpp vs the CPU leaders on REAL trained weights (issue 17): kernel latency, end to end, charts.
+
+Run with the peers venv (scripts/setup_peers.sh), by hand, never on CI. Each step is separate so
+that a shared machine can gate it (prepare/convert = heavy, timing = exclusive):
+    PY=~/.cache/bertcpp/venv-peers/bin/python
+    $PY bench/real.py prepare  [--model DIR]   inputs from the real corpus (bench/make_sentences.py)
+    $PY bench/real.py kernel   [--model DIR]   agreement with PyTorch fp32, then interleaved timing
+    $PY bench/real.py e2e      [--model DIR]   20,000 sentences: bertcpp embed vs the peer pipelines
+    $PY bench/real.py report                   charts docs/bench-real-*.svg + docs/benchmarks.md block
+Results: ~/.cache/bertcpp/bench/<model>/{kernel,e2e}.json (outside the tree).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+sys.path.insert(0, BENCH)
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import run as core  # noqa: E402  (Worker, find_bertcpp, run_bertcpp_bench, cpu_busy, svg_chart)
+import safetensors_np  # noqa: E402
+
+CACHE = os.path.expanduser(os.environ.get("BERTCPP_BENCH_CACHE", "~/.cache/bertcpp/bench"))
+MODELS = os.path.expanduser("~/.cache/bertcpp/real-models/models")
+SENTENCES = os.path.join(CACHE, "sentences-20000.txt")
+PEER_ENGINES = ["torch-fp32", "torch-bf16", "ort-fp32", "ort-int8", "ort-int8pc", "ort-opt-fp32",
+                "ort-opt-int8",
+                "ov-fp32", "ov-int8", "ct2-int8"]
+BERTCPP_DTYPES = ["f32", "bf16", "int8"]
+SHAPES = [("b1x128", 1, 128, 20), ("b32x128", 32, 128, 3)]  # name, batch, seq, iters per round
+E2E_PEERS = ["st-torch-fp32", "st-torch-bf16", "st-onnx-fp32", "st-openvino-fp32", "fe-ort-fp32",
+             "fe-ort-int8", "fe-ort-int8pc", "fe-ov-fp32", "fe-ov-int8"]
+FP32_TOL = 1e-3    # max |d| of last_hidden_state (real tokens) for an fp32 peer to be timed
+LOWP_COS = 0.90    # min cosine of mean-pooled rows for a bf16/int8 peer to be timed (same model)
+GOOD_COS = 0.99    # issue 17's int8 accuracy target; below it a row is flagged
+log = core.log
+
+
+def precision(engine):
+    return "fp32" if engine.endswith(("fp32", "f32")) else "bf16" if "bf16" in engine else "int8"
+
+
+def workdir(model):
+    return os.path.join(CACHE, os.path.basename(os.path.normpath(model)))
+
+
+def peers_python():
+    return os.environ.get("PEERS_PY", sys.executable)
+
+
+# ---------------------------------------------------------------- inputs
+def cmd_prepare(a):
+    """Token ids from the real corpus: b1x128 / b32x128 full windows, a calibration set, and a
+    padded ragged batch of 8 sentences for the agreement check."""
+    from tokenizers import Tokenizer
+    if not os.path.exists(SENTENCES):
+        subprocess.run([sys.executable, os.path.join(BENCH, "make_sentences.py"), "--out", SENTENCES],
+                       check=True)
+    with open(SENTENCES, encoding="utf-8") as f:
+        sents = f.read().splitlines()
+    tok = Tokenizer.from_file(os.path.join(a.model, "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    cls_sep = tok.encode("").ids  # [CLS] [SEP] (or <s> </s>)
+    stream = []
+    for s in sents[:4000]:
+        stream += tok.encode(s, add_special_tokens=False).ids
+    w = work = workdir(a.model)
+    os.makedirs(w, exist_ok=True)
+
+    def windows(start, n, seq):
+        ids = np.zeros((n, seq), dtype=np.int64)
+        for i in range(n):
+            body = stream[start + i * (seq - 2): start + (i + 1) * (seq - 2)]
+            ids[i] = [cls_sep[0]] + body + [cls_sep[-1]]
+        return ids
+
+    def write(name, ids, mask=None):
+        mask = np.ones_like(ids) if mask is None else mask
+        safetensors_np.write(os.path.join(w, name), {"input_ids": ids, "attention_mask": mask,
+                                                     "token_type_ids": np.zeros_like(ids)})
+
+    write("b1x128.safetensors", windows(0, 1, 128))
+    write("b32x128.safetensors", windows(126, 32, 128))
+    write("calib.safetensors", windows(126 * 40, 32, 128))
+    picks = [sents[i] for i in (0, 7, 100, 1000, 5000, 9000, 15000, 19999)]
+    enc = [tok.encode(s).ids[:128] for s in picks]
+    L = max(len(e) for e in enc)
+    pad = next((i for i in (tok.token_to_id("[PAD]"), tok.token_to_id("<pad>")) if i is not None), 0)
+    ids = np.full((len(enc), L), pad, dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for i, e in enumerate(enc):
+        ids[i, :len(e)] = e
+        mask[i, :len(e)] = 1
+    write("agree.safetensors", ids, mask)
+    log(f"prepare: {work}: b1x128, b32x128, calib 32x128, agree {ids.shape} "
+        f"(lengths {[len(e) for e in enc]}); {len(stream)} corpus tokens")
+    return 0
+
+
+# ---------------------------------------------------------------- agreement
+def compare(ref_path, got_path, mask):
+    r = safetensors_np.read(ref_path, as_f32=True)["last_hidden_state"]
+    g = safetensors_np.read(got_path, as_f32=True)["last_hidden_state"]
+    m = mask.astype(bool)
+    d = float(np.abs(r[m] - g[m]).max())
+    w = mask[:, :, None].astype(np.float32)
+    pr, pg = (r * w).sum(1) / w.sum(1), (g * w).sum(1) / w.sum(1)
+    cos = (pr * pg).sum(1) / (np.linalg.norm(pr, axis=1) * np.linalg.norm(pg, axis=1))
+    tr, tg = r[m], g[m]
+    tcos = (tr * tg).sum(1) / (np.linalg.norm(tr, axis=1) * np.linalg.norm(tg, axis=1))
+    return {"max_abs_diff": d, "min_cos_pooled": float(cos.min()), "min_cos_token": float(tcos.min())}
+
+
+def agrees(engine, c):
+    if precision(engine) == "fp32":
+        return c["max_abs_diff"] <= FP32_TOL
+    return c["min_cos_pooled"] >= LOWP_COS
+
+
+def spawn(engine, a, w):
+    argv = [peers_python(), os.path.join(BENCH, "peers", "real_peers.py"), "serve", "--engine", engine,
+            "--model", a.model, "--work", w, "--threads", str(a.threads),
+            "--calib", os.path.join(w, "calib.safetensors")]
+    try:
+        return core.Worker(engine, argv, os.path.join(w, f"worker-{engine}.log")), ""
+    except Exception as e:  # noqa: BLE001  (the peer is reported as not run)
+        tail = open(os.path.join(w, f"worker-{engine}.log"), errors="replace").read().splitlines()
+        mine = [ln for ln in tail if ln.startswith("real_peers:")]
+        return None, (mine or tail or [str(e)])[-1]
+
+
+# ---------------------------------------------------------------- kernel
+def cmd_kernel(a):
+    w = workdir(a.model)
+    engines = [e for e in (a.engines.split(",") if a.engines else PEER_ENGINES)]
+    bertcpp = core.find_bertcpp(a.bertcpp)
+    res = {"model": a.model, "threads": a.threads, "date": datetime.datetime.utcnow().isoformat() + "Z",
+           "cpu": core._cpu_model(), "bertcpp": bertcpp, "peers": {}, "agreement": {}, "timing": {},
+           "skipped": {}}
+    agree = os.path.join(w, "agree.safetensors")
+    mask = safetensors_np.read(agree)["attention_mask"]
+    workers = {}
+    for e in ["torch-fp32"] + [x for x in engines if x != "torch-fp32"]:
+        t0 = time.time()
+        wk, err = spawn(e, a, w)
+        if wk is None:
+            log(f"{e}: not run: {err}")
+            res["skipped"][e] = err
+            continue
+        res["peers"][e] = {"version": wk.hello.get("version"), "start_s": round(time.time() - t0, 1)}
+        out = os.path.join(w, f"agree-{e}.safetensors")
+        wk.call(op="forward", inputs=agree, out=out)
+        if e != "torch-fp32":
+            c = compare(os.path.join(w, "agree-torch-fp32.safetensors"), out, mask)
+            res["agreement"][e] = c
+            log(f"{e}: {wk.hello.get('version')}: {c}")
+            if not agrees(e, c):
+                res["skipped"][e] = f"disagrees with torch-fp32: {c}"
+                wk.close()
+                continue
+        workers[e] = wk
+    ref = os.path.join(w, "agree-torch-fp32.safetensors")
+    bc_dtypes = []
+    if bertcpp:
+        for d in BERTCPP_DTYPES:
+            out = os.path.join(w, f"agree-bertcpp-{d}.safetensors")
+            r = subprocess.run([bertcpp, "forward", "-m", a.model, "--input-ids", agree, "--dtype", d,
+                                "-t", str(a.threads), "--outputs", "last_hidden_state", "-o", out],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                res["skipped"][f"bertcpp-{d}"] = r.stderr.strip()[-300:]
+                continue
+            c = compare(ref, out, mask)
+            res["agreement"][f"bertcpp-{d}"] = c
+            log(f"bertcpp-{d}: {c}")
+            bc_dtypes.append(d)  # timed even if it disagrees: flagged in the report instead
+    else:
+        res["skipped"]["bertcpp"] = "no bertcpp binary (build/bin/bertcpp, $BERTCPP or --bertcpp)"
+    names = [f"bertcpp-{d}" for d in bc_dtypes] + list(workers)
+    shapes = [s for s in SHAPES if not a.shapes or s[0] in a.shapes.split(",")]
+    if a.iters:  # e.g. "5,1" for a bigger model
+        shapes = [(n, b, s, int(i)) for (n, b, s, _), i in zip(shapes, a.iters.split(","))]
+    for name, b, s, iters in shapes:
+        inp = os.path.join(w, f"{name}.safetensors")
+        per = {n: [] for n in names}
+        busy0 = core.cpu_busy(0.5)
+        for rnd in range(a.rounds):
+            order = names[rnd % len(names):] + names[:rnd % len(names)]
+            for n in order:
+                if n.startswith("bertcpp-"):
+                    r = core.run_bertcpp_bench(bertcpp, a.model, (name, b, s, iters), n[8:], a.threads,
+                                               iters, None, 1 if rnd else 3)
+                    per[n].append(r["median_ms"])
+                else:
+                    r = workers[n].call(op="bench", inputs=inp, iters=iters, warmup=1 if rnd else 3)
+                    per[n].append(r["median_ms"])
+            log(f"{name} round {rnd + 1}/{a.rounds}: " +
+                ", ".join(f"{n} {per[n][-1]:.2f}" for n in names))
+        res["timing"][name] = {n: {"median_ms": statistics.median(v), "round_medians_ms": v}
+                               for n, v in per.items()}
+        res["timing"][name]["_cpu_busy_before"] = busy0
+    for wk in workers.values():
+        wk.close()
+    path = os.path.join(w, "kernel.json")
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    log(f"kernel: wrote {path}")
+    return 0
+
+
+# ---------------------------------------------------------------- end to end
+def timed(argv, log_path):
+    """Run argv; (wall s, peak RSS MiB of that child, stdout)."""
+    t0 = time.perf_counter()
+    with open(log_path, "w") as err:
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True)
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        tail = open(log_path, errors="replace").read().strip().splitlines()
+        raise RuntimeError(f"exit {p.returncode}: {tail[-1] if tail else ''}")
+    return wall, ru.ru_maxrss / 1024.0, out
+
+
+def cmd_e2e(a):
+    w = workdir(a.model)
+    bertcpp = core.find_bertcpp(a.bertcpp)
+    corpus = SENTENCES
+    with open(corpus, encoding="utf-8") as f:
+        n = sum(1 for _ in f)
+    path = os.path.join(w, "e2e.json")
+    res = json.load(open(path)) if os.path.exists(path) and a.keep else \
+        {"model": a.model, "threads": a.threads, "corpus": corpus, "n": n, "runs": {}, "skipped": {}}
+    res["date"] = datetime.datetime.utcnow().isoformat() + "Z"
+    runs = []
+    if bertcpp:
+        runs += [(f"bertcpp-{d}", [bertcpp, "embed", "-m", a.model, "-t", str(a.threads), "--dtype", d,
+                                    "-i", corpus, "-f", "npy", "-o", os.path.join(w, f"e2e-bertcpp-{d}.npy")])
+                 for d in BERTCPP_DTYPES]
+    runs += [(e, [peers_python(), os.path.join(BENCH, "peers", "e2e_peers.py"), "--engine", e,
+                  "--model", a.model, "--input", corpus, "--out", os.path.join(w, f"e2e-{e}.npy"),
+                  "--work", w, "--threads", str(a.threads)]) for e in E2E_PEERS]
+    if a.engines:
+        runs = [r for r in runs if r[0] in a.engines.split(",")]
+    # st-torch-fp32 first: every other row is compared with it
+    for name, argv in sorted(runs, key=lambda r: r[0] != "st-torch-fp32"):
+        walls, outs = [], []
+        try:
+            for _ in range(a.rounds):
+                wall, rss, out = timed(argv, os.path.join(w, f"e2e-{name}.log"))
+                walls.append(wall)
+                outs.append(out)
+        except RuntimeError as e:
+            log(f"{name}: not run: {e}")
+            res["skipped"][name] = str(e)
+            continue
+        out = outs[walls.index(min(walls))]  # the peer's own timers of the best run
+        rec = {"wall_s": min(walls), "walls_s": walls, "peak_rss_mb": rss,
+               "sent_per_s": n / min(walls), "command": shlex.join(argv)}
+        if out.strip():
+            try:
+                rec.update(json.loads(out.strip().splitlines()[-1]))
+            except ValueError:
+                pass
+        ref = os.path.join(w, "e2e-st-torch-fp32.npy")
+        if os.path.exists(ref):
+            r = np.load(ref)
+            g = np.load(os.path.join(w, f"e2e-{name}.npy"))
+            if g.shape != r.shape:
+                rec["error"] = f"shape {g.shape} != {r.shape}"
+            else:
+                cos = (r * g).sum(1) / (np.linalg.norm(r, axis=1) * np.linalg.norm(g, axis=1))
+                rec["min_cos"], rec["mean_cos"] = float(cos.min()), float(cos.mean())
+        res["runs"][name] = rec
+        res["skipped"].pop(name, None)
+        log(f"{name}: {rec['sent_per_s']:.0f} sent/s (wall {min(walls):.1f} s), peak RSS "
+            f"{rss:.0f} MiB, min cos {rec.get('min_cos', float('nan')):.6f}")
+        with open(path, "w") as f:
+            json.dump(res, f, indent=1)
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    log(f"e2e: wrote {path}")
+    return 0
+
+
+# ---------------------------------------------------------------- report
+COL = {"bertcpp": "#d62728", "torch": "#1f77b4", "ort": "#2ca02c", "ort-opt": "#98df8a", "ov": "#9467bd",
+       "ct2": "#ff7f0e", "st": "#1f77b4", "fe": "#2ca02c"}
+
+
+def color(name):
+    fam = "ort-opt" if name.startswith("ort-opt") else name.split("-")[0]
+    if name.startswith("st-onnx"):
+        return "#2ca02c"
+    if name.startswith("st-openvino"):
+        return "#9467bd"
+    return COL.get(fam, "#7f7f7f")
+
+
+def esc(s):
+    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def bar_chart(path, title, subtitle, groups, unit, note):
+    """Horizontal bars: groups = [(group label, [(name, value), ...])], each group on its own scale."""
+    rows = sum(len(g[1]) + 1 for g in groups)
+    W, L, R, T, rh = 760, 170, 90, 60, 17
+    H = T + rows * rh + 40
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+         f'font-family="sans-serif" font-size="12">', f'<rect width="{W}" height="{H}" fill="white"/>',
+         f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15">{esc(title)}</text>',
+         f'<text x="{W / 2}" y="40" text-anchor="middle" font-size="11" fill="#444">{esc(subtitle)}</text>']
+    y = T
+    for label, items in groups:
+        o.append(f'<text x="8" y="{y + 12}" font-weight="bold">{esc(label)}</text>')
+        y += rh
+        vmax = max(v for _, v in items)
+        for name, v in items:
+            bw = (W - L - R) * v / vmax
+            o.append(f'<text x="{L - 6}" y="{y + 12}" text-anchor="end">{esc(name)}</text>')
+            o.append(f'<rect x="{L}" y="{y + 2}" width="{bw:.1f}" height="{rh - 4}" fill="{color(name)}"/>')
+            o.append(f'<text x="{L + bw + 4:.1f}" y="{y + 12}">{v:.3g} {unit}</text>')
+            y += rh
+    o.append(f'<text x="8" y="{H - 10}" font-size="10" fill="#666">{esc(note)}</text></svg>')
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(o) + "\n")
+
+
+def scatter(path, title, subtitle, pts, xlabel, ylabel, note):
+    """pts = [(name, x, y)]; x log scale (ms), y linear."""
+    import math
+    W, H, L, R, T, B = 760, 440, 80, 180, 60, 60
+    xs = [p[1] for p in pts]
+    ys = [p[2] for p in pts]
+    x0, x1 = math.log10(min(xs) * 0.8), math.log10(max(xs) * 1.25)
+    y0, y1 = min(ys) - (max(ys) - min(ys)) * 0.1 - 1e-4, max(1.0, max(ys)) + 1e-4
+
+    def px(v):
+        return L + (math.log10(v) - x0) / (x1 - x0) * (W - L - R)
+
+    def py(v):
+        return H - B - (v - y0) / (y1 - y0) * (H - T - B)
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+         f'font-family="sans-serif" font-size="12">', f'<rect width="{W}" height="{H}" fill="white"/>',
+         f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15">{esc(title)}</text>',
+         f'<text x="{W / 2}" y="40" text-anchor="middle" font-size="11" fill="#444">{esc(subtitle)}</text>',
+         f'<rect x="{L}" y="{T}" width="{W - L - R}" height="{H - T - B}" fill="none" stroke="#333"/>']
+    for k in range(6):
+        v = y0 + (y1 - y0) * k / 5
+        o.append(f'<line x1="{L}" y1="{py(v):.1f}" x2="{W - R}" y2="{py(v):.1f}" stroke="#ddd"/>')
+        o.append(f'<text x="{L - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{v:.4f}</text>')
+    for t in [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]:
+        if x0 <= math.log10(t) <= x1:
+            o.append(f'<text x="{px(t):.1f}" y="{H - B + 16}" text-anchor="middle">{t}</text>')
+    o.append(f'<text x="{(L + W - R) / 2}" y="{H - 22}" text-anchor="middle">{esc(xlabel)}</text>')
+    o.append(f'<text x="18" y="{(T + H - B) / 2}" text-anchor="middle" '
+             f'transform="rotate(-90 18 {(T + H - B) / 2})">{esc(ylabel)}</text>')
+    for i, (name, x, y) in enumerate(pts):
+        o.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="5" fill="{color(name)}"/>')
+        o.append(f'<text x="{px(x) + 7:.1f}" y="{py(y) + 4:.1f}" font-size="11">{esc(name)}</text>')
+    o.append(f'<text x="8" y="{H - 4}" font-size="10" fill="#666">{esc(note)}</text></svg>')
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(o) + "\n")
+
+
+def verdict(r, target):
+    return "met" if r >= target else f"missed: needs {target / r:.3f}× more"
+
+
+def cmd_report(a):
+    w = workdir(a.model)
+    k = json.load(open(os.path.join(w, "kernel.json")))
+    e = json.load(open(os.path.join(w, "e2e.json"))) if os.path.exists(os.path.join(w, "e2e.json")) else None
+    mname = os.path.basename(os.path.normpath(a.model))
+    sfx = "" if mname == "all-MiniLM-L6-v2" else "-" + mname.lower()  # chart file names per model
+    cpu = "AMD EPYC Zen 5, 2 vCPUs, AVX-512 VNNI+BF16, no AMX"
+    lines = [f"Real weights: **{mname}**, threads {k['threads']}, {k['date'][:16]} UTC, {cpu} "
+             f"(`{k['cpu']}`). Only ratios within this run mean anything. bertcpp int8 is being "
+             "reworked by another session; its numbers here are those of this branch's build.", ""]
+    lines += ["Peer versions: " + "; ".join(f"{n}: {v['version']}" for n, v in k["peers"].items()), ""]
+    if k["skipped"]:
+        lines += ["Not timed: " + "; ".join(f"{n}: {esc(v)[:160]}" for n, v in k["skipped"].items()), ""]
+    shapes = [s for s in k["timing"]]
+    names = [n for n in k["timing"][shapes[0]] if not n.startswith("_")]
+    nr = len(next(v for v in k["timing"][shapes[0]].values() if isinstance(v, dict))["round_medians_ms"])
+    lines += [f"Latency: median of the per-round medians ({nr} interleaved rounds; in brackets the fastest "
+              "and slowest round).", ""]
+    lines += ["| engine | precision | " + " | ".join(f"{s} ms" for s in shapes) +
+              " | max abs diff vs torch-fp32 | min cos (mean-pooled) | min cos (tokens) |",
+              "|---|---|" + "---|" * len(shapes) + "---|---|---|"]
+    for n in names:
+        ag = k["agreement"].get(n)
+        lines.append(f"| {n} | {precision(n)} | " +
+                     " | ".join(f"{core.fmt_ms(k['timing'][s][n]['median_ms'])} "
+                                f"[{core.fmt_ms(min(k['timing'][s][n]['round_medians_ms']))}–"
+                                f"{core.fmt_ms(max(k['timing'][s][n]['round_medians_ms']))}]"
+                                for s in shapes) + " | " +
+                     (f"{ag['max_abs_diff']:.2e} | {ag['min_cos_pooled']:.4f}"
+                      f"{' (below 0.99)' if ag['min_cos_pooled'] < GOOD_COS else ''} | "
+                      f"{ag['min_cos_token']:.4f} |" if ag else "(reference) | 1 | 1 |"))
+    lines.append("")
+    # targets
+    tl = ["**Targets (issue 17)**", ""]
+    for s in shapes:
+        t = k["timing"][s]
+
+        def best(pred):
+            c = [(t[n]["median_ms"], n) for n in names if pred(n)]
+            return min(c) if c else None
+        b8, p8 = best(lambda n: n == "bertcpp-int8"), best(lambda n: not n.startswith("bertcpp") and precision(n) == "int8")
+        if b8 and p8:
+            r = p8[0] / b8[0]
+            tl.append(f"- {s} int8: bertcpp {b8[0]:.2f} ms vs fastest int8 peer {p8[1]} {p8[0]:.2f} ms = "
+                      f"{r:.2f}× (target ≥ 1.3×: {verdict(r, 1.3)})")
+        bb, pb = best(lambda n: n == "bertcpp-bf16"), best(lambda n: n == "torch-bf16")
+        if bb and pb:
+            r = pb[0] / bb[0]
+            tl.append(f"- {s} bf16: bertcpp {bb[0]:.2f} ms vs PyTorch bf16 {pb[0]:.2f} ms = {r:.2f}× "
+                      f"(target ≥ 1.2×: {verdict(r, 1.2)})")
+        bf, pf = best(lambda n: n == "bertcpp-f32"), best(lambda n: not n.startswith("bertcpp") and precision(n) == "fp32")
+        if bf and pf:
+            r = pf[0] / bf[0]
+            tl.append(f"- {s} fp32: bertcpp {bf[0]:.2f} ms vs fastest fp32 peer {pf[1]} {pf[0]:.2f} ms = {r:.2f}× "
+                      f"(target: ahead of every fp32 peer: {'met' if r > 1 else 'missed'})")
+    bar_chart(os.path.join(ROOT, "docs", f"bench-real-latency{sfx}.svg"),
+              f"{mname}: forward latency, real weights (lower is better)",
+              f"threads {k['threads']}, median of interleaved rounds, {cpu}",
+              [(s, [(n, k["timing"][s][n]["median_ms"]) for n in names]) for s in shapes], "ms",
+              "bench/real.py kernel; bertcpp via `bertcpp bench`, peers in bench/peers/real_peers.py")
+    pts = [(n, k["timing"][shapes[-1]][n]["median_ms"], k["agreement"][n]["min_cos_pooled"])
+           for n in names if n in k["agreement"] and precision(n) != "fp32"]
+    if pts:
+        scatter(os.path.join(ROOT, "docs", f"bench-real-int8-accuracy{sfx}.svg"),
+                f"{mname}: accuracy vs speed, bf16/int8 engines",
+                f"{shapes[-1]} latency vs min cosine of mean-pooled rows vs PyTorch fp32 (8 real sentences)",
+                pts, f"{shapes[-1]} ms (log)", "min cosine vs torch-fp32", "up and left is better")
+    if e:
+        lines += [f"End to end: {e['n']:,} real sentences (`bench/make_sentences.py`), file in, float32 "
+                  f"embeddings out, threads {e['threads']}, wall time of the whole process "
+                  "(start-up, load, tokenize, forward, pool, write; the best run, every run's time in "
+                  "brackets), peak RSS of the last run; cosine per row vs `SentenceTransformer.encode` fp32.", "",
+                  "| pipeline | sentences/s | wall s (runs) | of which encode s | peak RSS MiB | min cos | mean cos |",
+                  "|---|---|---|---|---|---|---|"]
+        rr = e["runs"]
+        for n, r in sorted(rr.items(), key=lambda x: -x[1]["sent_per_s"]):
+            runs = " / ".join(f"{x:.1f}" for x in r["walls_s"])
+            lines.append(f"| {n} | {r['sent_per_s']:.0f} | {r['wall_s']:.1f} ({runs}) | "
+                         f"{r['encode_s']:.1f} | " if "encode_s" in r else
+                         f"| {n} | {r['sent_per_s']:.0f} | {r['wall_s']:.1f} ({runs}) | — | ")
+            lines[-1] += f"{r['peak_rss_mb']:.0f} | {r.get('min_cos', float('nan')):.6f} | {r.get('mean_cos', float('nan')):.6f} |"
+        if e["skipped"]:
+            lines += ["", "Not run: " + "; ".join(f"{n}: {esc(v)[:200]}" for n, v in e["skipped"].items())]
+        lines.append("")
+        for p in ("fp32", "bf16", "int8"):
+            b = [r["sent_per_s"] for n, r in rr.items() if n.startswith("bertcpp") and precision(n) == p]
+            q = [(r["sent_per_s"], n) for n, r in rr.items() if not n.startswith("bertcpp") and precision(n) == p]
+            if b and q:
+                best_q = max(q)
+                ratio = b[0] / best_q[0]
+                tl.append(f"- e2e {p}: bertcpp {b[0]:.0f} sent/s vs fastest {p} peer {best_q[1]} "
+                          f"{best_q[0]:.0f} sent/s = {ratio:.2f}× (target ≥ 2×: "
+                          f"{verdict(ratio, 2.0)})")
+        ep = [(n, r["sent_per_s"], r["min_cos"]) for n, r in rr.items()
+              if "min_cos" in r and precision(n) != "fp32"]
+        if ep:
+            scatter(os.path.join(ROOT, "docs", f"bench-real-e2e-accuracy{sfx}.svg"),
+                    f"{mname}: end-to-end accuracy vs throughput, bf16/int8 pipelines",
+                    f"sentences/s vs the worst row's cosine with SentenceTransformer fp32 over {e['n']:,} sentences",
+                    ep, "sentences/s (log)", "min cosine vs st-torch-fp32", "up and right is better")
+        bar_chart(os.path.join(ROOT, "docs", f"bench-real-e2e{sfx}.svg"),
+                  f"{mname}: {e['n']:,} sentences end to end (higher is better)",
+                  f"threads {e['threads']}, whole process wall time, {cpu}",
+                  [("sentences/s", [(n, r["sent_per_s"]) for n, r in
+                                    sorted(rr.items(), key=lambda x: -x[1]["sent_per_s"])])],
+                  "/s", "bench/real.py e2e; bertcpp embed -f npy vs bench/peers/e2e_peers.py")
+    text = "\n".join(lines + tl) + "\n"
+    print(text)
+    doc = os.path.join(ROOT, "docs", "benchmarks.md")
+    begin, end = f"<!-- bench:real:{mname}:begin -->", f"<!-- bench:real:{mname}:end -->"
+    s = open(doc, encoding="utf-8").read()
+    i, j = s.find(begin), s.find(end)
+    if i < 0 or j < i:
+        log(f"report: {doc} has no {begin} ... {end} block; not updated")
+        return 0
+    open(doc, "w", encoding="utf-8").write(s[:i + len(begin)] + "\n" + text + s[j:])
+    log(f"report: updated {doc} and docs/bench-real-*.svg")
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("step", choices=["prepare", "kernel", "e2e", "report"])
+    ap.add_argument("--model", default=os.path.join(MODELS, "all-MiniLM-L6-v2"))
+    ap.add_argument("--bertcpp", default=None, help="bertcpp binary (default: $BERTCPP or build*/bin)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=None, help="kernel: 5, e2e: 1")
+    ap.add_argument("--engines", default="", help="comma list (default: all)")
+    ap.add_argument("--shapes", default="", help="kernel: comma list of b1x128,b32x128")
+    ap.add_argument("--iters", default="", help="kernel: iterations per round per shape (default 20,3)")
+    ap.add_argument("--keep", action="store_true", help="e2e: keep other rows of an earlier e2e.json")
+    a = ap.parse_args(argv)
+    if a.rounds is None:
+        a.rounds = 5 if a.step == "kernel" else 1
+    return {"prepare": cmd_prepare, "kernel": cmd_kernel, "e2e": cmd_e2e, "report": cmd_report}[a.step](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs the real-weight benchmark peers (bench/real.py, docs/benchmarks.md "Real weights") into a
+# venv OUTSIDE the tree. Run by hand (through the CPU gate on a shared machine); CI never runs it.
+#
+#   bash scripts/setup_peers.sh                 # venv: ${BERTCPP_PEERS_VENV:-~/.cache/bertcpp/venv-peers}
+#   REF_PY=/work/venv/ref/bin/python bash scripts/setup_peers.sh
+#   WITH_LLAMA=1 bash scripts/setup_peers.sh    # also llama-cpp-python (compiles llama.cpp: slow)
+#
+# PyTorch CPU wheels are not on PyPI, so torch, transformers, sentence-transformers and tokenizers
+# come from the reference venv ($REF_PY's site-packages, appended to this venv's sys.path by a .pth
+# file); pip is constrained to those versions so it never shadows them with others.
+set -euo pipefail
+REF_PY=${REF_PY:-/work/venv/ref/bin/python}
+VENV=${BERTCPP_PEERS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/bertcpp/venv-peers}
+here=$(cd "$(dirname "$0")/.." && pwd)
+case "$VENV" in "$here"/*) echo "setup_peers.sh: venv $VENV is inside the source tree" >&2; exit 2;; esac
+[ -x "$REF_PY" ] || { echo "setup_peers.sh: reference python $REF_PY not found (set REF_PY)" >&2; exit 2; }
+"$REF_PY" -c 'import torch, transformers, sentence_transformers, tokenizers' ||
+  { echo "setup_peers.sh: $REF_PY lacks torch/transformers/sentence-transformers/tokenizers" >&2; exit 2; }
+
+if [ ! -x "$VENV/bin/python" ]; then "$REF_PY" -m venv "$VENV"; fi
+ref_site=$("$REF_PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+own_site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$ref_site" > "$own_site/zz_bertcpp_ref_site.pth"   # after our own packages on sys.path
+
+cons="$VENV/constraints.txt"
+"$REF_PY" - > "$cons" <<'PY'
+from importlib.metadata import version
+for p in ("torch", "transformers", "sentence-transformers", "tokenizers", "numpy", "safetensors",
+          "huggingface-hub"):
+    print(f"{p}=={version(p)}")
+PY
+pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q -c "$cons")
+# Core peers: each pinned to what was verified here (see docs/benchmarks.md).
+"${pip[@]}" onnx onnxruntime openvino ctranslate2
+# Optional: a failure leaves the peer out (the harness says so) instead of failing the set-up.
+# Not installed: optimum / optimum-intel (sentence-transformers' backend="onnx"/"openvino"): every
+# release that imports with transformers 5.x is missing (optimum-onnx 0.1.0 wants transformers<4.58;
+# under the pin pip falls back to optimum 1.17.1 / optimum-intel 1.15.0, which fail to import).
+for extra in nncf onnxscript; do
+  "${pip[@]}" "$extra" || echo "setup_peers.sh: warning: $extra did not install; its peer is skipped" >&2
+done
+if [ "${WITH_LLAMA:-0}" = 1 ]; then
+  CMAKE_ARGS="-DGGML_NATIVE=ON" "${pip[@]}" llama-cpp-python gguf ||
+    echo "setup_peers.sh: warning: llama-cpp-python did not build; its peer is skipped" >&2
+fi
+"$VENV/bin/python" - <<'PY'
+from importlib.metadata import version, PackageNotFoundError
+for p in ("torch", "transformers", "sentence-transformers", "onnxruntime", "onnx", "openvino",
+          "nncf", "ctranslate2", "optimum", "optimum-intel", "optimum-onnx", "llama-cpp-python"):
+    try:
+        print(f"{p}\t{version(p)}")
+    except PackageNotFoundError:
+        print(f"{p}\t-")
+PY
+echo "$VENV/bin/python"
