@@ -43,6 +43,10 @@ def main():
         shutil.rmtree(os.path.join(data, name), ignore_errors=True)
         os.makedirs(os.path.join(data, name))
         d.save(os.path.join(data, name))
+        if name == "2_Dense":  # the same module as pytorch_model.bin (torch zip), for the .bin reader
+            shutil.rmtree(os.path.join(data, name + "_bin"), ignore_errors=True)
+            os.makedirs(os.path.join(data, name + "_bin"))
+            d.save(os.path.join(data, name + "_bin"), safe_serialization=False)
     models = os.path.join(ROOT, "tests", "data", "models")
     cases = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -119,6 +119,17 @@ TEST_F(Folders, UnknownPromptNameListsThePrompts) {
   EXPECT_EQ(m.prompt_length("query: "), 3);  // [CLS] query : (the trailing [SEP] not counted)
 }
 
+// A Dense module saved as pytorch_model.bin (tools/make_st_dense.py: the 2_Dense weights, torch zip)
+// reads through the torch reader to the same outputs.
+TEST_F(Folders, DenseWeightsFromPytorchModelBin) {
+  const fs::path dir = build_folder("dense-tanh", root());
+  fs::remove_all(dir / "2_Dense");
+  fs::copy(kDense / "2_Dense_bin", dir / "2_Dense", fs::copy_options::recursive);
+  ASSERT_FALSE(fs::exists(dir / "2_Dense" / "model.safetensors"));
+  const Model m = Model::from_pretrained(dir.string());
+  EXPECT_LE(max_diff(m.embed(texts(), EmbedOptions{}), expected()["cases"]["dense-tanh"]), kTol);
+}
+
 // Bad Dense modules fail at load with an error naming the file and the fault.
 TEST_F(Folders, BadDenseModulesNameTheFile) {
   const fs::path dir = build_folder("dense-tanh", root());
