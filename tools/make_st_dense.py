@@ -43,6 +43,10 @@ def main():
         shutil.rmtree(os.path.join(data, name), ignore_errors=True)
         os.makedirs(os.path.join(data, name))
         d.save(os.path.join(data, name))
+        if name == "2_Dense":  # the same module as pytorch_model.bin (torch zip), for the .bin reader
+            shutil.rmtree(os.path.join(data, name + "_bin"), ignore_errors=True)
+            os.makedirs(os.path.join(data, name + "_bin"))
+            d.save(os.path.join(data, name + "_bin"), safe_serialization=False)
     models = os.path.join(ROOT, "tests", "data", "models")
     cases = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,6 +57,17 @@ def main():
             cases[variant] = {"dimension": model.get_sentence_embedding_dimension(),
                               "shape": list(emb.shape), "data": emb.reshape(-1).tolist()}
             cases[variant + "/single"] = {"data": model.encode(TEXTS[0]).tolist()}
+            for name in st_folders.DENSE_PROMPTS:
+                cases[variant + "/prompt_name_" + name] = {
+                    "data": model.encode(TEXTS, prompt_name=name).reshape(-1).tolist()}
+            cases[variant + "/prompt"] = {"data": model.encode(TEXTS, prompt="Hello, ").reshape(-1).tolist()}
+            # the folder's small files, so that the C++ tests build the very same folder
+            files = {}
+            for name in ("modules.json", "1_Pooling/config.json", "sentence_bert_config.json",
+                         "config_sentence_transformers.json"):
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    files[name] = json.load(f)
+            cases[variant]["files"] = files
     out = {"generator": f"sentence-transformers {sentence_transformers.__version__}, torch {torch.__version__} "
                         "(tools/make_st_dense.py)", "texts": TEXTS, "cases": cases}
     with open(os.path.join(data, "expected.json"), "w", encoding="utf-8") as f:

@@ -72,10 +72,20 @@ int64_t bertcpp_model_max_seq_length(const bertcpp_model* model);
 int64_t bertcpp_model_n_labels(const bertcpp_model* model);
 const char* bertcpp_model_label(const bertcpp_model* model, int64_t i);
 
-/* Sentence embeddings of n_texts UTF-8 texts into out, row-major [n_texts, hidden_size];
- * out_capacity >= n_texts * hidden_size floats. normalize: -1 = model default, 0 = no, 1 = L2. */
+/* Width of an embedding: the last sentence-transformers Dense module's out_features, else hidden_size. */
+int64_t bertcpp_model_embedding_dimension(const bertcpp_model* model);
+
+/* Sentence embeddings of n_texts UTF-8 texts into out, row-major [n_texts, embedding_dimension]
+ * (pooling, then the folder's Dense/Normalize modules, as sentence-transformers' encode());
+ * out_capacity >= n_texts * bertcpp_model_embedding_dimension floats. normalize: -1 = model
+ * default, 0 = no (Normalize modules skipped), 1 = L2. The model's default prompt applies. */
 int bertcpp_embed(const bertcpp_model* model, const char* const* texts, size_t n_texts, int pooling, int normalize,
                   float* out, size_t out_capacity);
+/* bertcpp_embed with a prompt prepended to every text: prompt (literal text) when not NULL, else
+ * prompt_name (a key of config_sentence_transformers.json's prompts; unknown = BERTCPP_ERR_INVALID_ARGUMENT)
+ * when not NULL, else the model's default_prompt_name. */
+int bertcpp_embed_with_prompt(const bertcpp_model* model, const char* const* texts, size_t n_texts, int pooling,
+                              int normalize, const char* prompt_name, const char* prompt, float* out, size_t out_capacity);
 
 /* last_hidden_state of one padded batch: input_ids [batch, seq] (row-major); attention_mask and
  * token_type_ids may be NULL (all ones / all zeros). out_capacity >= batch * seq * hidden_size. */

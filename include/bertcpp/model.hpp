@@ -1,6 +1,7 @@
 // bertcpp::Model: transformers' BertModel (+ its task heads) with the same results, on CPU.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -61,6 +62,17 @@ struct ModelOutput {
   Tensor prediction_logits;            // masked LM [batch, seq, vocab]
   Tensor seq_relationship_logits;      // pre-training NSP [batch, 2]
   Tensor start_logits, end_logits;     // question answering [batch, seq]
+};
+
+// embed()'s choices. Unset = the model folder's sentence-transformers config.
+struct EmbedOptions {
+  std::optional<Pooling> pooling;
+  // true: L2-normalize (the Normalize module's place, else at the end); false: skip every Normalize module.
+  std::optional<bool> normalize;
+  // A key of Model::prompts(); unset = default_prompt_name (none when the config has none).
+  std::optional<std::string> prompt_name;
+  // Literal text prepended to every text; wins over prompt_name (as sentence-transformers' encode(prompt=...)).
+  std::optional<std::string> prompt;
 };
 
 struct LabelScore {
@@ -126,6 +138,27 @@ class Model {
   // config's, else mean pooling without normalization. Texts longer than max_seq_length are truncated.
   Tensor embed(std::span<const std::string> texts, std::optional<Pooling> pooling = std::nullopt,
                std::optional<bool> normalize = std::nullopt) const;
+  // As sentence-transformers' encode(): the prompt prepended, then Pooling, then its Dense and
+  // Normalize modules in modules.json order. [texts, embedding_dimension()].
+  Tensor embed(std::span<const std::string> texts, const EmbedOptions& options) const;
+  // embed()'s output width: the last Dense module's out_features, else hidden_size.
+  int64_t embedding_dimension() const;
+  // config_sentence_transformers.json's prompts (name → text) and default_prompt_name.
+  const std::map<std::string, std::string>& prompts() const;
+  const std::optional<std::string>& default_prompt_name() const;
+  // The text embed() prepends for `options` ("" for none). An unknown prompt_name throws
+  // InvalidArgument listing the model's prompts.
+  std::string resolve_prompt(const EmbedOptions& options) const;
+  // sentence-transformers' prompt length: the prompt's tokens without a trailing special token
+  // ([CLS] counted); pool_embeddings leaves them out when the Pooling config says include_prompt false.
+  int64_t prompt_length(const std::string& prompt) const;
+  // embed()'s steps, for callers that batch themselves (CLI streaming, server): its tokenization
+  // (prompt + text, do_lower_case, truncation at max_seq_length) ...
+  std::vector<Encoding> encode_for_embed(std::span<const std::string> texts, const std::string& prompt, int threads = 0) const;
+  // ... and its pooling + Dense/Normalize modules on a computed batch. prompt_lengths: one per row
+  // (prompt_length() of its prompt), or empty for no prompt.
+  Tensor pool_embeddings(const Tensor& last_hidden_state, const Tensor& attention_mask, const EmbedOptions& options,
+                         std::span<const int64_t> prompt_lengths = {}) const;
   // Pools an already computed last_hidden_state [batch, seq, hidden] with its attention mask.
   static Tensor pool(const Tensor& last_hidden_state, const Tensor& attention_mask, Pooling pooling, bool normalize);
 

@@ -8,7 +8,6 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 
 from . import _bertcpp
-from ._dense import Dense, load_modules
 from ._tensors import ids_to_numpy, is_torch_tensor, mask_to_numpy, to_framework, torch_module
 from .modeling import _local_folder
 from .quantization import PRECISIONS, quantize_embeddings
@@ -55,33 +54,7 @@ class SentenceTransformer:
         self._do_lower_case = bool(_read_json(folder, "sentence_bert_config.json").get("do_lower_case", False))
         self.truncate_dim = truncate_dim
         self._max_seq_length: Optional[int] = None  # None: the engine's own (sentence_bert_config.json)
-        # Modules after Pooling that the engine's embed() does not run (Dense), applied here in order.
-        self._after_pooling: List[Any] = []
-        pooled = False
-        for module in load_modules(folder) if folder else []:
-            if module["type"] == "Pooling":
-                pooled = True
-                self._check_pooling(module["path"])
-            elif module["type"] == "Dense":
-                if not pooled:
-                    raise NotImplementedError(f"{module['path']}: a Dense module before Pooling is not supported")
-                self._after_pooling.append(Dense(module["path"]))
-            elif module["type"] == "Normalize" and self._after_pooling:
-                self._after_pooling.append("normalize")
-
-    @staticmethod
-    def _check_pooling(folder: str) -> None:
-        """What the engine's embed() would refuse, for the path that pools outside it."""
-        cfg = _read_json(folder, "config.json")
-        modes = [k for k, v in cfg.items() if k.startswith("pooling_mode_") and v is True]
-        if len(modes) > 1:
-            raise NotImplementedError(f"{folder}/config.json concatenates several pooling modes {modes}")
-        if cfg.get("include_prompt") is False:
-            raise NotImplementedError(f"{folder}/config.json excludes the prompt from pooling (include_prompt false)")
-
-    @property
-    def _dense(self) -> List[Dense]:
-        return [m for m in self._after_pooling if isinstance(m, Dense)]
+        # Pooling, Dense and Normalize modules (modules.json) run in the engine: Model.embed / pool_embeddings.
 
     @property
     def pooling(self) -> str:
@@ -116,8 +89,7 @@ class SentenceTransformer:
         return self.max_seq_length
 
     def _full_dimension(self) -> int:
-        dense = self._dense
-        return dense[-1].out_features if dense else int(self._engine.config["hidden_size"])
+        return int(self._engine.embedding_dimension)
 
     def get_sentence_embedding_dimension(self) -> int:
         dim = self._full_dimension()
@@ -143,12 +115,8 @@ class SentenceTransformer:
         out = self._engine.forward(ids, mask, ids_to_numpy(features.get("token_type_ids"), "token_type_ids"),
                                    False, False)
         tokens = out["last_hidden_state"]
-        sentence = _bertcpp.pool(tokens, mask, self.pooling, self.normalize and not self._after_pooling)
-        for module in self._after_pooling:
-            if module == "normalize":
-                sentence = sentence / np.maximum(np.linalg.norm(sentence, axis=1, keepdims=True), 1e-12)
-            else:
-                sentence = module(sentence)
+        # sentence-transformers' prompt_length: pooling leaves the prompt out when include_prompt is false.
+        sentence = self._engine.pool_embeddings(tokens, mask, prompt_length=int(features.get("prompt_length") or 0))
         result = dict(features)
         result["token_embeddings"] = to_framework(tokens, framework)
         result["sentence_embedding"] = to_framework(sentence, framework)
@@ -168,20 +136,18 @@ class SentenceTransformer:
             return self.prompts.get(self.default_prompt_name)
         return None
 
-    def _embed_batch(self, texts: List[str], output_value: str) -> Any:
-        if output_value == "sentence_embedding" and self._max_seq_length is None and not self._after_pooling:
-            return self._engine.embed(texts, None, None)  # the engine's own path (its checks, its lowercasing)
-        if output_value == "sentence_embedding" and not self._checked_pooling and not self._after_pooling:
-            self._engine.embed(texts[:1], None, None)  # raises Unsupported for pipelines it cannot reproduce
-            self._checked_pooling = True
-        features = self.tokenize(texts)
+    def _embed_batch(self, texts: List[str], output_value: str, prompt: Optional[str]) -> Any:
+        if output_value == "sentence_embedding" and self._max_seq_length is None:
+            # the engine's own path: prompt, lowercasing, pooling, Dense and Normalize modules
+            return self._engine.embed(texts, None, None, prompt=prompt or "")
+        features = self.tokenize([(prompt or "") + t for t in texts])
+        if prompt:
+            features["prompt_length"] = self._engine.prompt_length(prompt)
         out = self.forward(features)
         if output_value == "sentence_embedding":
             return out["sentence_embedding"]
         lengths = features["attention_mask"].sum(axis=1)
         return [out["token_embeddings"][i, :int(n)] for i, n in enumerate(lengths)]
-
-    _checked_pooling = False
 
     def encode(self, sentences: Union[str, List[str]], prompt_name: Optional[str] = None, prompt: Optional[str] = None,
                batch_size: int = 32, show_progress_bar: Optional[bool] = None,
@@ -208,8 +174,6 @@ class SentenceTransformer:
         if not all(isinstance(t, str) for t in texts):
             raise TypeError("sentences must be a str or a list of str")
         prompt = self._resolve_prompt(prompt, prompt_name)
-        if prompt:
-            texts = [prompt + t for t in texts]
         truncate_dim = self.truncate_dim if truncate_dim is None else truncate_dim
         tokens = output_value == "token_embeddings"
         out: Any = [None] * len(texts) if tokens else np.empty(
@@ -218,7 +182,7 @@ class SentenceTransformer:
         batches = range(0, len(texts), batch_size)
         for n, start in enumerate(batches):
             idx = order[start:start + batch_size]
-            emb = self._embed_batch([texts[i] for i in idx], output_value)
+            emb = self._embed_batch([texts[i] for i in idx], output_value, prompt)
             if tokens:
                 for i, e in zip(idx, emb):
                     out[i] = e

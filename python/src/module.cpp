@@ -530,17 +530,52 @@ PYBIND11_MODULE(_bertcpp, m) {
       .def(
           "embed",
           [](const Model& m, const std::vector<std::string>& texts, std::optional<std::string> pooling,
-             std::optional<bool> normalize) {
-            std::optional<Pooling> p;
-            if (pooling) p = parse_pooling(*pooling);
+             std::optional<bool> normalize, std::optional<std::string> prompt_name, std::optional<std::string> prompt) {
+            EmbedOptions o;
+            if (pooling) o.pooling = parse_pooling(*pooling);
+            o.normalize = normalize;
+            o.prompt_name = prompt_name;
+            o.prompt = prompt;
             Tensor t;
             {
               py::gil_scoped_release nogil;
-              t = m.embed(texts, p, normalize);
+              t = m.embed(texts, o);
             }
             return to_numpy(t);
           },
-          py::arg("texts"), py::arg("pooling") = py::none(), py::arg("normalize") = py::none())
+          py::arg("texts"), py::arg("pooling") = py::none(), py::arg("normalize") = py::none(),
+          py::arg("prompt_name") = py::none(), py::arg("prompt") = py::none())
+      .def_property_readonly("embedding_dimension", [](const Model& m) { return m.embedding_dimension(); })
+      .def_property_readonly("prompts", [](const Model& m) { return m.prompts(); })
+      .def_property_readonly("default_prompt_name", [](const Model& m) { return m.default_prompt_name(); })
+      .def("prompt_length", [](const Model& m, const std::string& prompt) { return m.prompt_length(prompt); },
+           py::arg("prompt"))
+      .def(
+          "pool_embeddings",
+          [](const Model& m, const py::array_t<float, py::array::c_style | py::array::forcecast>& hidden,
+             const I64Array& mask, std::optional<std::string> pooling, std::optional<bool> normalize, int64_t prompt_length) {
+            if (hidden.ndim() != 3) throw invalid_argument("last_hidden_state must be [batch, seq, hidden]");
+            Tensor h = Tensor::empty(DType::F32, {hidden.shape(0), hidden.shape(1), hidden.shape(2)});
+            if (h.nbytes()) std::memcpy(h.raw(), hidden.data(), h.nbytes());
+            Tensor am = to_i64_tensor(mask, "attention_mask");
+            if (am.rank() != 2 || am.dim(0) != h.dim(0) || am.dim(1) != h.dim(1))
+              throw invalid_argument("attention_mask shape " + shape_to_string(am.shape()) +
+                                     " does not match last_hidden_state " + shape_to_string(h.shape()));
+            EmbedOptions o;
+            if (pooling) o.pooling = parse_pooling(*pooling);
+            o.normalize = normalize;
+            const std::vector<int64_t> plens(prompt_length > 0 ? static_cast<size_t>(h.dim(0)) : 0, prompt_length);
+            Tensor r;
+            {
+              py::gil_scoped_release nogil;
+              r = m.pool_embeddings(h, am, o, plens);
+            }
+            return to_numpy(r);
+          },
+          py::arg("last_hidden_state"), py::arg("attention_mask"), py::arg("pooling") = py::none(),
+          py::arg("normalize") = py::none(), py::arg("prompt_length") = 0,
+          "embed()'s last steps on a computed batch: pooling (the first prompt_length tokens left out when the "
+          "Pooling config says include_prompt false), then the Dense and Normalize modules")
       .def(
           "fill_mask",
           [](const Model& m, const std::string& text, int top_k) {

@@ -110,13 +110,22 @@ const char* bertcpp_model_label(const bertcpp_model* model, int64_t i) {
   return model->model.config().labels[static_cast<size_t>(i)].c_str();
 }
 
+int64_t bertcpp_model_embedding_dimension(const bertcpp_model* model) {
+  return model ? model->model.embedding_dimension() : 0;
+}
+
 int bertcpp_embed(const bertcpp_model* model, const char* const* texts, size_t n_texts, int pooling, int normalize,
                   float* out, size_t out_capacity) {
+  return bertcpp_embed_with_prompt(model, texts, n_texts, pooling, normalize, nullptr, nullptr, out, out_capacity);
+}
+
+int bertcpp_embed_with_prompt(const bertcpp_model* model, const char* const* texts, size_t n_texts, int pooling,
+                              int normalize, const char* prompt_name, const char* prompt, float* out, size_t out_capacity) {
   return guarded([&] {
     require(model != nullptr, "bertcpp_embed: model is NULL");
     require(n_texts == 0 || texts != nullptr, "bertcpp_embed: texts is NULL");
     require(n_texts == 0 || out != nullptr, "bertcpp_embed: out is NULL");
-    const auto H = static_cast<size_t>(model->model.config().hidden_size);
+    const auto H = static_cast<size_t>(model->model.embedding_dimension());
     require_capacity(out_capacity, checked_mul(n_texts, H, "bertcpp_embed"), "bertcpp_embed");
     std::optional<bertcpp::Pooling> p;
     switch (pooling) {
@@ -138,7 +147,12 @@ int bertcpp_embed(const bertcpp_model* model, const char* const* texts, size_t n
       require(texts[i] != nullptr, "bertcpp_embed: a text is NULL");
       v.emplace_back(texts[i]);
     }
-    const bertcpp::Tensor e = model->model.embed(v, p, norm);
+    bertcpp::EmbedOptions eo;
+    eo.pooling = p;
+    eo.normalize = norm;
+    if (prompt_name) eo.prompt_name = std::string(prompt_name);
+    if (prompt) eo.prompt = std::string(prompt);
+    const bertcpp::Tensor e = model->model.embed(v, eo);
     if (e.nbytes()) std::memcpy(out, e.data<float>(), e.nbytes());
   });
 }

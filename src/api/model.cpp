@@ -170,6 +170,14 @@ Model Model::from_pretrained(const std::string& id_or_path, const ModelOptions& 
                            std::to_string(c.max_position_embeddings) + ")");
   if (impl->st.pooling) impl->pooling = *impl->st.pooling;
   impl->normalize = impl->st.normalize;
+  for (const api::PostPoolingStep& step : impl->st.after_pooling)
+    if (step.dense) {  // the first Dense module takes the pooled hidden states
+      if (step.dense->in_features != c.hidden_size)
+        throw invalid_file(step.dense->dir + "/config.json", "in_features " + std::to_string(step.dense->in_features) +
+                                                                 " does not match the model's hidden_size " +
+                                                                 std::to_string(c.hidden_size));
+      break;
+    }
 
   Model m;
   m.impl_ = std::move(impl);
@@ -239,15 +247,39 @@ Pooling parse_pooling(std::string_view name) {
                          "' (expected cls, mean, max, mean_sqrt_len, weightedmean or lasttoken)");
 }
 
+namespace {
+// sentence-transformers' Pooling; the first `skip[b]` real tokens of row b (the prompt) count as
+// masked, except for weightedmean's weights, which start at the first real token.
+Tensor pool_rows(const Tensor& last_hidden_state, const Tensor& attention_mask, Pooling pooling, bool normalize,
+                 std::span<const int64_t> skip);
+}  // namespace
+
 Tensor Model::pool(const Tensor& last_hidden_state, const Tensor& attention_mask, Pooling pooling, bool normalize) {
+  return pool_rows(last_hidden_state, attention_mask, pooling, normalize, {});
+}
+
+namespace {
+Tensor pool_rows(const Tensor& last_hidden_state, const Tensor& attention_mask, Pooling pooling, bool normalize,
+                 std::span<const int64_t> skip) {
   if (!last_hidden_state.defined() || last_hidden_state.rank() != 3)
     throw invalid_argument("pool: last_hidden_state must be [batch, seq, hidden]");
   const int64_t B = last_hidden_state.dim(0), S = last_hidden_state.dim(1), H = last_hidden_state.dim(2);
   if (!attention_mask.defined() || attention_mask.shape() != Shape{B, S})
     throw invalid_argument("pool: attention_mask must be " + shape_to_string({B, S}) + ", got " +
                            (attention_mask.defined() ? shape_to_string(attention_mask.shape()) : std::string("undefined")));
+  if (!skip.empty() && skip.size() != static_cast<size_t>(B))
+    throw invalid_argument("pool: " + std::to_string(skip.size()) + " prompt lengths for " + std::to_string(B) + " rows");
   const Tensor h = last_hidden_state.to_f32();
-  const Tensor m = attention_mask.to_f32();
+  Tensor m = attention_mask.dtype() == DType::F32 ? attention_mask.clone() : attention_mask.to_f32();  // edited below
+  std::vector<int64_t> origin(static_cast<size_t>(B), 0);  // first real token of each row, before the prompt is dropped
+  for (int64_t b = 0; b < B; ++b) {
+    float* mb = m.data<float>() + b * S;
+    int64_t first = 0;
+    while (first < S && mb[first] == 0.f) ++first;
+    origin[static_cast<size_t>(b)] = first;
+    if (!skip.empty())
+      for (int64_t s = first; s < std::min(S, first + std::max<int64_t>(skip[static_cast<size_t>(b)], 0)); ++s) mb[s] = 0.f;
+  }
   const float* hp = h.data<float>();
   const float* mp = m.data<float>();
   Tensor out = Tensor::empty(DType::F32, {B, H});
@@ -271,7 +303,7 @@ Tensor Model::pool(const Tensor& last_hidden_state, const Tensor& attention_mask
         double count = 0;
         for (int64_t s = 0; s < S; ++s) {
           if (mb[s] == 0.f) continue;
-          const double w = pooling == Pooling::WeightedMean ? double(mb[s]) * double(s - first + 1) : double(mb[s]);
+          const double w = pooling == Pooling::WeightedMean ? double(mb[s]) * double(s - origin[static_cast<size_t>(b)] + 1) : double(mb[s]);
           count += w;
           for (int64_t k = 0; k < H; ++k) acc[k] += static_cast<double>(hb[s * H + k]) * w;
         }
@@ -309,27 +341,105 @@ Tensor Model::pool(const Tensor& last_hidden_state, const Tensor& attention_mask
   return out;
 }
 
-Tensor Model::embed(std::span<const std::string> texts, std::optional<Pooling> pooling, std::optional<bool> normalize) const {
-  const Impl& m = *impl_;
-  if (!m.st.unsupported.empty()) throw unsupported("model " + m.name + ": " + m.st.unsupported);
-  const Pooling p = pooling.value_or(m.pooling);
-  const bool norm = normalize.value_or(m.normalize);
-  const int64_t H = m.info.hidden_size;
-  Tensor out = Tensor::zeros(DType::F32, {static_cast<int64_t>(texts.size()), H});
-  if (texts.empty()) return out;
+void normalize_rows(std::vector<float>& x, size_t width) {  // torch.nn.functional.normalize
+  for (size_t r = 0; width && r < x.size() / width; ++r) {
+    double ss = 0;
+    for (size_t k = 0; k < width; ++k) ss += static_cast<double>(x[r * width + k]) * x[r * width + k];
+    const double norm = std::max(std::sqrt(ss), 1e-12);
+    for (size_t k = 0; k < width; ++k) x[r * width + k] = static_cast<float>(x[r * width + k] / norm);
+  }
+}
+}  // namespace
 
+int64_t Model::embedding_dimension() const {
+  for (auto it = impl_->st.after_pooling.rbegin(); it != impl_->st.after_pooling.rend(); ++it)
+    if (it->dense) return it->dense->out_features;
+  return impl_->info.hidden_size;
+}
+const std::map<std::string, std::string>& Model::prompts() const { return impl_->st.prompts; }
+const std::optional<std::string>& Model::default_prompt_name() const { return impl_->st.default_prompt_name; }
+
+std::string Model::resolve_prompt(const EmbedOptions& options) const {
+  if (options.prompt) return *options.prompt;
+  const std::optional<std::string>& name = options.prompt_name ? options.prompt_name : impl_->st.default_prompt_name;
+  if (!name) return {};
+  auto it = impl_->st.prompts.find(*name);
+  if (it == impl_->st.prompts.end()) {
+    std::string known;
+    for (const auto& [k, v] : impl_->st.prompts) known += (known.empty() ? "" : ", ") + k;
+    throw invalid_argument("prompt name '" + *name + "' is not one of the prompts of model " + impl_->name + " (" +
+                           (known.empty() ? std::string("it has none") : known) + "; config_sentence_transformers.json)");
+  }
+  return it->second;
+}
+
+int64_t Model::prompt_length(const std::string& prompt) const {
+  if (prompt.empty()) return 0;
+  const std::vector<Encoding> e = encode_for_embed(std::span<const std::string>(&prompt, 1), "", 1);
+  auto n = static_cast<int64_t>(e[0].size());
+  if (n > 0 && impl_->tokenizer.is_special_id(e[0].input_ids.back())) --n;
+  return n;
+}
+
+std::vector<Encoding> Model::encode_for_embed(std::span<const std::string> texts, const std::string& prompt, int threads) const {
+  const Impl& m = *impl_;
   EncodeOptions eo;
   eo.truncation = Truncation::LongestFirst;
   eo.max_length = m.max_seq_length;
-  std::vector<Encoding> encs;
-  if (m.st.do_lower_case) {
-    std::vector<std::string> lowered;
-    lowered.reserve(texts.size());
-    for (const auto& t : texts) lowered.push_back(lower_utf8(t));
-    encs = m.tokenizer.encode_batch(lowered, eo, m.threads);
-  } else {
-    encs = m.tokenizer.encode_batch(texts, eo, m.threads);
+  if (!m.st.do_lower_case && prompt.empty()) return m.tokenizer.encode_batch(texts, eo, threads);
+  std::vector<std::string> prepared;
+  prepared.reserve(texts.size());
+  for (const auto& t : texts) prepared.push_back(m.st.do_lower_case ? lower_utf8(prompt + t) : prompt + t);
+  return m.tokenizer.encode_batch(prepared, eo, threads);
+}
+
+Tensor Model::pool_embeddings(const Tensor& last_hidden_state, const Tensor& attention_mask, const EmbedOptions& options,
+                              std::span<const int64_t> prompt_lengths) const {
+  const Impl& m = *impl_;
+  if (!m.st.unsupported.empty()) throw unsupported("model " + m.name + ": " + m.st.unsupported);
+  const Pooling p = options.pooling.value_or(m.pooling);
+  const bool norm_at_end = options.normalize.value_or(false) && (m.st.after_pooling.empty() || m.st.after_pooling.back().dense);
+  const bool skip_normalize = options.normalize && !*options.normalize;
+  const std::span<const int64_t> skip = m.st.include_prompt ? std::span<const int64_t>() : prompt_lengths;
+  if (m.st.after_pooling.empty()) return pool_rows(last_hidden_state, attention_mask, p, norm_at_end, skip);
+  const Tensor pooled = pool_rows(last_hidden_state, attention_mask, p, false, skip);
+  const auto n = static_cast<size_t>(pooled.dim(0));
+  std::vector<float> x(pooled.data<float>(), pooled.data<float>() + pooled.numel());
+  auto width = static_cast<size_t>(pooled.dim(1));
+  for (const api::PostPoolingStep& step : m.st.after_pooling) {
+    if (!step.dense) {
+      if (!skip_normalize) normalize_rows(x, width);
+      continue;
+    }
+    if (static_cast<size_t>(step.dense->in_features) != width)
+      throw invalid_file(step.dense->dir + "/config.json", "in_features " + std::to_string(step.dense->in_features) +
+                                                              " does not match the " + std::to_string(width) +
+                                                              " features it receives (pooling " + pooling_name(p) + ")");
+    x = api::apply_dense(*step.dense, x.data(), n);
+    width = static_cast<size_t>(step.dense->out_features);
   }
+  if (norm_at_end) normalize_rows(x, width);
+  Tensor out = Tensor::empty(DType::F32, {static_cast<int64_t>(n), static_cast<int64_t>(width)});
+  std::memcpy(out.data<float>(), x.data(), x.size() * sizeof(float));
+  return out;
+}
+
+Tensor Model::embed(std::span<const std::string> texts, std::optional<Pooling> pooling, std::optional<bool> normalize) const {
+  EmbedOptions o;
+  o.pooling = pooling;
+  o.normalize = normalize;
+  return embed(texts, o);
+}
+
+Tensor Model::embed(std::span<const std::string> texts, const EmbedOptions& options) const {
+  const Impl& m = *impl_;
+  if (!m.st.unsupported.empty()) throw unsupported("model " + m.name + ": " + m.st.unsupported);
+  const std::string prompt = resolve_prompt(options);
+  const int64_t D = embedding_dimension();
+  Tensor out = Tensor::zeros(DType::F32, {static_cast<int64_t>(texts.size()), D});
+  if (texts.empty()) return out;
+  std::vector<Encoding> encs = encode_for_embed(texts, prompt, m.threads);
+  const int64_t plen = prompt_length(prompt);
   const std::vector<size_t> order = by_length(encs);
   float* op = out.data<float>();
   std::vector<Encoding> chunk;
@@ -339,11 +449,12 @@ Tensor Model::embed(std::span<const std::string> texts, std::optional<Pooling> p
     for (size_t i = 0; i < n; ++i) chunk.push_back(std::move(encs[order[start + i]]));
     const Batch batch = Batch::from_encodings(chunk, m.tokenizer.pad_token_id());
     const ModelOutput o = forward(batch, {.pooler_output = false, .head_outputs = false});  // no head runs for embeddings
-    const Tensor pooled = pool(need(o.last_hidden_state, "last_hidden_state", m.name), batch.attention_mask, p, norm);
+    const std::vector<int64_t> plens(plen ? n : 0, plen);
+    const Tensor pooled = pool_embeddings(need(o.last_hidden_state, "last_hidden_state", m.name), batch.attention_mask, options, plens);
     const float* pp = pooled.data<float>();
     for (size_t i = 0; i < n; ++i)
-      std::memcpy(op + static_cast<int64_t>(order[start + i]) * H, pp + static_cast<int64_t>(i) * H,
-                  static_cast<size_t>(H) * sizeof(float));
+      std::memcpy(op + static_cast<int64_t>(order[start + i]) * D, pp + static_cast<int64_t>(i) * D,
+                  static_cast<size_t>(D) * sizeof(float));
   }
   return out;
 }

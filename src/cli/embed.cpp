@@ -9,10 +9,8 @@
 #include <numeric>
 
 #include "api/cli_options.h"
-#include "api/sentence_transformers.h"
 #include "cli/command.h"
 #include "cli/stream.h"
-#include "tokenizer/unicode.hpp"
 
 namespace bertcpp::cli {
 namespace {
@@ -25,6 +23,8 @@ struct EmbedArgs {
   std::string pooling;
   bool normalize = false;
   bool no_normalize = false;
+  std::string prompt_name, prompt;
+  bool model_prompt_set = false;  // --prompt given (an empty prompt included)
   std::string format = "json";
   size_t batch_size = 32;
 };
@@ -45,16 +45,19 @@ int run_embed(EmbedArgs& a) {
   (void)api::cli::model_or_default(a.model.model);  // "no model" before waiting on stdin
   stream::RecordReader reader(a.in);
   const Model model = api::cli::load_model(a.model);
-  (void)model.embed(std::span<const std::string>(), pooling, normalize);  // a pipeline embed() cannot run fails here
+  EmbedOptions eo;
+  eo.pooling = pooling;
+  eo.normalize = normalize;
+  if (!a.prompt_name.empty()) eo.prompt_name = a.prompt_name;
+  if (a.model_prompt_set) eo.prompt = a.prompt;
+  (void)model.embed(std::span<const std::string>(), eo);  // a pipeline embed() cannot run, an unknown prompt name fail here
   const Pooling p = pooling.value_or(model.default_pooling());
   const bool norm = normalize.value_or(model.default_normalize());
-  const int64_t H = model.config().hidden_size;
+  const int64_t H = model.embedding_dimension();
   // embed()'s steps, split so that tokenizing the next window overlaps this one's forward:
-  // sentence-transformers' lowercasing, truncation to max_seq_length, longest-first batches.
-  const bool lower = api::load_sentence_transformers_config(model.directory()).do_lower_case;
-  EncodeOptions eo;
-  eo.truncation = Truncation::LongestFirst;
-  eo.max_length = model.max_seq_length();
+  // the prompt, sentence-transformers' lowercasing, truncation to max_seq_length, longest-first batches.
+  const std::string prompt = model.resolve_prompt(eo);
+  const int64_t prompt_tokens = model.prompt_length(prompt);
 
   o.dim = H;
   o.ids = !a.in.id_field.empty();
@@ -63,14 +66,15 @@ int run_embed(EmbedArgs& a) {
   o.json_separator = ",";
   o.json_suffix = "]}\n";
   a.run.fingerprint = {{"model", stream::model_fingerprint(model, a.model.dtype)}, {"pooling", pooling_name(p)}, {"normalize", norm}};
+  if (!prompt.empty()) a.run.fingerprint["prompt"] = prompt;
 
   stream::Job job;
   job.command = "embed";
   job.prepare = [&](stream::Window& w) {
     std::vector<std::string> texts;
     texts.reserve(w.records.size());
-    for (stream::Record& r : w.records) texts.push_back(lower ? tok::u32_to_utf8(tok::py_lower(tok::utf8_to_u32(r.text))) : std::move(r.text));
-    w.encodings = model.tokenizer().encode_batch(texts, eo, 1);  // one thread: the forward keeps its own
+    for (stream::Record& r : w.records) texts.push_back(std::move(r.text));
+    w.encodings = model.encode_for_embed(texts, prompt, 1);  // one thread: the forward keeps its own
     for (const Encoding& e : w.encodings) w.tokens += e.size();
   };
   job.compute = [&](stream::Window& w, stream::Results& res, bool rows) {
@@ -86,7 +90,8 @@ int run_embed(EmbedArgs& a) {
       for (size_t i = 0; i < m; ++i) chunk.push_back(std::move(w.encodings[order[start + i]]));
       const Batch batch = Batch::from_encodings(chunk, model.tokenizer().pad_token_id());
       const ModelOutput mo = model.forward(batch, {.pooler_output = false, .head_outputs = false});
-      const Tensor pooled = Model::pool(mo.last_hidden_state.to_f32(), batch.attention_mask, p, norm);
+      const std::vector<int64_t> plens(prompt_tokens ? m : 0, prompt_tokens);
+      const Tensor pooled = model.pool_embeddings(mo.last_hidden_state.to_f32(), batch.attention_mask, eo, plens);
       for (size_t i = 0; i < m; ++i)
         std::memcpy(out.data() + order[start + i] * static_cast<size_t>(H), pooled.data<float>() + static_cast<int64_t>(i) * H,
                     static_cast<size_t>(H) * sizeof(float));
@@ -119,7 +124,10 @@ std::function<int()> setup(CLI::App& app) {
       "blank lines skipped; --id-field NAME carries that field to the output. Texts longer than\n"
       "max_seq_length are truncated.\n"
       "Defaults for --pooling/--normalize come from a sentence-transformers folder (modules.json,\n"
-      "1_Pooling/config.json, Normalize), else mean pooling without normalization.\n"
+      "1_Pooling/config.json, Normalize), else mean pooling without normalization. Its Dense modules\n"
+      "(2_Dense, ...) run after pooling, in modules.json order, as sentence-transformers' encode().\n"
+      "Prompts: --prompt-name NAME prepends config_sentence_transformers.json's prompts[NAME] to every\n"
+      "text (default: its default_prompt_name, if any); --prompt TEXT prepends TEXT (wins over both).\n"
       "Output: json = {\"model\",\"dimensions\",\"pooling\",\"normalized\",\"embeddings\":[[...],...]};\n"
       "jsonl = one {\"index\":i,(\"id\":...,)\"embedding\":[...]} per text; npy = float32 array [texts, hidden]\n"
       "(ids, with --id-field, in FILE.ids.jsonl: one JSON value per row). --shard-size N with --out DIR\n"
@@ -143,6 +151,11 @@ std::function<int()> setup(CLI::App& app) {
       ->check(CLI::IsMember({"cls", "mean", "max", "mean_sqrt_len", "weightedmean", "lasttoken"}));
   auto* n = app.add_flag("--normalize", a->normalize, "L2-normalize the embeddings");
   app.add_flag("--no-normalize", a->no_normalize, "Do not normalize, even if the model's config says so")->excludes(n);
+  auto* pn = app.add_option("--prompt-name", a->prompt_name,
+                            "Prepend the model's prompt NAME (config_sentence_transformers.json 'prompts')");
+  app.add_option("--prompt", a->prompt, "Prepend TEXT to every text (sentence-transformers' encode(prompt=...))")
+      ->excludes(pn)
+      ->each([a](const std::string&) { a->model_prompt_set = true; });
   app.add_option("-f,--format", a->format, "json, jsonl or npy")->default_val("json")->check(CLI::IsMember({"json", "jsonl", "npy"}));
   app.add_option("-b,--batch-size", a->batch_size, "Texts per forward pass")->default_val(32)->check(CLI::Range(size_t{1}, size_t{65536}));
   stream::add_run_flags(app, a->run);

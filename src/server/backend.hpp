@@ -3,6 +3,7 @@
 // tests can substitute a fake. The router never touches tensors; the scheduler only reads outputs.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,7 +32,10 @@ struct BackendInfo {
   bool has_token_classifier = false;     // token classification head: /predict_tokens
   bool has_hidden_states = true;         // last_hidden_state: /embed, /embed_all, /similarity
   int64_t hidden_size = 0;
+  int64_t embedding_dimension = 0;       // /embed's width: the last Dense module's out_features, else hidden_size
   int64_t vocab_size = 0;
+  std::map<std::string, std::string> prompts;  // config_sentence_transformers.json: name -> text
+  std::optional<std::string> default_prompt;   // the text of its default_prompt_name
   int64_t max_input_length = 512;        // tokens, special tokens included
 };
 
@@ -42,9 +46,10 @@ enum class Task { Pooled, AllTokens, Sparse, Classify, ClassifyTokens };
 struct TokenizedInput {
   std::vector<int64_t> input_ids;
   std::vector<int64_t> token_type_ids;
+  int64_t prompt_tokens = 0;  // the leading tokens that are a prompt (pooling may leave them out)
 };
 
-// One input's result. Pooled: [hidden] (not normalized); AllTokens: rows x hidden, row-major;
+// One input's result. Pooled: [embedding dimension] (the Dense modules applied, not normalized); AllTokens: rows x hidden, row-major;
 // Sparse: [vocab] (SPLADE: max over tokens of log(1 + relu(logit))); Classify: [labels] raw logits;
 // ClassifyTokens: rows (tokens) x labels raw logits, row-major.
 struct TaskOutput {
@@ -70,6 +75,8 @@ class Backend {
   // Token ids given by the client: the encoding the model will see (ids as given).
   virtual std::string decode(std::span<const int64_t> ids, bool skip_special_tokens) const = 0;
   virtual bool is_special_id(int64_t id) const = 0;
+  // sentence-transformers' length of a prompt in tokens (0 for "").
+  virtual int64_t prompt_length(const std::string& /*prompt*/) const { return 0; }
 
   // One padded forward pass over `inputs`; returns one output per input, in order.
   // Called from the scheduler thread only.

@@ -87,15 +87,58 @@ struct HttpServer::Impl {
     std::vector<std::vector<float>> embeddings;
     size_t tokens = 0;
   };
+  // TEI's prepare_pre_prompt: the request's prompt_name (422 when the model has no such prompt),
+  // else the model's default prompt (config_sentence_transformers.json default_prompt_name).
+  std::string request_prompt(const json& body) {
+    const auto name = get_opt_string(body, "prompt_name");
+    if (!name) return info().default_prompt.value_or("");
+    const auto& prompts = info().prompts;
+    if (prompts.empty())
+      throw validation("`prompt_name` is set to `" + *name + "` but no prompts were found in the Sentence Transformers configuration");
+    auto it = prompts.find(*name);
+    if (it == prompts.end()) {
+      std::string known;
+      for (const auto& [k, v] : prompts) known += (known.empty() ? "\"" : ", \"") + k + "\"";
+      throw validation("`prompt_name` is set to `" + *name +
+                       "` but it was not found in the Sentence Transformers prompts. Available prompts: [" + known + "]");
+    }
+    return it->second;
+  }
+
+  // The prompt prepended to each input (token ids are decoded first, as TEI does).
+  std::vector<InputItem> with_prompt(std::vector<InputItem> items, const std::string& prompt) {
+    if (prompt.empty()) return items;
+    for (auto& item : items) {
+      if (item.is_ids ? item.ids.empty() : item.text.empty())  // as TEI: checked before the prompt is added
+        throw ApiError(ErrorType::Empty, "Input validation error: `inputs` cannot be empty");
+      if (item.is_ids) {
+        item.text = core.tokenizers().run([&] { return backend.decode(item.ids, true); });
+        item.is_ids = false;
+      }
+      item.text = prompt + item.text;
+    }
+    return items;
+  }
+
+  std::vector<TokenizedInput> encode_all(const std::vector<InputItem>& items, bool truncate, TruncationSide side,
+                                         const std::string& prompt) {
+    const int64_t prompt_tokens = prompt.empty() ? 0 : backend.prompt_length(prompt);
+    std::vector<TokenizedInput> inputs;
+    for (const auto& item : with_prompt(items, prompt)) {
+      inputs.push_back(core.encode(item, std::nullopt, truncate, side));
+      inputs.back().prompt_tokens = prompt_tokens;
+    }
+    return inputs;
+  }
+
   PooledResult embed_pooled(const std::vector<InputItem>& items, bool truncate, TruncationSide side, bool normalize,
-                            std::optional<int64_t> dimensions) {
+                            std::optional<int64_t> dimensions, const std::string& prompt) {
     require_embedding("/embed");
     if (info().pooling == "splade" && normalize)
       throw backend_error("`normalize` is not available for SPLADE models");
     if (dimensions && *dimensions == 0) throw validation("`dimensions` should be positive");
     auto permit = core.acquire(items.size());
-    std::vector<TokenizedInput> inputs;
-    for (const auto& item : items) inputs.push_back(core.encode(item, std::nullopt, truncate, side));
+    std::vector<TokenizedInput> inputs = encode_all(items, truncate, side, prompt);
     PooledResult r;
     auto outputs = core.infer(std::move(inputs), Task::Pooled, &r.tokens);
     for (auto& o : outputs) {
@@ -113,12 +156,12 @@ struct HttpServer::Impl {
   std::string handle_embed(const json& body) {
     auto [items, single] = parse_input(require(body, "inputs"), "inputs");
     if (!single) core.check_batch(items.size());
-    reject_prompt_name(body);
+    const std::string prompt = request_prompt(body);
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
     const bool normalize = get_bool(body, "normalize", true);
     const auto dims = get_opt_uint(body, "dimensions");
-    auto r = embed_pooled(items, truncate, side, normalize, dims);
+    auto r = embed_pooled(items, truncate, side, normalize, dims, prompt);
     std::string out = "[";
     for (size_t i = 0; i < r.embeddings.size(); ++i) {
       if (i) out += ',';
@@ -139,7 +182,7 @@ struct HttpServer::Impl {
     (void)get_opt_string(body, "model");  // TEI serves one model: `model` is only checked for type
     (void)get_opt_string(body, "user");
     const auto dims = get_opt_uint(body, "dimensions");
-    auto r = embed_pooled(items, opt.auto_truncate, TruncationSide::Right, true, dims);
+    auto r = embed_pooled(items, opt.auto_truncate, TruncationSide::Right, true, dims, info().default_prompt.value_or(""));
     std::string out = "{\"object\":\"list\",\"data\":[";
     for (size_t i = 0; i < r.embeddings.size(); ++i) {
       if (i) out += ',';
@@ -173,13 +216,13 @@ struct HttpServer::Impl {
       if (!it->is_object()) throw type_error("parameters", "an object");
       params = *it;
     }
-    reject_prompt_name(params);
+    const std::string prompt = request_prompt(params);
     const bool truncate = get_opt_bool(params, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(params);
     std::vector<InputItem> items;
     items.push_back({false, src.get<std::string>(), {}});
     for (const auto& s : sentences) items.push_back({false, s.get<std::string>(), {}});
-    auto r = embed_pooled(items, truncate, side, false, std::nullopt);
+    auto r = embed_pooled(items, truncate, side, false, std::nullopt, prompt);
     std::string out = "[";
     for (size_t i = 1; i < r.embeddings.size(); ++i) {
       if (i > 1) out += ',';
@@ -192,14 +235,13 @@ struct HttpServer::Impl {
   std::string handle_embed_all(const json& body) {
     auto [items, single] = parse_input(require(body, "inputs"), "inputs");
     if (!single) core.check_batch(items.size());
-    reject_prompt_name(body);
+    const std::string prompt = request_prompt(body);
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
     require_embedding("/embed_all");
     if (info().pooling == "splade") throw backend_error("`embed_all` is not available for SPLADE models");
     auto permit = core.acquire(items.size());
-    std::vector<TokenizedInput> inputs;
-    for (const auto& item : items) inputs.push_back(core.encode(item, std::nullopt, truncate, side));
+    std::vector<TokenizedInput> inputs = encode_all(items, truncate, side, prompt);
     auto outputs = core.infer(std::move(inputs), Task::AllTokens, nullptr);
     std::string out = "[";
     for (size_t i = 0; i < outputs.size(); ++i) {
@@ -220,7 +262,7 @@ struct HttpServer::Impl {
   std::string handle_embed_sparse(const json& body) {
     auto [items, single] = parse_input(require(body, "inputs"), "inputs");
     if (!single) core.check_batch(items.size());
-    reject_prompt_name(body);
+    const std::string prompt = request_prompt(body);
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
     if (!info().has_mlm_head) {
@@ -228,8 +270,7 @@ struct HttpServer::Impl {
       throw backend_error("Model is not an embedding model with SPLADE pooling (it has no masked-LM head)");
     }
     auto permit = core.acquire(items.size());
-    std::vector<TokenizedInput> inputs;
-    for (const auto& item : items) inputs.push_back(core.encode(item, std::nullopt, truncate, side));
+    std::vector<TokenizedInput> inputs = encode_all(items, truncate, side, prompt);
     auto outputs = core.infer(std::move(inputs), Task::Sparse, nullptr);
     std::string out = "[";
     for (size_t i = 0; i < outputs.size(); ++i) {
@@ -437,7 +478,12 @@ struct HttpServer::Impl {
     auto [texts, single] = parse_texts(require(body, "inputs"), "inputs");
     if (!single) core.check_batch(texts.size());
     const bool add_special = get_bool(body, "add_special_tokens", true);
-    reject_prompt_name(body);
+    const std::string prompt = request_prompt(body);
+    if (!prompt.empty())
+      for (auto& t : texts) {
+        if (t.empty()) throw ApiError(ErrorType::Empty, "Input validation error: `inputs` cannot be empty");
+        t = prompt + t;
+      }
     // Permits as the inference routes (one per input): tokenization is the same CPU and memory.
     auto permit = core.acquire(texts.size());
     // Written straight out: a JSON DOM of every token cost ~700 bytes a token (1.4 GB for one

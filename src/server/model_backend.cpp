@@ -24,6 +24,7 @@ class ModelBackend final : public Backend {
     info_.model_architecture = cfg.model_type;
     info_.model_family = cfg.family;
     info_.hidden_size = cfg.hidden_size;
+    info_.embedding_dimension = model_.embedding_dimension();
     info_.vocab_size = cfg.vocab_size;
     info_.has_classifier = head == "sequence_classification";
     info_.has_mlm_head = head == "masked_lm" || head == "pretraining";
@@ -51,7 +52,13 @@ class ModelBackend final : public Backend {
     // embed()'s max_seq_length: sentence-transformers' max_seq_length, else the tokenizer's
     // model_max_length capped at max_position_embeddings.
     info_.max_input_length = model_.max_seq_length();
+    info_.prompts = model_.prompts();
+    if (model_.default_prompt_name()) info_.default_prompt = model_.prompts().at(*model_.default_prompt_name());
+    if (info_.kind == ModelKind::Embedding && info_.pooling != "splade")  // a pipeline embed() cannot run fails at startup
+      (void)model_.pool_embeddings(Tensor::zeros(DType::F32, {0, 1, cfg.hidden_size}), Tensor::zeros(DType::I64, {0, 1}), {});
   }
+
+  int64_t prompt_length(const std::string& prompt) const override { return model_.prompt_length(prompt); }
 
   const BackendInfo& info() const override { return info_; }
 
@@ -99,7 +106,12 @@ class ModelBackend final : public Backend {
     if (out.last_hidden_state.defined()) hidden = out.last_hidden_state.to_f32();
     if (want_pooled) {
       if (!hidden.defined()) throw unsupported("the model produces no last_hidden_state to pool");
-      pooled = Model::pool(hidden, batch.attention_mask, pooling_, false).to_f32();
+      std::vector<int64_t> plens(inputs.size());
+      for (size_t i = 0; i < inputs.size(); ++i) plens[i] = inputs[i]->prompt_tokens;
+      EmbedOptions eo;
+      eo.pooling = pooling_;
+      eo.normalize = false;  // the route normalizes (TEI's `normalize`)
+      pooled = model_.pool_embeddings(hidden, batch.attention_mask, eo, plens).to_f32();
     }
     if (out.logits.defined()) logits = out.logits.to_f32();
     if (out.prediction_logits.defined()) mlm = out.prediction_logits.to_f32();

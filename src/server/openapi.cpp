@@ -128,7 +128,14 @@ json openapi_document(const BackendInfo& info, const OpenApiLimits& lim) {
   s["InputType"] = {{"anyOf", json::array({ref("Text"), ref("TokenIds")})}};
   s["Input"] = {{"anyOf", json::array({ref("Text"), ref("TokenIds"), array_of(ref("InputType"), 1, batch)})}};
   s["TruncationDirection"] = {{"type", "string"}, {"enum", {"Left", "Right", "left", "right"}}};
-  s["PromptName"] = {{"type", "null"}, {"description", "bertcpp has no sentence-transformers prompts: a string gets 422"}};
+  if (info.prompts.empty()) {
+    s["PromptName"] = {{"type", "null"}, {"description", "the model has no sentence-transformers prompts: a string gets 422"}};
+  } else {
+    json names = json::array();
+    for (const auto& [name, text] : info.prompts) names.push_back(name);
+    s["PromptName"] = {{"anyOf", json::array({{{"type", "string"}, {"enum", names}}, {{"type", "null"}}})},
+                       {"description", "a key of config_sentence_transformers.json's prompts: its text is prepended to each input"}};
+  }
   s["Embeddings"] = array_of(array_of({{"type", json::array({"number", "null"})}}), 1);
   s["ErrorResponse"] = object({{"error", {{"type", "string"}}},
                                {"error_type", {{"type", "string"},
@@ -147,7 +154,7 @@ json openapi_document(const BackendInfo& info, const OpenApiLimits& lim) {
                                              " (--auto-truncate)"}};
   const json boolean = {{"type", json::array({"boolean", "null"})}};
   const json direction = nullable(ref("TruncationDirection"));
-  const json dimensions = {{"type", json::array({"integer", "null"})}, {"minimum", 1}, {"maximum", info.hidden_size}};
+  const json dimensions = {{"type", json::array({"integer", "null"})}, {"minimum", 1}, {"maximum", info.embedding_dimension}};
 
   const bool embedding = info.kind == ModelKind::Embedding && info.has_hidden_states && info.pooling != "splade";
   const bool splade = info.pooling == "splade";

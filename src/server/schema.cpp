@@ -168,12 +168,6 @@ std::optional<std::string> get_opt_string(const json& body, const char* key) {
   return it->get<std::string>();
 }
 
-// bertcpp has no sentence-transformers prompts: a request naming one gets 422 (see docs/server.md).
-void reject_prompt_name(const json& body) {
-  if (get_opt_string(body, "prompt_name"))
-    throw validation("`prompt_name` is not supported: this model has no sentence-transformers prompts");
-}
-
 const json& require(const json& body, const char* key) {
   auto it = body.find(key);
   if (it == body.end())

@@ -55,7 +55,6 @@ std::optional<std::string> get_opt_string(const json& body, const char* key);
 std::optional<int64_t> get_opt_uint(const json& body, const char* key);
 const json& require(const json& body, const char* key);
 TruncationSide get_direction(const json& body);
-void reject_prompt_name(const json& body);
 
 // One embedding input: a text or token ids (TEI's InputType).
 struct InputItem {

@@ -13,6 +13,7 @@
 
 #include "api/api_test_util.h"
 #include "bertcpp/model.hpp"
+#include "support/st_folders.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -77,6 +78,36 @@ TEST(CliEmbed, JsonOutputEqualsTheApi) {
   EXPECT_EQ(j["pooling"], "mean");
   EXPECT_EQ(j["normalized"], false);
   expect_embeddings_equal(j["embeddings"], tiny().embed(std::vector<std::string>{"Hello, world!", "café naïve résumé"}));
+}
+
+// A sentence-transformers folder with a Dense module, prompts and include_prompt false: `bertcpp embed`
+// gives sentence-transformers' encode() (tests/data/st_dense/expected.json) with --prompt-name / --prompt.
+TEST(CliEmbed, DenseModulesAndPromptsAsSentenceTransformers) {
+  const json& cases = bertcpp::testsupport::st_dense_expected()["cases"];
+  const fs::path root = fs::temp_directory_path() / ("bertcpp_cli_st_" + std::to_string(::getpid()));
+  const fs::path dir = bertcpp::testsupport::build_st_folder("exclude-prompt-mean-dense", root);
+  std::string texts;
+  for (const auto& t : bertcpp::testsupport::st_dense_expected()["texts"]) texts += " " + quote(t.get<std::string>());
+  auto check = [&](const std::string& flags, const std::string& key) {
+    const CliRun r = run("embed -m " + quote(dir.string()) + " " + flags + texts);
+    ASSERT_EQ(r.code, 0) << flags << ": " << r.err;
+    const json j = json::parse(r.out);
+    EXPECT_EQ(j["dimensions"], 16);
+    const auto want = cases[key]["data"].get<std::vector<double>>();
+    ASSERT_EQ(j["embeddings"].size() * 16, want.size());
+    double worst = 0;
+    for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(j["embeddings"][i / 16][i % 16].get<double>() - want[i]));
+    EXPECT_LE(worst, 1e-5) << flags;
+  };
+  check("", "exclude-prompt-mean-dense");
+  check("--prompt-name query", "exclude-prompt-mean-dense/prompt_name_query");
+  check("--prompt-name long -f json", "exclude-prompt-mean-dense/prompt_name_long");
+  check("--prompt 'Hello, '", "exclude-prompt-mean-dense/prompt");
+  const CliRun bad = run("embed -m " + quote(dir.string()) + " --prompt-name nope x");
+  EXPECT_EQ(bad.code, 2) << bad.err;  // InvalidArgument
+  EXPECT_NE(bad.err.find("'nope' is not one of the prompts"), std::string::npos) << bad.err;
+  EXPECT_EQ(run("embed -m " + quote(dir.string()) + " --prompt-name query --prompt x y").code, 2);
+  fs::remove_all(root);
 }
 
 // The rotary families through `bertcpp embed`: the golden's batch texts, mean-pooled, equal the

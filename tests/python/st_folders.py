@@ -78,18 +78,36 @@ def _write(model_dir, model_files, out_dir, mode, normalize, st_config, max_seq_
     return out_dir
 
 
-# name -> (base variant of VARIANTS, Dense module folders of tests/data/st_dense in order, Normalize?)
+# name -> (base variant of VARIANTS, Dense module folders of tests/data/st_dense in order, Normalize?,
+#          Pooling's include_prompt)
 DENSE_VARIANTS = {
-    "dense-tanh-identity-normalize": ("pool-mean", ["2_Dense", "3_Dense"], True),
-    "dense-tanh": ("pool-cls", ["2_Dense"], False),
-    "dense-gelu": ("pool-mean", ["gelu_Dense"], False),
+    "dense-tanh-identity-normalize": ("pool-mean", ["2_Dense", "3_Dense"], True, True),
+    "dense-tanh": ("pool-cls", ["2_Dense"], False, True),
+    "dense-gelu": ("pool-mean", ["gelu_Dense"], False, True),
+    "exclude-prompt-mean-dense": ("pool-mean", ["2_Dense"], True, False),
+    "exclude-prompt-cls": ("pool-cls", [], False, False),
+    "exclude-prompt-weightedmean": ("pool-weightedmean", [], False, False),
 }
+DENSE_PROMPTS = {"query": "query: ", "long": "Represent this sentence for searching relevant passages: "}
 
 
 def make_dense(models_dir, dense_dir, out_dir, variant):
-    """A VARIANTS folder with the Dense modules of dense_dir (tools/make_st_dense.py) after Pooling."""
-    base, dense, normalize = DENSE_VARIANTS[variant]
+    """A VARIANTS folder with the Dense modules of dense_dir (tools/make_st_dense.py) after Pooling,
+    and the prompts DENSE_PROMPTS."""
+    base, dense, normalize, include_prompt = DENSE_VARIANTS[variant]
     make(models_dir, out_dir, base)
+    st_config = os.path.join(out_dir, "config_sentence_transformers.json")
+    with open(st_config, encoding="utf-8") as f:
+        cfg = json.load(f)
+    cfg["prompts"] = DENSE_PROMPTS
+    with open(st_config, "w", encoding="utf-8") as f:
+        json.dump(cfg, f, indent=2)
+    pooling = os.path.join(out_dir, "1_Pooling", "config.json")
+    with open(pooling, encoding="utf-8") as f:
+        cfg = json.load(f)
+    cfg["include_prompt"] = include_prompt
+    with open(pooling, "w", encoding="utf-8") as f:
+        json.dump(cfg, f, indent=2)
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},

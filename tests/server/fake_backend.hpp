@@ -23,6 +23,7 @@ class FakeBackend : public Backend {
     info_.has_mlm_head = mlm;
     info_.has_hidden_states = kind == ModelKind::Embedding;
     info_.hidden_size = 4;
+    info_.embedding_dimension = 4;
     info_.vocab_size = 100;
     info_.max_input_length = 16;
     if (kind == ModelKind::Classifier) info_.labels = {"negative", "neutral", "positive"};

@@ -11,6 +11,7 @@
 #include "schema.hpp"
 #include "server/backend.hpp"
 #include "server/http_server.hpp"
+#include "support/st_folders.h"
 
 using namespace bertcpp;
 using namespace bertcpp::server;
@@ -273,4 +274,51 @@ TEST(ServerModel, FamiliesEqualTheModelApi) {
     for (const auto& r : body)
       EXPECT_NEAR(r["score"].get<float>(), scores[r["index"].get<size_t>()], 1e-5);
   }
+}
+
+// A Dense module, prompts and include_prompt false through /embed: TEI's `prompt_name` gives
+// sentence-transformers' encode(prompt_name=...) (tests/data/st_dense/expected.json); an unknown
+// name is TEI's 422; the OpenAPI document lists the names.
+TEST(ServerModel, EmbedRunsDenseModulesAndPromptsAsSentenceTransformers) {
+  const json& st = bertcpp::testsupport::st_dense_expected();
+  const auto root = std::filesystem::temp_directory_path() / ("bertcpp_server_st_" + std::to_string(::getpid()));
+  const std::string variant = "exclude-prompt-mean-dense";
+  Served s(bertcpp::testsupport::build_st_folder(variant, root).string());
+  const auto texts = st["texts"].get<std::vector<std::string>>();
+  auto check = [&](const json& body, const std::string& key) {
+    json got = valid("/embed", s.post("/embed", body));
+    const auto want = st["cases"][key]["data"].get<std::vector<double>>();
+    ASSERT_EQ(got.size(), texts.size());
+    const size_t d = want.size() / texts.size();
+    double worst = 0;
+    for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(got[i / d][i % d].get<double>() - want[i]));
+    EXPECT_LE(worst, 1e-5) << body.dump();
+  };
+  check({{"inputs", texts}}, variant);  // the folder ends with Normalize; TEI normalizes by default
+  check({{"inputs", texts}, {"prompt_name", "query"}}, variant + "/prompt_name_query");
+  check({{"inputs", texts}, {"prompt_name", "long"}}, variant + "/prompt_name_long");
+  auto bad = s.post("/embed", {{"inputs", texts}, {"prompt_name", "nope"}});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 422);
+  const json err = json::parse(bad->body);
+  EXPECT_EQ(err["error_type"], "Validation");
+  EXPECT_NE(err["error"].get<std::string>().find("`nope` but it was not found in the Sentence Transformers prompts"),
+            std::string::npos) << bad->body;
+  EXPECT_NE(err["error"].get<std::string>().find("\"long\", \"query\""), std::string::npos) << bad->body;
+  // The OpenAI route: unchanged shape, Dense applied (16 numbers), no prompt.
+  const json oa = json::parse(s.post("/v1/embeddings", {{"input", texts}})->body);
+  ASSERT_EQ(oa["data"].size(), texts.size());
+  EXPECT_EQ(oa["data"][0]["embedding"].size(), 16u);
+  const json doc = json::parse(s.client->Get("/api-doc/openapi.json")->body);
+  EXPECT_EQ(doc["components"]["schemas"]["PromptName"]["anyOf"][0]["enum"], json::array({"long", "query"}));
+  std::filesystem::remove_all(root);
+}
+
+// A model without prompts: a prompt_name is TEI's 422 "no prompts were found".
+TEST(ServerModel, PromptNameWithoutPromptsIs422) {
+  Served s(model_dir("tiny-bert"));
+  auto r = s.post("/embed", {{"inputs", "x"}, {"prompt_name", "query"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 422);
+  EXPECT_NE(r->body.find("no prompts were found in the Sentence Transformers configuration"), std::string::npos) << r->body;
 }
