@@ -1,7 +1,7 @@
 // Linear on oneDNN matmul. The weight [out, in] is viewed as Wᵀ [in, out] and reordered once into
-// the blocked layout oneDNN picks ("any"); a matmul primitive per row count is created on first use
-// and cached.
-// f32 and bf16: one oneDNN call per forward, threaded by oneDNN.
+// the blocked layout oneDNN picks ("any"); a matmul primitive per row-block size (a bounded set,
+// see row_blocks) is created on first use and cached.
+// f32 and bf16: one oneDNN call per row block (up to 512 rows), threaded by oneDNN.
 // int8: the weight is split into column chunks (about eight, widths a multiple of 64), each its
 // own oneDNN matmul, and a call is a set of (column chunk, row block) tasks that the OpenMP threads
 // take dynamically, each running oneDNN single-threaded. The AMX GEMMs are short, the two vCPUs of
@@ -37,7 +37,8 @@ using tag = memory::format_tag;
 
 namespace {
 
-constexpr int64_t kRowBlock = 256;  // rows per task: a 256 × 384 f32 result tile is 384 KiB (L2)
+constexpr int64_t kRowBlock = 256;  // int8 rows per task: a 256 × 384 f32 result tile is 384 KiB (L2)
+constexpr int64_t kRowBlockFloat = 512;  // f32/bf16 rows per oneDNN call (all threads)
 
 dnnl::algorithm eltwise_algorithm(Activation a) {
   switch (a) {
@@ -284,23 +285,31 @@ void row_to_bf16(const float* x, int64_t n, uint16_t* o) {
   }
 }
 
-// Row blocks of a call: start rows, ending with `rows`. max_rows = 0: one block. Otherwise blocks
-// of max_rows (a multiple of 16), then the rest: one block when ≤ 128 rows, else a multiple of 16
-// and a block of 64–79 rows. oneDNN 2.6's AMX GEMMs ran 2–7× slower here for some row counts
-// above 128 that are not multiples of 16 (one chunk, 1 thread: 232 rows 1.3 ms, 224 and 240 rows
-// 0.3 ms; 212 rows up to 2.2 ms), while every count up to 128 was fine.
-std::vector<int64_t> row_blocks(int64_t rows, int64_t max_rows) {
-  std::vector<int64_t> starts{0};
-  if (max_rows <= 0) {
-    starts.push_back(rows);
-    return starts;
-  }
+// The row blocks of a call. Every block but a call's only one has a multiple of 16 rows and at
+// most max_rows, so a Linear compiles at most max_rows / 16 + 15 primitives however many distinct
+// row counts a corpus brings (one primitive per count grew a streaming run's memory without bound).
+// A tail that is not a multiple of 16 is covered by a block rounded up to 16 that ends at the last
+// row and overlaps rows already computed: no padded copy of the input, and an overlapped row gets
+// the same bits again (a row's result depends on that row only). `from` is the first row the
+// block writes. Also oneDNN 2.6's AMX GEMMs ran 2–7× slower for some counts above 128 that are not
+// multiples of 16 (232 rows 1.3 ms, 224 and 240 rows 0.3 ms), every count up to 128 was fine.
+struct RowBlock {
+  int64_t start, rows, from;
+};
+std::vector<RowBlock> row_blocks(int64_t rows, int64_t max_rows) {
+  if (rows < 16) return {{0, rows, 0}};
+  std::vector<RowBlock> blocks;
   int64_t r = 0;
-  while (rows - r >= max_rows) starts.push_back(r += max_rows);
-  const int64_t rest = rows - r;
-  if (rest > 128 && rest % 16 != 0) starts.push_back(r += (rest - 64) / 16 * 16);
-  if (rows > r) starts.push_back(rows);
-  return starts;
+  for (; rows - r >= max_rows; r += max_rows) blocks.push_back({r, max_rows, r});
+  const int64_t rest = rows - r, up = (rest + 15) / 16 * 16;
+  if (rest == 0) return blocks;
+  if (up <= rows) {
+    blocks.push_back({rows - up, up, r});
+  } else {  // rows < max_rows and not a multiple of 16: the 16-multiple part, then 16 rows at the end
+    blocks.push_back({0, rest / 16 * 16, 0});
+    blocks.push_back({rows - 16, 16, rest / 16 * 16});
+  }
+  return blocks;
 }
 
 // Per-thread buffer of at least n elements of T, one per Use (they are live at the same time).
@@ -349,25 +358,33 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   }
 
   // Tasks (column chunk, row block), chunk-major so a thread's consecutive tasks reuse the
-  // chunk's weights from cache. f32/bf16 have one task writing straight into y; int8 tasks go
-  // through a per-thread tile finished by the epilogue (in place when there is one chunk). Every
-  // row's result depends on that row only (the GEMMs never mix rows).
-  const std::vector<int64_t> starts = row_blocks(rows, sx ? kRowBlock : 0);
-  const int64_t blocks = static_cast<int64_t>(starts.size()) - 1;
-  const int64_t tasks = static_cast<int64_t>(m.chunks.size()) * blocks;
+  // chunk's weights from cache. f32/bf16 (one chunk) write straight into y, block after block, each
+  // block on all threads; int8 tasks go through a per-thread tile finished by the epilogue (in
+  // place when there is one chunk and the block overlaps no other). Every row's result depends on
+  // that row only (the GEMMs never mix rows).
+  const std::vector<RowBlock> blocks = row_blocks(rows, sx ? kRowBlock : kRowBlockFloat);
+  const int64_t nb = static_cast<int64_t>(blocks.size());
+  const int64_t tasks = static_cast<int64_t>(m.chunks.size()) * nb;
   const bool direct = m.chunks.size() == 1;
   const float* bias = m.bias.defined() ? m.bias.data<float>() : nullptr;
   auto task = [&](int64_t t) {
-    const Gemm& c = m.chunks[static_cast<size_t>(t / blocks)];
-    const int64_t r0 = starts[static_cast<size_t>(t % blocks)], n = starts[static_cast<size_t>(t % blocks + 1)] - r0;
-    float* dst = y + r0 * out + c.n0;
-    float* tile = direct ? dst : thread_buffer<float, Use::Tile>(static_cast<size_t>(n * c.out));
-    c.run(n, static_cast<const char*>(src) + static_cast<size_t>(r0 * in) * elem, tile);
-    if (sx) cpu::int8_epilogue(tile, n, c.out, sx + r0, bias ? bias + c.n0 : nullptr, m.activation, dst, out);
+    const Gemm& c = m.chunks[static_cast<size_t>(t / nb)];
+    const RowBlock& rb = blocks[static_cast<size_t>(t % nb)];
+    const char* in_rows = static_cast<const char*>(src) + static_cast<size_t>(rb.start * in) * elem;
+    if (!sx) {
+      c.run(rb.rows, in_rows, y + rb.start * out);
+      return;
+    }
+    const int64_t skip = rb.from - rb.start;  // overlapped rows: another task writes them
+    float* dst = y + rb.from * out + c.n0;
+    float* tile = direct && skip == 0 ? dst : thread_buffer<float, Use::Tile>(static_cast<size_t>(rb.rows * c.out));
+    c.run(rb.rows, in_rows, tile);
+    cpu::int8_epilogue(tile + skip * c.out, rb.rows - skip, c.out, sx + rb.from, bias ? bias + c.n0 : nullptr,
+                       m.activation, dst, out);
   };
-  // One task: oneDNN runs it on all threads (it must not be inside a parallel region, even an
-  // inactive one: oneDNN then runs single-threaded).
-  if (tasks == 1 || omp_in_parallel()) {
+  // f32/bf16, or one task: oneDNN runs each on all threads (it must not be inside a parallel
+  // region, even an inactive one: oneDNN then runs single-threaded).
+  if (!sx || tasks == 1 || omp_in_parallel()) {
     for (int64_t t = 0; t < tasks; ++t) task(t);
     return;
   }
