@@ -22,6 +22,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -53,9 +54,11 @@ dnnl::algorithm eltwise_algorithm(Activation a) {
 }
 
 // One column chunk [n0, n0 + out) of a Linear as a oneDNN matmul y = x·W_chunkᵀ. f32/bf16 (one
-// chunk: the whole weight): oneDNN also adds the bias and applies the activation. Int8: oneDNN multiplies s8·s8 and applies
-// the chunk's per-channel weight scales as CONSTANT output scales (runtime scales make oneDNN 2.6
-// fall back to a 10× slower kernel); the caller's epilogue does the rest.
+// chunk: the whole weight): oneDNN also adds the bias and applies the activation. Int8: oneDNN
+// multiplies s8·s8 into s32 with no scales, so one primitive per (shape, rows) serves every chunk
+// of that shape in the process (constant per-chunk output scales made one primitive per chunk:
+// runtime scales make oneDNN 2.6 fall back to a 10×
+// slower kernel); the caller's epilogue applies the weight and row scales.
 struct Gemm {
   int64_t in = 0, n0 = 0, out = 0;
   GemmType gemm = GemmType::F32;
@@ -73,16 +76,15 @@ struct Gemm {
     memory::desc src, dst, scratch;
   };
   mutable std::shared_mutex mutex;
-  mutable std::map<int64_t, std::shared_ptr<const Plan>> plans;  // by row count
+  mutable std::map<int64_t, std::shared_ptr<const Plan>> plans;  // by row count (f32/bf16)
 
   dt wdt() const { return gemm == GemmType::BF16 ? dt::bf16 : gemm == GemmType::Int8 ? dt::s8 : dt::f32; }
 
   dnnl::matmul::primitive_desc make_pd(int64_t rows, const memory::desc& w) const {
     const memory::desc src({rows, in}, wdt(), tag::ab);
-    const memory::desc dst({rows, out}, dt::f32, tag::ab);
+    const memory::desc dst({rows, out}, gemm == GemmType::Int8 ? dt::s32 : dt::f32, tag::ab);
     dnnl::primitive_attr attr = cpu::dnnl_default_attr();
     if (gemm == GemmType::Int8) {
-      attr.set_output_scales(2, wscale);
       return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, w, dst), attr, cpu::dnnl_engine());
     }
     const dnnl::matmul::desc d = bias.defined()
@@ -138,10 +140,20 @@ struct Gemm {
   }
 
   std::shared_ptr<const Plan> plan(int64_t rows) const {
+    // Int8 plans are shared by every chunk of the same shape (same weights layout, no attributes).
+    static std::shared_mutex shared_mutex;
+    static std::map<std::tuple<int64_t, int64_t, int64_t>, std::shared_ptr<const Plan>> shared_plans;
+    const bool shared = gemm == GemmType::Int8;
+    const auto key = std::make_tuple(in, out, rows);
     {
-      std::shared_lock lock(mutex);
-      auto it = plans.find(rows);
-      if (it != plans.end()) return it->second;
+      std::shared_lock lock(shared ? shared_mutex : mutex);
+      if (shared) {
+        auto it = shared_plans.find(key);
+        if (it != shared_plans.end()) return it->second;
+      } else {
+        auto it = plans.find(rows);
+        if (it != plans.end()) return it->second;
+      }
     }
     dnnl::matmul::primitive_desc pd;
     try {
@@ -152,8 +164,12 @@ struct Gemm {
                                            " rows: " + e.what());
     }
     auto p = std::make_shared<Plan>(Plan{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc()});
-    std::unique_lock lock(mutex);
-    if (plans.size() >= 512) plans.clear();  // bound the cache; oneDNN keeps its own primitive cache
+    std::unique_lock lock(shared ? shared_mutex : mutex);
+    if (shared) {
+      if (shared_plans.size() >= 4096) shared_plans.clear();  // a safety bound: row_blocks keeps the set small
+      return shared_plans.emplace(key, std::move(p)).first->second;
+    }
+    if (plans.size() >= 512) plans.clear();
     return plans.emplace(rows, std::move(p)).first->second;
   }
 
@@ -161,7 +177,7 @@ struct Gemm {
   // The argument memory objects are made once per (thread, plan) and only re-pointed per call:
   // building them costs ≈ 2 µs a call (measured 5.6 vs 3.4 µs for a 16×768×128 int8 GEMM),
   // which adds up over ~300 chunk calls per int8 forward.
-  void run(int64_t rows, const void* src, float* y) const {
+  void run(int64_t rows, const void* src, void* y) const {
     struct Bound {
       std::shared_ptr<const Plan> plan;  // keeps the plan's address from being reused
       memory src, dst, scratch;
@@ -174,12 +190,13 @@ struct Gemm {
       if (bound.size() >= 1024) bound.clear();
       const auto& eng = cpu::dnnl_engine();
       Bound b{p, memory(p->src, eng, nullptr), memory(p->dst, eng, nullptr), memory(p->scratch, eng, nullptr), {}};
-      b.args = {{DNNL_ARG_SRC, b.src}, {DNNL_ARG_WEIGHTS, weight_mem}, {DNNL_ARG_DST, b.dst}};
-      if (bias.defined()) b.args.emplace(DNNL_ARG_BIAS, bias_mem);
+      b.args = {{DNNL_ARG_SRC, b.src}, {DNNL_ARG_DST, b.dst}};
       if (p->scratch.get_size() > 0) b.args.emplace(DNNL_ARG_SCRATCHPAD, b.scratch);
       it = bound.emplace(p.get(), std::move(b)).first;
     }
     Bound& b = it->second;
+    b.args.insert_or_assign(DNNL_ARG_WEIGHTS, weight_mem);  // a shared plan runs many chunks' weights
+    if (bias.defined()) b.args.insert_or_assign(DNNL_ARG_BIAS, bias_mem);
     b.src.set_data_handle(const_cast<void*>(src));
     b.dst.set_data_handle(y);
     if (p->scratch.get_size() > 0) b.scratch.set_data_handle(cpu::dnnl_thread_scratchpad(p->scratch.get_size()));
@@ -377,10 +394,12 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
     }
     const int64_t skip = rb.from - rb.start;  // overlapped rows: another task writes them
     float* dst = y + rb.from * out + c.n0;
-    float* tile = direct && skip == 0 ? dst : thread_buffer<float, Use::Tile>(static_cast<size_t>(rb.rows * c.out));
+    // s32 and f32 have one size: a one-chunk block that overlaps nothing converts in place
+    int32_t* tile = direct && skip == 0 ? reinterpret_cast<int32_t*>(dst)
+                                        : thread_buffer<int32_t, Use::Tile>(static_cast<size_t>(rb.rows * c.out));
     c.run(rb.rows, in_rows, tile);
-    cpu::int8_epilogue(tile + skip * c.out, rb.rows - skip, c.out, sx + rb.from, bias ? bias + c.n0 : nullptr,
-                       m.activation, dst, out);
+    cpu::int8_epilogue(tile + skip * c.out, rb.rows - skip, c.out, c.wscale.data(), sx + rb.from,
+                       bias ? bias + c.n0 : nullptr, m.activation, dst, out);
   };
   // f32/bf16, or one task: oneDNN runs each on all threads (it must not be inside a parallel
   // region, even an inactive one: oneDNN then runs single-threaded).
