@@ -45,8 +45,9 @@ def bertcpp_embed(exe, folder, texts, dtype, threads):
         out = os.path.join(tmp, "e.npy")
         stdin = "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts)
         t0 = time.perf_counter()
-        r = subprocess.run([exe, "embed", "-m", folder, "--format", "npy", "--dtype", dtype, "-t", str(threads),
-                            "-o", out], input=stdin.encode("utf-8"), capture_output=True)
+        # the texts go in as JSON Lines on stdin: a text may hold a newline
+        r = subprocess.run([exe, "embed", "-m", folder, "--input-format", "jsonl", "--format", "npy", "--dtype", dtype,
+                            "-t", str(threads), "-o", out], input=stdin.encode("utf-8"), capture_output=True)
         secs = time.perf_counter() - t0
         if r.returncode != 0:
             raise RuntimeError(f"bertcpp embed -m {folder} --dtype {dtype} failed ({r.returncode}): "

@@ -133,13 +133,16 @@ std::string corpus(size_t lines, size_t max_words, unsigned seed = 18) {
 // Lines of exactly `words` single-token words: every batch has the same token count, so the
 // engine's per-shape GEMM plans (a bounded cache of its own) stay the same for both input sizes
 // and the comparison measures what the streaming holds.
-std::string uniform_corpus(size_t lines, size_t words) {
+// Lines of `words` words each, or with mixed = true of 0 to `words` words (every token count).
+std::string uniform_corpus(size_t lines, size_t words, bool mixed = false) {
   static const char* vocab[] = {"the", "quick", "brown", "fox", "over", "lazy", "dog", "bear", "in", "china",
                                 "hello", "world", "good", "morning", "red", "blue", "green", "house", "car", "tree"};
   std::string s;
   uint64_t x = 1;
   for (size_t i = 0; i < lines; ++i) {
-    for (size_t w = 0; w < words; ++w) {
+    if (mixed) x = x * 6364136223846793005ull + 1442695040888963407ull;
+    const size_t n = mixed ? (x >> 40) % (words + 1) : words;
+    for (size_t w = 0; w < n; ++w) {
       x = x * 6364136223846793005ull + 1442695040888963407ull;
       s += std::string(w ? " " : "") + vocab[(x >> 33) % 20];
     }
@@ -191,6 +194,25 @@ TEST(CliStream, PeakMemoryDoesNotGrowWithTheInput) {
   // Holding every text and every row (the embed before streaming) grows by ~20 MB here.
   EXPECT_LE(rss[1], rss[0] + 8 * 1024) << "peak RSS " << rss[0] << " KB for 2,560 lines, " << rss[1] << " KB for 25,600";
   EXPECT_EQ(fs::file_size(s / "big.npy"), 128 + 25600 * 32 * sizeof(float));
+}
+
+// Mixed lengths: a packed batch's GEMM row count is its number of real tokens, so a corpus brings
+// thousands of distinct counts; the Linears' compiled GEMMs must stay a bounded set (one oneDNN
+// primitive per count grew this run by ~60 MB).
+TEST(CliStream, PeakMemoryDoesNotGrowWithMixedLengths) {
+  Scratch s;
+  std::ofstream(s / "small.txt") << uniform_corpus(2000, 120, true);
+  std::ofstream(s / "big.txt") << uniform_corpus(20000, 120, true);  // 10x
+  long rss[2];
+  int i = 0;
+  for (const char* name : {"small", "big"}) {
+    const Exit e = run(s, {"embed", "-m", kTiny, "-t", "2", "-i", (s / (std::string(name) + ".txt")).string(), "-f", "npy", "-o",
+                           (s / (std::string(name) + ".npy")).string(), "--window", "256"});
+    ASSERT_EQ(e.code, 0) << e.err;
+    rss[i++] = e.peak_rss_kb;
+  }
+  EXPECT_LE(rss[1], rss[0] + 8 * 1024) << "peak RSS " << rss[0] << " KB for 2,000 lines, " << rss[1] << " KB for 20,000";
+  EXPECT_EQ(fs::file_size(s / "big.npy"), 128 + 20000 * 32 * sizeof(float));
 }
 
 TEST(CliStream, BlankLinesGlobsAndWindowsKeepRowsAligned) {

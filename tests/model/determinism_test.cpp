@@ -38,22 +38,34 @@ Tensor row_of(const Tensor& t, int64_t b, int64_t len) {
 
 TEST(Determinism, LinearRowsDoNotDependOnRowCountOrThreads) {
   // Shapes of bert-base (the tiny test models are too small to reach multi-threaded GEMM paths).
-  for (auto [in, out] : {std::pair<int64_t, int64_t>{768, 2304}, {3072, 768}, {768, 3072}, {48, 144}, {32, 96}, {32, 64}, {64, 32}, {32, 32}}) {
-    SCOPED_TRACE(std::to_string(in) + "->" + std::to_string(out));
-    const ops::Linear lin(random_tensor({out, in}, 1), random_tensor({out}, 2), ops::Activation::Identity);
-    const int64_t R = 300;
-    const Tensor x = random_tensor({R, in}, 3, 1.0f);
-    ops::set_num_threads(1);
-    Tensor ref = Tensor::empty(DType::F32, {R, out});
-    lin.forward(x.data<float>(), R, ref.data<float>());
-    for (int threads : {1, 2}) {
-      ops::set_num_threads(threads);
-      for (int64_t rows : {int64_t{1}, int64_t{5}, int64_t{16}, int64_t{33}, int64_t{128}, int64_t{300}}) {
-        for (int64_t first : {int64_t{0}, R - rows}) {
-          Tensor y = Tensor::empty(DType::F32, {rows, out});
-          lin.forward(x.data<float>() + first * in, rows, y.data<float>());
-          EXPECT_TRUE(same_bits(y.data<float>(), ref.data<float>() + first * out, rows * out))
-              << "threads " << threads << ", rows " << rows << " from row " << first;
+  // Row counts: below, at and above 16 (the tail block overlaps computed rows), past the f32/bf16
+  // and int8 row blocks (512, 256) with tails of every kind, in every compute type.
+  const int64_t R = 1100;
+  for (ops::GemmType gemm : {ops::GemmType::F32, ops::GemmType::BF16, ops::GemmType::Int8}) {
+    SCOPED_TRACE(gemm == ops::GemmType::F32 ? "f32" : gemm == ops::GemmType::BF16 ? "bf16" : "int8");
+    for (auto [in, out] : {std::pair<int64_t, int64_t>{768, 2304}, {3072, 768}, {48, 144}, {32, 96}, {32, 64}, {64, 32}, {32, 32}}) {
+      SCOPED_TRACE(std::to_string(in) + "->" + std::to_string(out));
+      std::unique_ptr<ops::Linear> lin;
+      try {
+        lin = std::make_unique<ops::Linear>(random_tensor({out, in}, 1), random_tensor({out}, 2), ops::Activation::GeluErf, gemm);
+      } catch (const Error& e) {
+        if (gemm == ops::GemmType::F32) throw;
+        GTEST_SKIP() << "no such GEMM here: " << e.what();
+      }
+      const Tensor x = random_tensor({R, in}, 3, 1.0f);
+      ops::set_num_threads(1);
+      Tensor ref = Tensor::empty(DType::F32, {R, out});
+      for (int64_t r = 0; r < R; ++r) lin->forward(x.data<float>() + r * in, 1, ref.data<float>() + r * out);  // row by row
+      for (int threads : {1, 2}) {
+        ops::set_num_threads(threads);
+        for (int64_t rows : {int64_t{5}, int64_t{16}, int64_t{17}, int64_t{33}, int64_t{128}, int64_t{300}, int64_t{513},
+                             int64_t{775}, int64_t{1100}}) {
+          for (int64_t first : {int64_t{0}, R - rows}) {
+            Tensor y = Tensor::empty(DType::F32, {rows, out});
+            lin->forward(x.data<float>() + first * in, rows, y.data<float>());
+            EXPECT_TRUE(same_bits(y.data<float>(), ref.data<float>() + first * out, rows * out))
+                << "threads " << threads << ", rows " << rows << " from row " << first;
+          }
         }
       }
     }
@@ -104,7 +116,7 @@ TEST(Determinism, ModelOutputIsBitwiseStableAcrossThreadsAndBatches) {
 
 // A large batch (> 1000 rows: several int8 encoder slabs and row blocks): right-padded texts
 // (packed rows), a batch with a mask hole (padded rows) and a hidden_states request (padded rows,
-// a new tensor per layer) all give every text exactly its result alone — bitwise in f32 and in
+// a new tensor per layer) all give every text exactly its result alone — bitwise in f32, bf16 and
 // int8 (whose GEMM rows are independent too).
 TEST(Determinism, LargeBatchesEqualEachTextAlone) {
   const auto dir = bertcpp::testing::model_dir("tiny-bert");
@@ -124,8 +136,8 @@ TEST(Determinism, LargeBatchesEqualEachTextAlone) {
   int64_t total = 0;
   for (auto l : lens) total += l;
   ASSERT_GT(total, 1000);
-  for (ops::GemmType compute : {ops::GemmType::F32, ops::GemmType::Int8}) {
-    SCOPED_TRACE(compute == ops::GemmType::F32 ? "f32" : "int8");
+  for (ops::GemmType compute : {ops::GemmType::F32, ops::GemmType::BF16, ops::GemmType::Int8}) {
+    SCOPED_TRACE(compute == ops::GemmType::F32 ? "f32" : compute == ops::GemmType::BF16 ? "bf16" : "int8");
     model::Options o;
     o.gemm = compute;
     std::unique_ptr<model::Encoder> m;
@@ -133,7 +145,7 @@ TEST(Determinism, LargeBatchesEqualEachTextAlone) {
       m = model::Encoder::load(dir, o);
     } catch (const Error& e) {
       if (compute == ops::GemmType::F32) throw;
-      GTEST_SKIP() << "no int8 GEMM here: " << e.what();
+      GTEST_SKIP() << "no such GEMM here: " << e.what();
     }
     const int64_t H = m->config().hidden_size;
     const model::Output packed = m->forward(batch, {});

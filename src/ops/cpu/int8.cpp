@@ -80,15 +80,16 @@ float quantize_row(const float* x, int64_t in, const float* inv_smooth, int8_t* 
   return m / 127.0f;
 }
 
-// Int8 epilogue of one row: y[c] = acc[c]·sx + b[c] (acc already holds s32·sw[c]).
+// Int8 epilogue of one row: y[c] = (acc[c]·sw[c])·sx + b[c], in the order oneDNN's output scales
+// used when it applied sw.
 BERTCPP_MULTIVERSION
-void epilogue_row(const float* acc, int64_t n, float sx, const float* b, float* y) {
+void epilogue_row(const int32_t* acc, int64_t n, const float* sw, float sx, const float* b, float* y) {
   if (b) {
 #pragma omp simd
-    for (int64_t c = 0; c < n; ++c) y[c] = acc[c] * sx + b[c];
+    for (int64_t c = 0; c < n; ++c) y[c] = static_cast<float>(acc[c]) * sw[c] * sx + b[c];
   } else {
 #pragma omp simd
-    for (int64_t c = 0; c < n; ++c) y[c] = acc[c] * sx;
+    for (int64_t c = 0; c < n; ++c) y[c] = static_cast<float>(acc[c]) * sw[c] * sx;
   }
 }
 
@@ -100,10 +101,10 @@ void int8_quantize_rows(const float* x, int64_t rows, int64_t in, int64_t stride
   for (int64_t r = 0; r < rows; ++r) scale[r] = quantize_row(x + r * stride, in, inv_smooth, q + r * in);
 }
 
-void int8_epilogue(const float* acc, int64_t rows, int64_t n, const float* scale, const float* bias, Activation act,
-                   float* y, int64_t y_stride) {
+void int8_epilogue(const int32_t* acc, int64_t rows, int64_t n, const float* sw, const float* scale, const float* bias,
+                   Activation act, float* y, int64_t y_stride) {
   for (int64_t r = 0; r < rows; ++r) {
-    epilogue_row(acc + r * n, n, scale[r], bias, y + r * y_stride);
+    epilogue_row(acc + r * n, n, sw, scale[r], bias, y + r * y_stride);
     activate(y + r * y_stride, n, act);
   }
 }

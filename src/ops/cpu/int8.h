@@ -26,9 +26,10 @@ void int8_quantize_weight(const float* w, int64_t out, int64_t in, const std::ve
 void int8_quantize_rows(const float* x, int64_t rows, int64_t in, int64_t stride, const float* inv_smooth, int8_t* q,
                         float* scale);
 
-// Epilogue of one GEMM tile, on the calling thread: acc [rows, n] holds acc·sw[c] from the GEMM;
-// y[r·y_stride + c] = act(acc[r, c]·scale[r] + bias[c]) (bias may be null).
-void int8_epilogue(const float* acc, int64_t rows, int64_t n, const float* scale, const float* bias, Activation act,
-                   float* y, int64_t y_stride);
+// Epilogue of one GEMM tile, on the calling thread: acc [rows, n] holds the s32 sums;
+// y[r·y_stride + c] = act((acc[r, c]·sw[c])·scale[r] + bias[c]) (bias may be null). y may alias
+// acc when y_stride = n (each element is read before it is written).
+void int8_epilogue(const int32_t* acc, int64_t rows, int64_t n, const float* sw, const float* scale, const float* bias,
+                   Activation act, float* y, int64_t y_stride);
 
 }  // namespace bertcpp::ops::cpu

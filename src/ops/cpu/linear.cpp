@@ -1,7 +1,7 @@
 // Linear on oneDNN matmul. The weight [out, in] is viewed as Wᵀ [in, out] and reordered once into
-// the blocked layout oneDNN picks ("any"); a matmul primitive per row count is created on first use
-// and cached.
-// f32 and bf16: one oneDNN call per forward, threaded by oneDNN.
+// the blocked layout oneDNN picks ("any"); a matmul primitive per row-block size (a bounded set,
+// see row_blocks) is created on first use and cached.
+// f32 and bf16: one oneDNN call per row block (up to 512 rows), threaded by oneDNN.
 // int8: the weight is split into column chunks (about eight, widths a multiple of 64), each its
 // own oneDNN matmul, and a call is a set of (column chunk, row block) tasks that the OpenMP threads
 // take dynamically, each running oneDNN single-threaded. The AMX GEMMs are short, the two vCPUs of
@@ -22,6 +22,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -37,7 +38,8 @@ using tag = memory::format_tag;
 
 namespace {
 
-constexpr int64_t kRowBlock = 256;  // rows per task: a 256 × 384 f32 result tile is 384 KiB (L2)
+constexpr int64_t kRowBlock = 256;  // int8 rows per task: a 256 × 384 f32 result tile is 384 KiB (L2)
+constexpr int64_t kRowBlockFloat = 512;  // f32/bf16 rows per oneDNN call (all threads)
 
 dnnl::algorithm eltwise_algorithm(Activation a) {
   switch (a) {
@@ -52,9 +54,11 @@ dnnl::algorithm eltwise_algorithm(Activation a) {
 }
 
 // One column chunk [n0, n0 + out) of a Linear as a oneDNN matmul y = x·W_chunkᵀ. f32/bf16 (one
-// chunk: the whole weight): oneDNN also adds the bias and applies the activation. Int8: oneDNN multiplies s8·s8 and applies
-// the chunk's per-channel weight scales as CONSTANT output scales (runtime scales make oneDNN 2.6
-// fall back to a 10× slower kernel); the caller's epilogue does the rest.
+// chunk: the whole weight): oneDNN also adds the bias and applies the activation. Int8: oneDNN
+// multiplies s8·s8 into s32 with no scales, so one primitive per (shape, rows) serves every chunk
+// of that shape in the process (constant per-chunk output scales made one primitive per chunk:
+// runtime scales make oneDNN 2.6 fall back to a 10×
+// slower kernel); the caller's epilogue applies the weight and row scales.
 struct Gemm {
   int64_t in = 0, n0 = 0, out = 0;
   GemmType gemm = GemmType::F32;
@@ -72,16 +76,15 @@ struct Gemm {
     memory::desc src, dst, scratch;
   };
   mutable std::shared_mutex mutex;
-  mutable std::map<int64_t, std::shared_ptr<const Plan>> plans;  // by row count
+  mutable std::map<int64_t, std::shared_ptr<const Plan>> plans;  // by row count (f32/bf16)
 
   dt wdt() const { return gemm == GemmType::BF16 ? dt::bf16 : gemm == GemmType::Int8 ? dt::s8 : dt::f32; }
 
   dnnl::matmul::primitive_desc make_pd(int64_t rows, const memory::desc& w) const {
     const memory::desc src({rows, in}, wdt(), tag::ab);
-    const memory::desc dst({rows, out}, dt::f32, tag::ab);
+    const memory::desc dst({rows, out}, gemm == GemmType::Int8 ? dt::s32 : dt::f32, tag::ab);
     dnnl::primitive_attr attr = cpu::dnnl_default_attr();
     if (gemm == GemmType::Int8) {
-      attr.set_output_scales(2, wscale);
       return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, w, dst), attr, cpu::dnnl_engine());
     }
     const dnnl::matmul::desc d = bias.defined()
@@ -137,10 +140,20 @@ struct Gemm {
   }
 
   std::shared_ptr<const Plan> plan(int64_t rows) const {
+    // Int8 plans are shared by every chunk of the same shape (same weights layout, no attributes).
+    static std::shared_mutex shared_mutex;
+    static std::map<std::tuple<int64_t, int64_t, int64_t>, std::shared_ptr<const Plan>> shared_plans;
+    const bool shared = gemm == GemmType::Int8;
+    const auto key = std::make_tuple(in, out, rows);
     {
-      std::shared_lock lock(mutex);
-      auto it = plans.find(rows);
-      if (it != plans.end()) return it->second;
+      std::shared_lock lock(shared ? shared_mutex : mutex);
+      if (shared) {
+        auto it = shared_plans.find(key);
+        if (it != shared_plans.end()) return it->second;
+      } else {
+        auto it = plans.find(rows);
+        if (it != plans.end()) return it->second;
+      }
     }
     dnnl::matmul::primitive_desc pd;
     try {
@@ -151,8 +164,12 @@ struct Gemm {
                                            " rows: " + e.what());
     }
     auto p = std::make_shared<Plan>(Plan{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc()});
-    std::unique_lock lock(mutex);
-    if (plans.size() >= 512) plans.clear();  // bound the cache; oneDNN keeps its own primitive cache
+    std::unique_lock lock(shared ? shared_mutex : mutex);
+    if (shared) {
+      if (shared_plans.size() >= 4096) shared_plans.clear();  // a safety bound: row_blocks keeps the set small
+      return shared_plans.emplace(key, std::move(p)).first->second;
+    }
+    if (plans.size() >= 512) plans.clear();
     return plans.emplace(rows, std::move(p)).first->second;
   }
 
@@ -160,7 +177,7 @@ struct Gemm {
   // The argument memory objects are made once per (thread, plan) and only re-pointed per call:
   // building them costs ≈ 2 µs a call (measured 5.6 vs 3.4 µs for a 16×768×128 int8 GEMM),
   // which adds up over ~300 chunk calls per int8 forward.
-  void run(int64_t rows, const void* src, float* y) const {
+  void run(int64_t rows, const void* src, void* y) const {
     struct Bound {
       std::shared_ptr<const Plan> plan;  // keeps the plan's address from being reused
       memory src, dst, scratch;
@@ -173,12 +190,13 @@ struct Gemm {
       if (bound.size() >= 1024) bound.clear();
       const auto& eng = cpu::dnnl_engine();
       Bound b{p, memory(p->src, eng, nullptr), memory(p->dst, eng, nullptr), memory(p->scratch, eng, nullptr), {}};
-      b.args = {{DNNL_ARG_SRC, b.src}, {DNNL_ARG_WEIGHTS, weight_mem}, {DNNL_ARG_DST, b.dst}};
-      if (bias.defined()) b.args.emplace(DNNL_ARG_BIAS, bias_mem);
+      b.args = {{DNNL_ARG_SRC, b.src}, {DNNL_ARG_DST, b.dst}};
       if (p->scratch.get_size() > 0) b.args.emplace(DNNL_ARG_SCRATCHPAD, b.scratch);
       it = bound.emplace(p.get(), std::move(b)).first;
     }
     Bound& b = it->second;
+    b.args.insert_or_assign(DNNL_ARG_WEIGHTS, weight_mem);  // a shared plan runs many chunks' weights
+    if (bias.defined()) b.args.insert_or_assign(DNNL_ARG_BIAS, bias_mem);
     b.src.set_data_handle(const_cast<void*>(src));
     b.dst.set_data_handle(y);
     if (p->scratch.get_size() > 0) b.scratch.set_data_handle(cpu::dnnl_thread_scratchpad(p->scratch.get_size()));
@@ -284,23 +302,31 @@ void row_to_bf16(const float* x, int64_t n, uint16_t* o) {
   }
 }
 
-// Row blocks of a call: start rows, ending with `rows`. max_rows = 0: one block. Otherwise blocks
-// of max_rows (a multiple of 16), then the rest: one block when ≤ 128 rows, else a multiple of 16
-// and a block of 64–79 rows. oneDNN 2.6's AMX GEMMs ran 2–7× slower here for some row counts
-// above 128 that are not multiples of 16 (one chunk, 1 thread: 232 rows 1.3 ms, 224 and 240 rows
-// 0.3 ms; 212 rows up to 2.2 ms), while every count up to 128 was fine.
-std::vector<int64_t> row_blocks(int64_t rows, int64_t max_rows) {
-  std::vector<int64_t> starts{0};
-  if (max_rows <= 0) {
-    starts.push_back(rows);
-    return starts;
-  }
+// The row blocks of a call. Every block but a call's only one has a multiple of 16 rows and at
+// most max_rows, so a Linear compiles at most max_rows / 16 + 15 primitives however many distinct
+// row counts a corpus brings (one primitive per count grew a streaming run's memory without bound).
+// A tail that is not a multiple of 16 is covered by a block rounded up to 16 that ends at the last
+// row and overlaps rows already computed: no padded copy of the input, and an overlapped row gets
+// the same bits again (a row's result depends on that row only). `from` is the first row the
+// block writes. Also oneDNN 2.6's AMX GEMMs ran 2–7× slower for some counts above 128 that are not
+// multiples of 16 (232 rows 1.3 ms, 224 and 240 rows 0.3 ms), every count up to 128 was fine.
+struct RowBlock {
+  int64_t start, rows, from;
+};
+std::vector<RowBlock> row_blocks(int64_t rows, int64_t max_rows) {
+  if (rows < 16) return {{0, rows, 0}};
+  std::vector<RowBlock> blocks;
   int64_t r = 0;
-  while (rows - r >= max_rows) starts.push_back(r += max_rows);
-  const int64_t rest = rows - r;
-  if (rest > 128 && rest % 16 != 0) starts.push_back(r += (rest - 64) / 16 * 16);
-  if (rows > r) starts.push_back(rows);
-  return starts;
+  for (; rows - r >= max_rows; r += max_rows) blocks.push_back({r, max_rows, r});
+  const int64_t rest = rows - r, up = (rest + 15) / 16 * 16;
+  if (rest == 0) return blocks;
+  if (up <= rows) {
+    blocks.push_back({rows - up, up, r});
+  } else {  // rows < max_rows and not a multiple of 16: the 16-multiple part, then 16 rows at the end
+    blocks.push_back({0, rest / 16 * 16, 0});
+    blocks.push_back({rows - 16, 16, rest / 16 * 16});
+  }
+  return blocks;
 }
 
 // Per-thread buffer of at least n elements of T, one per Use (they are live at the same time).
@@ -349,25 +375,35 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   }
 
   // Tasks (column chunk, row block), chunk-major so a thread's consecutive tasks reuse the
-  // chunk's weights from cache. f32/bf16 have one task writing straight into y; int8 tasks go
-  // through a per-thread tile finished by the epilogue (in place when there is one chunk). Every
-  // row's result depends on that row only (the GEMMs never mix rows).
-  const std::vector<int64_t> starts = row_blocks(rows, sx ? kRowBlock : 0);
-  const int64_t blocks = static_cast<int64_t>(starts.size()) - 1;
-  const int64_t tasks = static_cast<int64_t>(m.chunks.size()) * blocks;
+  // chunk's weights from cache. f32/bf16 (one chunk) write straight into y, block after block, each
+  // block on all threads; int8 tasks go through a per-thread tile finished by the epilogue (in
+  // place when there is one chunk and the block overlaps no other). Every row's result depends on
+  // that row only (the GEMMs never mix rows).
+  const std::vector<RowBlock> blocks = row_blocks(rows, sx ? kRowBlock : kRowBlockFloat);
+  const int64_t nb = static_cast<int64_t>(blocks.size());
+  const int64_t tasks = static_cast<int64_t>(m.chunks.size()) * nb;
   const bool direct = m.chunks.size() == 1;
   const float* bias = m.bias.defined() ? m.bias.data<float>() : nullptr;
   auto task = [&](int64_t t) {
-    const Gemm& c = m.chunks[static_cast<size_t>(t / blocks)];
-    const int64_t r0 = starts[static_cast<size_t>(t % blocks)], n = starts[static_cast<size_t>(t % blocks + 1)] - r0;
-    float* dst = y + r0 * out + c.n0;
-    float* tile = direct ? dst : thread_buffer<float, Use::Tile>(static_cast<size_t>(n * c.out));
-    c.run(n, static_cast<const char*>(src) + static_cast<size_t>(r0 * in) * elem, tile);
-    if (sx) cpu::int8_epilogue(tile, n, c.out, sx + r0, bias ? bias + c.n0 : nullptr, m.activation, dst, out);
+    const Gemm& c = m.chunks[static_cast<size_t>(t / nb)];
+    const RowBlock& rb = blocks[static_cast<size_t>(t % nb)];
+    const char* in_rows = static_cast<const char*>(src) + static_cast<size_t>(rb.start * in) * elem;
+    if (!sx) {
+      c.run(rb.rows, in_rows, y + rb.start * out);
+      return;
+    }
+    const int64_t skip = rb.from - rb.start;  // overlapped rows: another task writes them
+    float* dst = y + rb.from * out + c.n0;
+    // s32 and f32 have one size: a one-chunk block that overlaps nothing converts in place
+    int32_t* tile = direct && skip == 0 ? reinterpret_cast<int32_t*>(dst)
+                                        : thread_buffer<int32_t, Use::Tile>(static_cast<size_t>(rb.rows * c.out));
+    c.run(rb.rows, in_rows, tile);
+    cpu::int8_epilogue(tile + skip * c.out, rb.rows - skip, c.out, c.wscale.data(), sx + rb.from,
+                       bias ? bias + c.n0 : nullptr, m.activation, dst, out);
   };
-  // One task: oneDNN runs it on all threads (it must not be inside a parallel region, even an
-  // inactive one: oneDNN then runs single-threaded).
-  if (tasks == 1 || omp_in_parallel()) {
+  // f32/bf16, or one task: oneDNN runs each on all threads (it must not be inside a parallel
+  // region, even an inactive one: oneDNN then runs single-threaded).
+  if (!sx || tasks == 1 || omp_in_parallel()) {
     for (int64_t t = 0; t < tasks; ++t) task(t);
     return;
   }
