@@ -54,6 +54,22 @@ FOLDERS = [
      dict(model_type="bpe", vocab_size=1500, pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece="[PAD]",
           bos_piece="[CLS]", eos_piece="[SEP]", unk_piece="[UNK]", control_symbols=["[MASK]"]),
      "spm.model", {"do_lower_case": True, "split_by_punct": True, "add_prefix_space": False}, {"model_type": "deberta-v2"}),
+    # T5's layout: <pad> </s> <unk>, no <s>; the 100 <extra_id_N> sentinels come from the tokenizer class.
+    ("t5-unigram",
+     dict(model_type="unigram", vocab_size=1500, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, user_defined_symbols=["<url>"]),
+     "spiece.model", {"tokenizer_class": "T5Tokenizer", "model_max_length": 512}, None),
+    ("t5-bpe-extra5",
+     dict(model_type="bpe", vocab_size=1500, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, byte_fallback=True),
+     "spiece.model", {"extra_ids": 5}, {"model_type": "t5"}),
+    # XLNet's layout: <unk> <s> </s> <cls> <sep> <pad> <mask> <eod> <eop>.
+    ("xlnet-unigram",
+     dict(model_type="unigram", vocab_size=1500, unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
+          control_symbols=["<cls>", "<sep>", "<pad>", "<mask>", "<eod>", "<eop>"]),
+     "spiece.model", {"tokenizer_class": "XLNetTokenizer"}, None),
+    ("xlnet-bpe-lower",
+     dict(model_type="bpe", vocab_size=1500, unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
+          control_symbols=["<cls>", "<sep>", "<pad>", "<mask>", "<eod>", "<eop>"]),
+     "spiece.model", {"do_lower_case": True, "keep_accents": True}, {"model_type": "xlnet"}),
 ]
 
 
@@ -112,6 +128,29 @@ def compare_spm(model_file, backend, texts):
     return diff
 
 
+def add_auto_padding(name, auto, texts):
+    """AutoTokenizer's own padding (padding_side, pad type id: XLNet pads on the left) of a few batches."""
+    import gzip
+
+    path = os.path.join(OUT, name + ".json.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        doc = json.load(f)
+    rows = []
+    for b in range(10):
+        batch = [texts[(b * 11 + k * 7) % len(texts)][:80] for k in range(3)]
+        pairs = [texts[(b * 5 + k * 3 + 1) % len(texts)][:40] for k in range(3)] if b % 2 else None
+        out = auto(batch, pairs, padding=True, return_token_type_ids=True)
+        rows.append({"texts": batch, "pairs": pairs, "input_ids": out["input_ids"],
+                     "attention_mask": out["attention_mask"], "token_type_ids": out["token_type_ids"]})
+    doc["auto_padding"] = {"padding_side": auto.padding_side, "batches": rows}
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as f:
+        json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
+
+
+# Folders whose golden also records AutoTokenizer's own batch padding.
+AUTO_PADDING = {"t5-unigram", "t5-bpe-extra5", "xlnet-unigram", "xlnet-bpe-lower"}
+
+
 def main():
     from transformers import AutoTokenizer
     import transformers
@@ -133,6 +172,8 @@ def main():
         mtg.make_goldens(name, "../sentencepiece/" + name, 600, 40 + k, raw=raw, out_dir=OUT,
                          generator="transformers " + transformers.__version__ + " AutoTokenizer (" +
                          type(auto).__name__ + ")")
+        if name in AUTO_PADDING:
+            add_auto_padding(name, auto, texts)
         n = compare_spm(os.path.join(d, fname), auto.backend_tokenizer, texts)
         print(f"{name}: {type(auto).__name__}; SentencePiece's own pieces differ on {n} of {len(texts)} texts")
 

@@ -228,6 +228,8 @@ std::optional<Family> family_of(std::string_view name) {
   if (name == "CamembertTokenizer" || name == "camembert") return Family::Camembert;
   if (name == "AlbertTokenizer" || name == "albert") return Family::Albert;
   if (name == "DebertaV2Tokenizer" || name == "deberta-v2") return Family::DebertaV2;
+  if (name == "T5Tokenizer" || name == "t5" || name == "mt5") return Family::T5;  // mt5: AutoTokenizer's T5Tokenizer
+  if (name == "XLNetTokenizer" || name == "xlnet") return Family::XLNet;
   return std::nullopt;
 }
 
@@ -241,6 +243,16 @@ Options default_options(Family f) {
   if (f == Family::DebertaV2) {
     const char* d[7] = {"[CLS]", "[SEP]", "[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
     for (int i = 0; i < 7; ++i) o.specials[i].content = d[i];
+    o.do_lower_case = false;
+  }
+  if (f == Family::T5) {
+    const char* d[7] = {"", "</s>", "<unk>", "", "<pad>", "", ""};
+    for (int i = 0; i < 7; ++i) o.specials[i].content = d[i];
+  }
+  if (f == Family::XLNet) {
+    const char* d[7] = {"<s>", "</s>", "<unk>", "<sep>", "<pad>", "<cls>", "<mask>"};
+    for (int i = 0; i < 7; ++i) o.specials[i].content = d[i];
+    o.specials[6].lstrip = true;  // AddedToken(mask_token, lstrip=True)
     o.do_lower_case = false;
   }
   return o;
@@ -282,6 +294,14 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
         unk_id = static_cast<int64_t>(i);
         break;
       }
+  } else if (f == Family::T5) {  // T5Converter.convert_from_spm: the sentinels appended in reverse
+    for (const auto& p : m.pieces) add(p.piece, p.score);
+    for (int64_t i = o.extra_ids - 1; i >= 0; --i) add("<extra_id_" + std::to_string(i) + ">", 0.0);
+    unk_id = 2;  // T5Tokenizer's Unigram(unk_id=2), whatever the trainer's
+    if (vocab.size() < 3) throw invalid_file(file, "a T5 SentencePiece model needs at least 3 pieces (unk is id 2)");
+  } else if (f == Family::XLNet) {
+    for (const auto& p : m.pieces) add(p.piece, p.score);
+    unk_id = m.unk_id;  // the extractor's trainer_spec.unk_id
   } else {
     for (const auto& p : m.pieces) add(p.piece, p.score);
     unk_id = 1;  // AlbertTokenizer's Unigram(unk_id=1)
@@ -311,9 +331,18 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
     added_ids[content] = id;
     added.push_back(added_token(id, content, special, lstrip, rstrip));
   };
+  // T5 / XLNet (TokenizersBackend classes) get the pieces first, as the extractor's
+  // additional_special_tokens: a control <mask> keeps lstrip false there.
+  const bool pieces_first = f == Family::T5 || f == Family::XLNet;
+  auto add_pieces = [&] {
+    for (const auto& p : m.pieces)
+      if (p.type == 3 || p.type == 4) add_token(p.piece, p.type == 3, false, false);
+  };
+  if (pieces_first) add_pieces();
   for (const auto& s : sp) add_token(s.content, true, s.lstrip, s.rstrip);
-  for (const auto& p : m.pieces)
-    if (p.type == 3 || p.type == 4) add_token(p.piece, p.type == 3, false, false);
+  if (!pieces_first) add_pieces();
+  if (f == Family::T5)
+    for (int64_t i = 0; i < o.extra_ids; ++i) add_token("<extra_id_" + std::to_string(i) + ">", true, false, false);
   std::stable_sort(added.begin(), added.end(), [](const json& a, const json& b) { return a["id"].get<int64_t>() < b["id"].get<int64_t>(); });
   j["added_tokens"] = added;
   auto token_id = [&](const std::string& t) -> int64_t {
@@ -325,11 +354,11 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
   // Normalizer.
   json precompiled = nullptr;
   if (!m.precompiled_charsmap.empty()) precompiled = json{{"type", "Precompiled"}, {"precompiled_charsmap", b64encode(m.precompiled_charsmap)}};
-  if (f == Family::Albert) {
+  if (f == Family::Albert || f == Family::XLNet) {
     json list = json::array();
     list.push_back(json{{"type", "Replace"}, {"pattern", {{"String", "``"}}}, {"content", "\""}});
     list.push_back(json{{"type", "Replace"}, {"pattern", {{"String", "''"}}}, {"content", "\""}});
-    if (!o.keep_accents) {
+    if (!o.keep_accents || f == Family::XLNet) {  // XLNetTokenizer strips accents whatever keep_accents says
       list.push_back(json{{"type", "NFKD"}});
       list.push_back(json{{"type", "StripAccents"}});
     }
@@ -348,7 +377,9 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
   }
 
   const bool deberta = f == Family::DebertaV2;
-  const std::string scheme = o.add_prefix_space ? "always" : deberta ? "first" : "never";
+  // T5Tokenizer / XLNetTokenizer ignore add_prefix_space.
+  const bool prefix = o.add_prefix_space || f == Family::T5 || f == Family::XLNet;
+  const std::string scheme = prefix ? "always" : deberta ? "first" : "never";
   json meta{{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", scheme}, {"split", true}};
   if (deberta) {
     json list = json::array();
@@ -376,6 +407,16 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
                         template_piece(sep, 1)});
     special_entry(cls, cls);
     special_entry(sep, sep);
+  } else if (f == Family::T5) {  // $A </s> ($B </s>): the literal "</s>" with the eos token's id
+    single = json::array({template_seq("A", 0), template_piece("</s>", 0)});
+    pair = json::array({template_seq("A", 0), template_piece("</s>", 0), template_seq("B", 0), template_piece("</s>", 0)});
+    special_entry("</s>", eos);
+  } else if (f == Family::XLNet) {  // $A:0 <sep>:0 ($B:1 <sep>:1) <cls>:2, at the end
+    single = json::array({template_seq("A", 0), template_piece(sep, 0), template_piece(cls, 2)});
+    pair = json::array({template_seq("A", 0), template_piece(sep, 0), template_seq("B", 1), template_piece(sep, 1),
+                        template_piece(cls, 2)});
+    special_entry(sep, sep);
+    special_entry(cls, cls);
   } else if (f == Family::Albert) {
     single = json::array({template_piece("[CLS]", 0), template_seq("A", 0), template_piece("[SEP]", 0)});
     pair = json::array({template_piece("[CLS]", 0), template_seq("A", 0), template_piece("[SEP]", 0), template_seq("B", 1),

@@ -1,6 +1,6 @@
 // SentencePiece model files (sentencepiece.bpe.model / spiece.model) read without libsentencepiece:
 // a bounded reader of the ModelProto protobuf, and the tokenizer.json that transformers'
-// AutoTokenizer builds from it for XLM-R, CamemBERT and ALBERT (its convert_from_spm + the
+// AutoTokenizer builds from it for XLM-R, CamemBERT, ALBERT, DeBERTa-v2, T5 and XLNet (its convert_from_spm + the
 // tokenizer class's own pipeline), which the fast backend then runs.
 #pragma once
 #include <cstdint>
@@ -34,7 +34,7 @@ struct ModelProto {
 // Throws InvalidFile naming `file`, the field and the byte offset.
 ModelProto parse_model(std::string_view bytes, const std::string& file);
 
-enum class Family { XLMRoberta, Camembert, Albert, DebertaV2 };
+enum class Family { XLMRoberta, Camembert, Albert, DebertaV2, T5, XLNet };
 // From tokenizer_config.json's tokenizer_class (with or without "Fast") or config.json's model_type.
 std::optional<Family> family_of(std::string_view name);
 
@@ -52,10 +52,12 @@ struct Options {
   bool do_lower_case = true;   // ALBERT (DeBERTa-v2: default false)
   bool keep_accents = false;   // ALBERT
   bool split_by_punct = false; // DeBERTa-v2
+  int64_t extra_ids = 100;     // T5: <extra_id_0> .. <extra_id_{n-1}> sentinels
 };
 extern const char* const kSpecialAttrs[7];
 // The family's default special tokens (XLM-R / CamemBERT <s> </s> <unk> </s> <pad> <s> <mask>,
-// ALBERT [CLS] [SEP] <unk> [SEP] <pad> [CLS] [MASK], DeBERTa-v2 [CLS] [SEP] [UNK] [SEP] [PAD] [CLS] [MASK]).
+// ALBERT [CLS] [SEP] <unk> [SEP] <pad> [CLS] [MASK], DeBERTa-v2 [CLS] [SEP] [UNK] [SEP] [PAD] [CLS] [MASK],
+// T5 only </s> <unk> <pad>, XLNet <s> </s> <unk> <sep> <pad> <cls> <mask> with mask lstrip).
 Options default_options(Family f);
 
 // The tokenizer.json (as the tokenizers library serializes it) of AutoTokenizer on such a folder.

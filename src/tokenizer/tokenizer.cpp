@@ -463,7 +463,7 @@ Tokenizer Tokenizer::from_vocab(const fs::path& vocab_txt, const TokenizerOption
 
 namespace {
 
-// The SentencePiece model of an XLM-R / CamemBERT / ALBERT folder without tokenizer.json.
+// The SentencePiece model of an XLM-R / CamemBERT / ALBERT / DeBERTa-v2 / T5 / XLNet folder without tokenizer.json.
 fs::path sentencepiece_file(const fs::path& dir) {
   std::error_code ec;
   for (const char* name : io::kSentencePieceFiles)
@@ -491,8 +491,9 @@ void load_sentencepiece_dir(Tokenizer::Impl& t, const fs::path& dir, const fs::p
     }
   }
   if (!family)
-    throw unsupported(spm.string() + ": SentencePiece folders are read for XLMRobertaTokenizer, CamembertTokenizer and " +
-                      "AlbertTokenizer and DebertaV2Tokenizer (tokenizer_config.json tokenizer_class or config.json model_type), got " +
+    throw unsupported(spm.string() + ": SentencePiece folders are read for XLMRobertaTokenizer, CamembertTokenizer, " +
+                      "AlbertTokenizer, DebertaV2Tokenizer, T5Tokenizer and XLNetTokenizer (tokenizer_config.json tokenizer_class " +
+                      "or config.json model_type), got " +
                       (named.empty() ? std::string("neither") : "\"" + named + "\""));
   sp::Options o = sp::default_options(*family);
   auto apply = [&](const json& j, const std::string& file) {
@@ -518,7 +519,13 @@ void load_sentencepiece_dir(Tokenizer::Impl& t, const fs::path& dir, const fs::p
   flag("do_lower_case", o.do_lower_case);
   flag("keep_accents", o.keep_accents);
   flag("split_by_punct", o.split_by_punct);
+  if (auto it = cfg.find("extra_ids"); it != cfg.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 1000000)
+      throw invalid_file(cfg_json.string(), "extra_ids must be an integer in 0..1000000, got " + it->dump());
+    o.extra_ids = it->get<int64_t>();
+  }
   hf::load_sentencepiece(t, spm.string(), *family, o);
+  if (*family == sp::Family::XLNet) t.cfg.padding_left = true;  // XLNetTokenizer.padding_side; tokenizer_config.json may override
   t.cfg.specials.clear();
   for (int i = 0; i < 7; ++i) t.cfg.specials[sp::kSpecialAttrs[i]] = {o.specials[i].content, false, o.specials[i].lstrip, o.specials[i].rstrip};
 }

@@ -173,6 +173,31 @@ TEST_P(FastGolden, EveryCase) {
     for (size_t k = 0; k < encs.size(); ++k)
       if (auto d = diff(encs[k], pb["encodings"][k], false); !d.empty()) f.add("padding." + d, b, texts[k]);
   }
+  // AutoTokenizer's own batch padding: the tokenizer class's padding side and pad type id.
+  if (g.contains("auto_padding")) {
+    const json& ap = g["auto_padding"];
+    for (size_t b = 0; b < ap["batches"].size(); ++b) {
+      const json& pb = ap["batches"][b];
+      const auto texts = pb["texts"].get<std::vector<std::string>>();
+      EncodeOptions o;
+      o.padding = Padding::Longest;
+      std::vector<Encoding> encs;
+      if (pb["pairs"].is_null()) {
+        encs = tok.encode_batch(texts, o, 2);
+      } else {
+        std::vector<std::pair<std::string, std::string>> pairs;
+        for (size_t k = 0; k < texts.size(); ++k) pairs.emplace_back(texts[k], pb["pairs"][k].get<std::string>());
+        encs = tok.encode_pair_batch(pairs, o, 2);
+      }
+      for (size_t k = 0; k < encs.size(); ++k) {
+        if (encs[k].input_ids != pb["input_ids"][k].get<std::vector<int64_t>>()) f.add("auto_padding.input_ids", b, texts[k]);
+        if (encs[k].attention_mask != pb["attention_mask"][k].get<std::vector<int64_t>>())
+          f.add("auto_padding.attention_mask", b, texts[k]);
+        if (encs[k].token_type_ids != pb["token_type_ids"][k].get<std::vector<int64_t>>())
+          f.add("auto_padding.token_type_ids", b, texts[k]);
+      }
+    }
+  }
   f.report(cases.size());
 }
 
@@ -196,7 +221,9 @@ INSTANTIATE_TEST_SUITE_P(SentencePiece, FastGolden,
                                            "sentencepiece/camembert-unigram-bytefallback-identity",
                                            "sentencepiece/albert-unigram", "sentencepiece/albert-bpe-cased-accents",
                                            "sentencepiece/deberta-v2-unigram",
-                                           "sentencepiece/deberta-v2-bpe-lower-punct-noprefix"),
+                                           "sentencepiece/deberta-v2-bpe-lower-punct-noprefix",
+                                           "sentencepiece/t5-unigram", "sentencepiece/t5-bpe-extra5",
+                                           "sentencepiece/xlnet-unigram", "sentencepiece/xlnet-bpe-lower"),
                          [](const auto& info) {
                            std::string s = info.param.substr(info.param.find('/') + 1);
                            for (char& c : s)

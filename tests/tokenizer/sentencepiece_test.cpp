@@ -81,15 +81,30 @@ TEST(SentencePieceModel, LengthPastTheEndNamesTheOffset) {
   }
 }
 
+TEST(SentencePieceModel, BadExtraIdsIsInvalidFileNamingIt) {
+  const std::string model = read(kSp / "t5-unigram" / "spiece.model");
+  for (const char* bad : {"-1", "\"5\"", "2.5"}) {
+    Folder f(model, std::string(R"({"tokenizer_class": "T5Tokenizer", "extra_ids": )") + bad + "}");
+    try {
+      (void)Tokenizer::from_dir(f.d);
+      FAIL() << "expected an error for extra_ids " << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidFile) << e.what();
+      EXPECT_NE(std::string(e.what()).find("extra_ids"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("tokenizer_config.json"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(SentencePieceModel, UnknownTokenizerClassIsUnsupportedNamingIt) {
   const std::string model = read(kSp / "xlmr-unigram" / "sentencepiece.bpe.model");
-  Folder f(model, R"({"tokenizer_class": "T5Tokenizer"})");
+  Folder f(model, R"({"tokenizer_class": "MarianTokenizer"})");
   try {
     (void)Tokenizer::from_dir(f.d);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
-    EXPECT_NE(std::string(e.what()).find("T5Tokenizer"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("MarianTokenizer"), std::string::npos) << e.what();
   }
   // The slow backend has no SentencePiece tokenizer.
   Folder g(model, kXlmr);
