@@ -115,6 +115,9 @@ class Tokenizer {
   bool is_special_id(int64_t id) const;
   // True when this tokenizer runs the tokenizers (Rust) pipeline of a tokenizer.json.
   bool is_fast() const;
+  // The tokenizer.json (tokenizers' format) converted from a SentencePiece-only folder's model, as
+  // transformers' save_pretrained writes it; empty when the tokenizer was not converted.
+  const std::string& converted_tokenizer_json() const;
 
   struct Impl;
 

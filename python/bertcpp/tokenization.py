@@ -260,6 +260,13 @@ def _token_str(value: Any) -> Optional[str]:
     return getattr(value, "content", value) if not isinstance(value, str) else value
 
 
+_SPM_FILES = ("sentencepiece.bpe.model", "spiece.model", "spm.model")  # src/io/sentencepiece_files.h
+# config.json model_type -> tokenizer class, for a SentencePiece folder without tokenizer_class.
+_SPM_CLASSES = {"xlm-roberta": "XLMRobertaTokenizer", "camembert": "CamembertTokenizer", "albert": "AlbertTokenizer",
+                "deberta-v2": "DebertaV2Tokenizer", "t5": "T5Tokenizer", "mt5": "T5Tokenizer",
+                "xlnet": "XLNetTokenizer"}
+
+
 class _Source:
     """What a tokenizer was loaded from, plus what the user changed since: the engine is (re)built
     from these files, written to a temporary folder when they differ from the loaded ones."""
@@ -270,6 +277,12 @@ class _Source:
         self.tokenizer_json = os.path.join(folder, "tokenizer.json") if folder else None
         if self.tokenizer_json and not os.path.isfile(self.tokenizer_json):
             self.tokenizer_json = None
+        # A SentencePiece-only folder (the engine converts the model as transformers does).
+        self.spm_file = None
+        if folder and self.tokenizer_json is None and vocab_file is None:
+            self.spm_file = next((os.path.join(folder, n) for n in _SPM_FILES if os.path.isfile(os.path.join(folder, n))),
+                                 None)
+        self.converted: Optional[str] = None  # its converted tokenizer.json text
         self.config = config            # tokenizer_config.json + special_tokens_map.json + overrides
         self.added: List[AddedToken] = []  # added after loading, in order
         self.changed = False            # config differs from the files in `folder`
@@ -326,7 +339,11 @@ class BertTokenizer:
         self._source = _source
         self.name_or_path = name_or_path
         cfg = _source.config
-        self.padding_side = _side(padding_side or cfg.get("padding_side") or "right", "padding_side")
+        spm_left = _source.spm_file is not None and (cfg.get("tokenizer_class") or "").startswith("XLNetTokenizer")
+        if _source.spm_file and not cfg.get("tokenizer_class"):  # XLNetTokenizer.padding_side is "left"
+            spm_left = _read_json(os.path.join(_source.folder, "config.json")).get("model_type") == "xlnet"
+        self.padding_side = _side(padding_side or cfg.get("padding_side") or ("left" if spm_left else "right"),
+                                  "padding_side")
         self.truncation_side = _side(truncation_side or cfg.get("truncation_side") or "right", "truncation_side")
         self.init_kwargs = dict(kwargs)
         self._tok = _engine if _engine is not None else self._build_engine()
@@ -371,8 +388,11 @@ class BertTokenizer:
                            if k in _SPECIAL_KEYS or k == "additional_special_tokens"})
             vocab = os.path.join(folder, "vocab.txt")
             source = _Source(folder, vocab if os.path.isfile(vocab) else None, config)
-            if source.vocab_file is None and source.tokenizer_json is None:
-                raise FileNotFoundError(f"{folder}: no vocab.txt or tokenizer.json (not a BERT WordPiece tokenizer folder?)")
+            if source.vocab_file is None and source.tokenizer_json is None and (
+                    source.spm_file is None or cls._backend == "slow"):
+                raise FileNotFoundError(f"{folder}: no vocab.txt or tokenizer.json (not a BERT WordPiece tokenizer folder?)"
+                                        + (" (a SentencePiece model loads with the fast backend only)"
+                                           if source.spm_file else ""))
         for key in ("additional_special_tokens",) + _SPECIAL_KEYS:
             if key in source.config:
                 source.config[key] = ([_token_str(t) for t in source.config[key] or []]
@@ -409,7 +429,14 @@ class BertTokenizer:
                     model_max_length=int(mml) if mml is not None else None)
 
     def _wants_fast_files(self) -> bool:
-        return self._backend != "slow" and self._source.tokenizer_json is None
+        return self._backend != "slow" and self._source.tokenizer_json is None and self._source.spm_file is None
+
+    def _converted_json(self) -> Dict[str, Any]:
+        """The tokenizer.json the engine converted the SentencePiece model to (before added tokens)."""
+        src = self._source
+        if src.converted is None:
+            src.converted = _bertcpp.Tokenizer.from_pretrained(src.folder, backend="fast").converted_tokenizer_json
+        return json.loads(src.converted)
 
     def _build_engine(self) -> Any:
         src = self._source
@@ -432,6 +459,8 @@ class BertTokenizer:
 
     def _special_tokens(self) -> Dict[str, Optional[str]]:
         c = self._source.config
+        if self._source.spm_file:  # the family's own defaults are in the converted tokenizer.json
+            return {k: c.get(k) for k in _SPECIAL_KEYS}
         defaults = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
                     "mask_token": "[MASK]"}
         return {k: c.get(k, defaults.get(k)) for k in _SPECIAL_KEYS}
@@ -452,10 +481,38 @@ class BertTokenizer:
             c.pop(key, None)
         return c
 
+    def _write_spm_files(self, folder: str, for_engine: bool) -> List[str]:
+        """What transformers 5 writes for a tokenizer converted from a SentencePiece model:
+        tokenizer.json (the converted pipeline with the added tokens) and tokenizer_config.json."""
+        src = self._source
+        config = {k: v for k, v in src.config.items()
+                  if k not in ("added_tokens_decoder", "auto_map", "name_or_path", "extra_special_tokens")}
+        if not config.get("tokenizer_class"):
+            model_type = _read_json(os.path.join(src.folder, "config.json")).get("model_type")
+            if model_type in _SPM_CLASSES:
+                config["tokenizer_class"] = _SPM_CLASSES[model_type]
+        if for_engine:
+            config.pop("model_max_length", None)  # passed as an option (already validated)
+        else:
+            config["padding_side"] = self.padding_side  # XLNet's left side is the class's, not the file's
+            config["truncation_side"] = self.truncation_side
+        specials = {k: v for k, v in self._special_tokens().items() if v is not None}
+        extra = list(config.get("additional_special_tokens") or [])
+        data = self._tokenizer_json_with_added(config, specials, extra)
+        tj = os.path.join(folder, "tokenizer.json")
+        with open(tj, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False)
+        cp = os.path.join(folder, "tokenizer_config.json")
+        with open(cp, "w", encoding="utf-8") as f:
+            json.dump(config, f, ensure_ascii=False, indent=2)
+        return [cp, tj]
+
     def _write_files(self, folder: str, for_engine: bool) -> List[str]:
         """vocab.txt, tokenizer_config.json, special_tokens_map.json, added_tokens.json (and
         tokenizer.json for a fast tokenizer) describing this tokenizer as it is now."""
         src = self._source
+        if src.spm_file and self._backend != "slow":
+            return self._write_spm_files(folder, for_engine)
         written = []
         config = self._config_to_save() if not for_engine else dict(src.config)
         if for_engine:
@@ -522,6 +579,8 @@ class BertTokenizer:
         if src.tokenizer_json is not None:
             with open(src.tokenizer_json, encoding="utf-8") as f:
                 data = json.load(f)
+        elif src.spm_file:
+            data = self._converted_json()
         else:
             # The post-processor is made once, at load (transformers does not rebuild it later).
             if getattr(src, "template", None) is None:
@@ -571,7 +630,7 @@ class BertTokenizer:
             add(t, True)
         self._fast_added = [a["content"] for a in sorted(added, key=lambda a: a["id"])]
         post = data.get("post_processor") or {}
-        if src.tokenizer_json is None and post.get("type") == "TemplateProcessing":
+        if src.tokenizer_json is None and not src.spm_file and post.get("type") == "TemplateProcessing":
             for name, entry in post["special_tokens"].items():
                 found = token_id(name)
                 entry["ids"] = [found if found is not None else 0]
@@ -580,8 +639,12 @@ class BertTokenizer:
     # ------------------------------------------------------------------ properties
     def _refresh(self) -> None:
         specials = self._special_tokens()
-        names = self._tok.convert_ids_to_tokens(
-            [self._tok.unk_token_id, self._tok.sep_token_id, self._tok.pad_token_id, self._tok.cls_token_id])
+        names = []
+        for attr in ("unk_token_id", "sep_token_id", "pad_token_id", "cls_token_id"):
+            try:
+                names.append(self._tok.convert_ids_to_tokens([getattr(self._tok, attr)])[0])
+            except _bertcpp.InvalidArgumentError:  # T5 has no sep/cls token
+                names.append(None)
         self.unk_token, self.sep_token, self.pad_token, self.cls_token = names
         self.mask_token = self._tok.mask_token
         self.bos_token, self.eos_token = specials["bos_token"], specials["eos_token"]

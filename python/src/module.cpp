@@ -420,6 +420,8 @@ PYBIND11_MODULE(_bertcpp, m) {
       .def("is_special_id", &Tokenizer::is_special_id, py::arg("id"))
       .def_property_readonly("vocab_size", &Tokenizer::vocab_size)
       .def_property_readonly("is_fast", &Tokenizer::is_fast)
+      .def_property_readonly("converted_tokenizer_json", &Tokenizer::converted_tokenizer_json,
+                             "tokenizer.json text converted from a SentencePiece model ('' when not converted)")
       .def_property_readonly("model_max_length", &Tokenizer::model_max_length)
       .def_property_readonly("cls_token_id", &Tokenizer::cls_token_id)
       .def_property_readonly("sep_token_id", &Tokenizer::sep_token_id)

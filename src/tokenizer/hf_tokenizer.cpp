@@ -249,7 +249,9 @@ void load_fast(Tokenizer::Impl& t, const std::string& tokenizer_json) {
 void load_sentencepiece(Tokenizer::Impl& t, const std::string& model_file, sp::Family family, const sp::Options& o) {
   constexpr size_t kMaxBytes = size_t(512) << 20;
   const std::string bytes = io::read_small_file(model_file, kMaxBytes);
-  t.fast = Pipeline::load(sp::to_tokenizer_json(sp::parse_model(bytes, model_file), family, o, model_file), model_file);
+  const auto j = sp::to_tokenizer_json(sp::parse_model(bytes, model_file), family, o, model_file);
+  t.fast = Pipeline::load(j, model_file);
+  t.converted_json = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // a corrupt piece must not throw here
 }
 
 std::string decode_fast(const Tokenizer::Impl& t, std::span<const int64_t> ids, bool skip_special) {

@@ -141,6 +141,7 @@ struct Tokenizer::Impl {
   // Set for the fast backend (tokenizer.json through the tokenizers pipeline); the fields below
   // that it uses: cfg (tokenizer_config.json), model_max*, the special token ids and strings.
   std::shared_ptr<const hf::Pipeline> fast;
+  std::string converted_json;  // the tokenizer.json built from a SentencePiece model (save_pretrained writes it)
   bool fast_clean_up = false;  // tokenizer_config.json clean_up_tokenization_spaces
   bool strip_accents_on = true;  // effective: lower ? strip != false : strip == true
   bool model_max_unbounded = true;
