@@ -48,6 +48,9 @@ EncoderConfig parse_config(const std::string& json_text, const std::string& sour
   EncoderConfig c;
   c.model_type = "bert";  // transformers' BertConfig when config.json names no model_type
   io::read_common_config(r, c);
+  // JinaBERT's remote code keeps BertConfig's model_type; ALiBi positions are what mark it.
+  if (c.model_type == "bert")
+    if (const Json* p = r.field("position_embedding_type"); p && p->is_string() && *p == "alibi") c.model_type = "jina_bert";
   const Family* family = find_family(c.model_type);
   if (!family) {
     std::string known;

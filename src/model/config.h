@@ -38,6 +38,8 @@ struct EncoderConfig : io::CommonConfig {
   bool qkv_fused = false;  // QKV stored as one [3·hidden, hidden] weight (slot attention.self.qkv)
   bool glu = false;        // gated MLP: act(gate) · up, gate in slot intermediate.gate, up in intermediate.dense
   bool glu_fused_up_gate = false;  // ... or both in one stored [2I, hidden] weight [up | gate] (slot intermediate.up_gate)
+  bool glu_fused_gate_up = false;  // ... or [gate | up], ops::glu's own order (slot intermediate.gate_up: JinaBERT)
+  bool alibi = false;  // JinaBERT: ALiBi (ops/alibi.h) on the attention scores instead of a position table
   bool attn_linear_bias = true, mlp_in_bias = true, mlp_out_bias = true, mlm_bias = true;
 
   // Pre-norm rotary encoders (ModernBERT, model/modernbert.h); the encoder ignores them.
@@ -48,6 +50,7 @@ struct EncoderConfig : io::CommonConfig {
   ops::Activation classifier_activation = ops::Activation::GeluErf;
   std::string classifier_pooling = "cls";  // sequence classification: "cls" (first token) or "mean"
 
+  bool has_position_table() const { return rotary_dim == 0 && !alibi; }
   int64_t head_dim() const { return hidden_size / num_attention_heads; }
   int64_t embedding_width() const { return embedding_size > 0 ? embedding_size : hidden_size; }
   // The first position id of a sequence, and so the longest sequence the position table allows.

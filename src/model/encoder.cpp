@@ -19,6 +19,7 @@
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/embedding.h"
+#include "ops/alibi.h"
 #include "ops/glu.h"
 #include "ops/layer_norm.h"
 #include "ops/linear.h"
@@ -170,6 +171,7 @@ struct Encoder::Impl {
   ops::Linear embeddings_project;  // ELECTRA when embedding_size != hidden_size
   Tensor relative_attention_bias;  // MPNet [buckets, heads]
   ops::RotaryTable rope;           // rotary families; rebuilt per call past the NTK threshold
+  std::vector<float> alibi_slopes;  // ALiBi families: one per head
   std::vector<EncoderLayer> layers;
   ops::Linear pooler;  // dense + tanh; undefined when the checkpoint has no pooler
 
@@ -209,7 +211,8 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
 
   ops::set_num_threads(options.threads);  // weight packing runs on the loading thread
   impl->word_embeddings = w.get("embeddings.word_embeddings.weight");
-  if (cfg.rotary_dim == 0) impl->position_embeddings = w.get("embeddings.position_embeddings.weight");
+  if (cfg.has_position_table()) impl->position_embeddings = w.get("embeddings.position_embeddings.weight");
+  else if (cfg.alibi) impl->alibi_slopes = ops::alibi_slopes(cfg.num_attention_heads);
   else impl->rope = ops::rotary_table(cfg.max_position_embeddings, cfg.rotary_dim, cfg.rotary_theta, cfg.rotary_interleaved);
   if (cfg.type_vocab_size > 0) impl->token_type_embeddings = w.get("embeddings.token_type_embeddings.weight");
   impl->embeddings_ln = layer_norm_weights(w, "embeddings.LayerNorm");
@@ -226,6 +229,7 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
     layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm");
     const Tensor absmax = smooth ? layer_norm_absmax(layer.attn_ln) : Tensor();
     if (cfg.glu_fused_up_gate) layer.intermediate = gate_first_linear(w, p + "intermediate.up_gate", gemm, absmax);
+    else if (cfg.glu_fused_gate_up) layer.intermediate = linear(w, p + "intermediate.gate_up", ops::Activation::Identity, gemm, absmax);
     else if (cfg.glu) layer.intermediate = stacked_linear(w, {p + "intermediate.gate", p + "intermediate.dense"}, gemm, absmax);
     else layer.intermediate = linear(w, p + "intermediate.dense", cfg.hidden_act, gemm, absmax);
     layer.output = linear(w, p + "output.dense", ops::Activation::Identity, gemm);
@@ -425,6 +429,7 @@ Output Encoder::forward(const Input& input, const Request& request) const {
       sq.rel_bias_head_stride = 2 * S - 1;
       sq.rel_bias_center = S - 1;
     }
+    if (cfg.alibi) sq.alibi_slopes = m.alibi_slopes.data();
   }
   // Slabs (int8 only, see kSlabRows): runs of whole sequences of at most kSlabRows rows (a longer
   // sequence is a slab of its own). Every layer runs slab by slab, so a layer's intermediate

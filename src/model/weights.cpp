@@ -49,7 +49,7 @@ Table slot_table(const EncoderConfig& c, HeadKind head) {
   const int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size, E = c.embedding_width();
   Table t;
   t.tensor("embeddings.word_embeddings.weight", {V, E});
-  if (c.rotary_dim == 0) t.tensor("embeddings.position_embeddings.weight", {c.max_position_embeddings, E});
+  if (c.has_position_table()) t.tensor("embeddings.position_embeddings.weight", {c.max_position_embeddings, E});
   if (c.type_vocab_size > 0) t.tensor("embeddings.token_type_embeddings.weight", {c.type_vocab_size, E});
   t.layer_norm("embeddings.LayerNorm", E);
   if (E != H) t.linear("embeddings_project", H, E);
@@ -67,8 +67,8 @@ Table slot_table(const EncoderConfig& c, HeadKind head) {
     }
     t.linear(p + "attention.output.dense", H, H, Part::Base, ab);
     t.layer_norm(p + "attention.output.LayerNorm", H);
-    if (c.glu_fused_up_gate) {
-      t.linear(p + "intermediate.up_gate", 2 * I, H, Part::Base, c.mlp_in_bias);
+    if (c.glu_fused_up_gate || c.glu_fused_gate_up) {
+      t.linear(p + (c.glu_fused_up_gate ? "intermediate.up_gate" : "intermediate.gate_up"), 2 * I, H, Part::Base, c.mlp_in_bias);
     } else {
       t.linear(p + "intermediate.dense", I, H, Part::Base, c.mlp_in_bias);
       if (c.glu) t.linear(p + "intermediate.gate", I, H, Part::Base, c.mlp_in_bias);

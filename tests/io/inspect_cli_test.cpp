@@ -75,7 +75,7 @@ TEST_F(InspectCli, GoldenModelJson) {
 // and their weights checked against config.json.
 TEST_F(InspectCli, RotaryFamiliesAreNamedAndChecked) {
   for (const auto& [name, family] : {std::pair{"tiny-modernbert", "modernbert"}, std::pair{"tiny-nomic-bert", "nomic_bert"},
-                                     std::pair{"tiny-gte", "gte"}}) {
+                                     std::pair{"tiny-gte", "gte"}, std::pair{"tiny-jina-bert", "jina_bert"}}) {
     SCOPED_TRACE(name);
     CliRun r = run_cli("inspect --json " + kModels + name, dir_);
     ASSERT_EQ(r.code, 0) << r.err;
