@@ -14,9 +14,9 @@ import bertcpp
 TOL = 1e-4
 CASES = ("single", "batch", "pair", "long")
 BASE = [("tiny-nomic-bert", "nomic_bert"), ("tiny-nomic-bert-ntk", "nomic_bert"), ("tiny-gte", "gte"),
-        ("tiny-gte-notypes", "gte")]
-MLM = ["tiny-nomic-bert-mlm", "tiny-gte-mlm"]
-CLASSIFIER = ["tiny-nomic-bert-classifier", "tiny-gte-classifier"]
+        ("tiny-gte-notypes", "gte"), ("tiny-jina-bert", "jina_bert"), ("tiny-jina-bert-reglu", "jina_bert")]
+MLM = ["tiny-nomic-bert-mlm", "tiny-gte-mlm", "tiny-jina-bert-mlm"]
+CLASSIFIER = ["tiny-nomic-bert-classifier", "tiny-gte-classifier", "tiny-jina-bert-classifier"]
 
 
 def _golden(name):

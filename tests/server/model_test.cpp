@@ -240,10 +240,10 @@ TEST(ServerModel, EmbedSparseIsSpladeOfMlmLogits) {
 }
 
 // The families through the server: /embed of an MPNet sentence-transformers folder and of a
-// RoBERTa base model and of the rotary families (ModernBERT, NomicBERT, GTE) equal Model::embed; /predict on a DistilBERT classifier equals classify,
+// RoBERTa base model and of the rotary and ALiBi families (ModernBERT, NomicBERT, GTE, JinaBERT) equal Model::embed; /predict on a DistilBERT classifier equals classify,
 // pairs included (it has no token types); /rerank on an XLM-R reranker ranks as Model::rerank.
 TEST(ServerModel, FamiliesEqualTheModelApi) {
-  for (const char* name : {"tiny-mpnet-st", "tiny-roberta", "tiny-modernbert", "tiny-nomic-bert", "tiny-gte"}) {
+  for (const char* name : {"tiny-mpnet-st", "tiny-roberta", "tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-jina-bert"}) {
     SCOPED_TRACE(name);
     Served s(model_dir(name));
     const Model model = Model::from_pretrained(model_dir(name));
