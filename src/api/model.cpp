@@ -420,7 +420,7 @@ Tensor Model::pool_embeddings(const Tensor& last_hidden_state, const Tensor& att
   }
   if (norm_at_end) normalize_rows(x, width);
   Tensor out = Tensor::empty(DType::F32, {static_cast<int64_t>(n), static_cast<int64_t>(width)});
-  std::memcpy(out.data<float>(), x.data(), x.size() * sizeof(float));
+  if (!x.empty()) std::memcpy(out.data<float>(), x.data(), x.size() * sizeof(float));  // no rows: data() may be null
   return out;
 }
 
