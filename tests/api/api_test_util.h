@@ -12,6 +12,7 @@
 
 #include "bertcpp/model.hpp"
 #include "io/checkpoint.h"
+#include "support/compare.h"
 
 namespace bertcpp::apitest {
 
@@ -55,27 +56,7 @@ struct Golden {
   }
 };
 
-// max |a - b| over [B, S, ...] positions where mask [B, S] is 1 (all positions without a mask).
-inline double max_abs_diff(const Tensor& expected, const Tensor& actual, const Tensor& mask = Tensor()) {
-  EXPECT_TRUE(actual.defined());
-  if (!actual.defined()) return INFINITY;
-  EXPECT_EQ(shape_to_string(expected.shape()), shape_to_string(actual.shape()));
-  if (expected.shape() != actual.shape()) return INFINITY;
-  const Tensor e = expected.to_f32(), a = actual.to_f32();
-  const Tensor m = mask.defined() ? mask.to_f32() : Tensor();
-  const int64_t n = e.numel();
-  const int64_t positions = m.defined() ? m.numel() : n;
-  const int64_t inner = n / positions;
-  double worst = 0;
-  for (int64_t p = 0; p < positions; ++p) {
-    if (m.defined() && m.data<float>()[p] != 1.f) continue;
-    for (int64_t i = p * inner; i < (p + 1) * inner; ++i) {
-      const double d = std::abs(double(e.data<float>()[i]) - double(a.data<float>()[i]));
-      if (!(d <= worst)) worst = std::isnan(d) ? INFINITY : d;
-    }
-  }
-  return worst;
-}
+using bertcpp::testing::max_abs_diff;  // from support/compare.h
 
 inline std::vector<float> softmax(std::vector<double> x) {
   double mx = x[0];

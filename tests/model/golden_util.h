@@ -1,4 +1,4 @@
-// Helpers shared by the model tests: goldens from expected.safetensors and max |Δ| comparisons.
+// Helpers shared by the model tests: goldens from expected.safetensors (max |Δ| is support/compare.h).
 #pragma once
 #include <gtest/gtest.h>
 
@@ -11,6 +11,7 @@
 #include "bertcpp/model.hpp"
 #include "model/types.h"
 #include "io/checkpoint.h"
+#include "support/compare.h"
 
 namespace bertcpp::testing {
 
@@ -31,39 +32,6 @@ struct Golden {
     return b;
   }
 };
-
-// max |expected - actual| over all elements; with `mask` [B, S] (I64) and tensors [B, S, ...],
-// only positions where mask is 1. Fails the test (and returns +inf) on a shape mismatch.
-inline double max_abs_diff(const Tensor& expected, const Tensor& actual, const Tensor& mask = Tensor()) {
-  if (!actual.defined()) {
-    ADD_FAILURE() << "output missing; expected " << shape_to_string(expected.shape());
-    return INFINITY;
-  }
-  if (expected.shape() != actual.shape()) {
-    ADD_FAILURE() << "shape " << shape_to_string(actual.shape()) << " != expected " << shape_to_string(expected.shape());
-    return INFINITY;
-  }
-  const Tensor e = expected.to_f32(), a = actual.to_f32();
-  const float* pe = e.data<float>();
-  const float* pa = a.data<float>();
-  const int64_t n = e.numel();
-  int64_t inner = 1, positions = n;
-  const int64_t* m = nullptr;
-  if (mask.defined()) {
-    positions = mask.numel();
-    inner = n / positions;
-    m = mask.data<int64_t>();
-  }
-  double worst = 0;
-  for (int64_t p = 0; p < positions; ++p) {
-    if (m && m[p] != 1) continue;
-    for (int64_t i = p * inner; i < (p + 1) * inner; ++i) {
-      const double d = std::abs(double(pe[i]) - double(pa[i]));
-      if (!(d <= worst)) worst = std::isnan(d) ? INFINITY : d;
-    }
-  }
-  return worst;
-}
 
 // Stacks equally shaped tensors along a new first dim (hidden_states / attentions as goldens store them).
 inline Tensor stack(const std::vector<Tensor>& ts) {

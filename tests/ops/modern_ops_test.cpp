@@ -16,6 +16,8 @@
 #include "ops/layer_norm.h"
 #include "ops/rotary.h"
 #include "ops/threads.h"
+#include "attention_reference.h"
+#include "support/compare.h"
 #include "support/random.h"
 
 using namespace bertcpp;
@@ -23,11 +25,8 @@ using bertcpp::testing::random_vec;
 
 namespace {
 
-double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::isnan(a[i]) ? INFINITY : std::abs(double(a[i]) - b[i]));
-  return m;
-}
+using bertcpp::testing::max_abs_diff;
+using bertcpp::testing::NaiveAttention;
 
 TEST(Rotary, MatchesRotateHalfInDouble) {
   for (const int64_t d : {8, 64}) {
@@ -138,41 +137,6 @@ TEST(LayerNorm, WithoutBiasMatchesDoubleReference) {
   EXPECT_LT(max_abs_diff(y, ref), 2e-6);
 }
 
-// softmax(Q·Kᵀ / divisor [- slope_h·|i - j|] + mask) · V per head in double; with window ≥ 0 row i sees
-// keys |i - j| ≤ window.
-std::vector<double> naive_attention(const float* qkv, int64_t rows, int64_t keys, int64_t heads, int64_t d, double divisor,
-                                    const float* mask, int64_t window, std::vector<double>* probs,
-                                    const float* slopes = nullptr) {
-  const int64_t H = heads * d;
-  std::vector<double> ctx(static_cast<size_t>(rows * H));
-  if (probs) probs->assign(static_cast<size_t>(heads * rows * keys), 0.0);
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < rows; ++i) {
-      std::vector<double> s(static_cast<size_t>(keys), -INFINITY);
-      double mx = -INFINITY;
-      for (int64_t j = 0; j < keys; ++j) {
-        if (window >= 0 && std::abs(i - j) > window) continue;
-        double acc = 0;
-        for (int64_t k = 0; k < d; ++k) acc += double(qkv[i * 3 * H + h * d + k]) * qkv[j * 3 * H + H + h * d + k];
-        const double alibi = slopes ? -double(slopes[h]) * double(std::abs(i - j)) : 0.0;
-        s[static_cast<size_t>(j)] = acc / divisor + alibi + (mask ? double(mask[j]) : 0.0);
-        mx = std::max(mx, s[static_cast<size_t>(j)]);
-      }
-      double sum = 0;
-      for (double& v : s) sum += (v = std::exp(v - mx));
-      for (int64_t j = 0; j < keys; ++j) {
-        s[static_cast<size_t>(j)] /= sum;
-        if (probs) (*probs)[static_cast<size_t>((h * rows + i) * keys + j)] = s[static_cast<size_t>(j)];
-      }
-      for (int64_t k = 0; k < d; ++k) {
-        double acc = 0;
-        for (int64_t j = 0; j < keys; ++j) acc += s[static_cast<size_t>(j)] * qkv[j * 3 * H + 2 * H + h * d + k];
-        ctx[static_cast<size_t>(i * H + h * d + k)] = acc;
-      }
-    }
-  return ctx;
-}
-
 TEST(Alibi, SlopesMatchThePapersFormulaForOneToSixteenHeads) {
   for (int64_t n = 1; n <= 16; ++n) {
     // n' = the largest power of two ≤ n: heads 1..n' step 8/n' in the exponent, the rest take the odd
@@ -216,42 +180,17 @@ TEST(Attention, AlibiMatchesDoubleReferenceWithWindowAndMask) {
     seq.probs_row_stride = seq.probs_cols = c.keys;
     ops::attention({c.heads, c.d, 3 * H, H, divisor}, std::vector{seq});
     std::vector<double> ref_probs;
-    const auto ref = naive_attention(qkv.data(), c.rows, c.keys, c.heads, c.d, divisor, seq.mask, c.window, &ref_probs,
-                                     slopes.data());
+    const auto ref = NaiveAttention{qkv.data(), c.keys, c.heads, c.d, divisor, seq.mask, c.window, slopes.data()}.all(
+        c.rows, &ref_probs);
     EXPECT_LT(max_abs_diff(ctx, ref), 2e-6) << c.heads << "x" << c.d << " rows " << c.rows << " window " << c.window;
     EXPECT_LT(max_abs_diff(probs, ref_probs), 1e-6) << "probs, " << c.heads << " heads, window " << c.window;
   }
 }
 
 TEST(Attention, AlibiRowsAreBitwiseIndependentOfBatchAndThreads) {
-  const int64_t heads = 6, d = 16, H = heads * d;
-  const int64_t lens[3] = {61, 7, 150};
-  const auto slopes = ops::alibi_slopes(heads);
-  std::vector<std::vector<float>> qkv, ctx;
-  for (int t = 0; t < 3; ++t) {
-    qkv.push_back(random_vec(static_cast<size_t>(lens[t] * 3 * H), 60 + t, -2.0f, 2.0f));
-    ctx.emplace_back(static_cast<size_t>(lens[t] * H), NAN);
-  }
-  for (const int64_t window : {int64_t{-1}, int64_t{9}}) {
-    auto seq = [&](int t) {
-      ops::AttentionSequence s;
-      s.qkv = qkv[t].data();
-      s.ctx = ctx[t].data();
-      s.rows = s.keys = lens[t];
-      s.window = window;
-      s.alibi_slopes = slopes.data();
-      return s;
-    };
-    const ops::AttentionShape shape{heads, d, 3 * H, H, 4.0f};
-    ops::set_num_threads(1);
-    ops::attention(shape, std::vector{seq(0)});
-    const auto alone = ctx[0];
-    ops::set_num_threads(2);
-    std::fill(ctx[0].begin(), ctx[0].end(), NAN);
-    ops::attention(shape, std::vector{seq(2), seq(0), seq(1)});
-    EXPECT_EQ(std::memcmp(alone.data(), ctx[0].data(), alone.size() * sizeof(float)), 0) << "window " << window;
-    ops::set_num_threads(0);
-  }
+  const auto slopes = ops::alibi_slopes(6);
+  for (const int64_t window : {int64_t{-1}, int64_t{9}})
+    bertcpp::testing::expect_rows_independent_of_batch_and_threads(6, 16, {61, 7, 150}, 60, window, slopes.data());
 }
 
 TEST(Attention, SlidingWindowMatchesDoubleReference) {
@@ -278,7 +217,7 @@ TEST(Attention, SlidingWindowMatchesDoubleReference) {
     seq.probs_row_stride = seq.probs_cols = c.rows;
     ops::attention({c.heads, c.d, 3 * H, H, divisor}, std::vector{seq});
     std::vector<double> ref_probs;
-    const auto ref = naive_attention(qkv.data(), c.rows, c.rows, c.heads, c.d, divisor, seq.mask, c.window, &ref_probs);
+    const auto ref = NaiveAttention{qkv.data(), c.rows, c.heads, c.d, divisor, seq.mask, c.window}.all(c.rows, &ref_probs);
     EXPECT_LT(max_abs_diff(ctx, ref), 2e-6) << c.heads << "x" << c.d << " rows " << c.rows << " window " << c.window;
     EXPECT_LT(max_abs_diff(probs, ref_probs), 1e-6) << "probs, window " << c.window;
   }
@@ -297,54 +236,18 @@ TEST(Attention, LongSequenceMatchesDoubleReferenceOnSampledRows) {
     seq.rows = seq.keys = S;
     seq.window = window;
     ops::attention({heads, d, 3 * H, H, 8.0f}, std::vector{seq});
+    const NaiveAttention ref{qkv.data(), S, heads, d, 8.0, nullptr, window};
     double worst = 0;
     for (const int64_t i : {int64_t{0}, int64_t{1}, int64_t{63}, int64_t{1000}, int64_t{2046}, int64_t{2047}}) {
-      for (int64_t h = 0; h < heads; ++h) {
-        std::vector<double> s(static_cast<size_t>(S), -INFINITY);
-        double mx = -INFINITY, sum = 0;
-        for (int64_t j = 0; j < S; ++j) {
-          if (window >= 0 && std::abs(i - j) > window) continue;
-          double acc = 0;
-          for (int64_t k = 0; k < d; ++k) acc += double(qkv[i * 3 * H + h * d + k]) * qkv[j * 3 * H + H + h * d + k];
-          mx = std::max(mx, s[static_cast<size_t>(j)] = acc / 8.0);
-        }
-        for (double& v : s) sum += (v = std::exp(v - mx));
-        for (int64_t k = 0; k < d; ++k) {
-          double acc = 0;
-          for (int64_t j = 0; j < S; ++j) acc += s[static_cast<size_t>(j)] / sum * qkv[j * 3 * H + 2 * H + h * d + k];
-          worst = std::max(worst, std::abs(acc - ctx[static_cast<size_t>(i * H + h * d + k)]));
-        }
-      }
+      const auto want = ref.row(i);
+      worst = std::max(worst, max_abs_diff(std::vector<float>(ctx.begin() + i * H, ctx.begin() + (i + 1) * H), want));
     }
     EXPECT_LT(worst, 2e-6) << "window " << window;
   }
 }
 
 TEST(Attention, WindowedRowsAreBitwiseIndependentOfBatchAndThreads) {
-  const int64_t heads = 4, d = 16, H = heads * d, window = 6;
-  const int64_t lens[3] = {53, 9, 130};
-  std::vector<std::vector<float>> qkv, ctx;
-  for (int t = 0; t < 3; ++t) {
-    qkv.push_back(random_vec(static_cast<size_t>(lens[t] * 3 * H), 50 + t, -2.0f, 2.0f));
-    ctx.emplace_back(static_cast<size_t>(lens[t] * H), NAN);
-  }
-  auto seq = [&](int t) {
-    ops::AttentionSequence s;
-    s.qkv = qkv[t].data();
-    s.ctx = ctx[t].data();
-    s.rows = s.keys = lens[t];
-    s.window = window;
-    return s;
-  };
-  const ops::AttentionShape shape{heads, d, 3 * H, H, 4.0f};
-  ops::set_num_threads(1);
-  ops::attention(shape, std::vector{seq(0)});
-  const auto alone = ctx[0];
-  ops::set_num_threads(2);
-  std::fill(ctx[0].begin(), ctx[0].end(), NAN);
-  ops::attention(shape, std::vector{seq(2), seq(0), seq(1)});
-  EXPECT_EQ(std::memcmp(alone.data(), ctx[0].data(), alone.size() * sizeof(float)), 0);
-  ops::set_num_threads(0);
+  bertcpp::testing::expect_rows_independent_of_batch_and_threads(4, 16, {53, 9, 130}, 50, /*window=*/6);
 }
 
 }  // namespace

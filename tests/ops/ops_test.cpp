@@ -20,6 +20,8 @@
 #include "ops/cpu/vec_math.h"
 #include "ops/softmax.h"
 #include "ops/threads.h"
+#include "attention_reference.h"
+#include "support/compare.h"
 #include "support/random.h"
 
 using namespace bertcpp;
@@ -47,11 +49,7 @@ std::vector<double> naive_linear(const std::vector<float>& x, int64_t rows, int6
   return y;
 }
 
-template <class A, class B> double max_abs_diff(const A& a, const B& b) {
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(double(a[i]) - double(b[i])));
-  return m;
-}
+using bertcpp::testing::max_abs_diff;
 
 }  // namespace
 
@@ -176,37 +174,6 @@ TEST(Linear, ConcurrentCallsAgree) {
   for (double e : errs) EXPECT_LT(e, 1e-5);
 }
 
-// softmax(Q·Kᵀ / divisor + mask) · V per head in double, over the first `keys` tokens.
-std::vector<double> naive_attention(const float* qkv, int64_t rows, int64_t keys, int64_t heads, int64_t d, double divisor,
-                                    const float* mask, std::vector<double>* probs) {
-  const int64_t H = heads * d;
-  std::vector<double> ctx(static_cast<size_t>(rows * H));
-  if (probs) probs->assign(static_cast<size_t>(heads * rows * keys), 0.0);
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < rows; ++i) {
-      std::vector<double> s(static_cast<size_t>(keys));
-      double mx = -INFINITY;
-      for (int64_t j = 0; j < keys; ++j) {
-        double acc = 0;
-        for (int64_t k = 0; k < d; ++k) acc += double(qkv[i * 3 * H + h * d + k]) * qkv[j * 3 * H + H + h * d + k];
-        s[j] = acc / divisor + (mask ? double(mask[j]) : 0.0);
-        mx = std::max(mx, s[j]);
-      }
-      double sum = 0;
-      for (double& v : s) sum += (v = std::exp(v - mx));
-      for (int64_t j = 0; j < keys; ++j) {
-        s[j] /= sum;
-        if (probs) (*probs)[static_cast<size_t>((h * rows + i) * keys + j)] = s[j];
-      }
-      for (int64_t k = 0; k < d; ++k) {
-        double acc = 0;
-        for (int64_t j = 0; j < keys; ++j) acc += s[j] * qkv[j * 3 * H + 2 * H + h * d + k];
-        ctx[static_cast<size_t>(i * H + h * d + k)] = acc;
-      }
-    }
-  return ctx;
-}
-
 TEST(Attention, MatchesDoubleReferenceForManyShapes) {
   struct Case { int64_t heads, d, rows, keys; bool mask; };
   // head_dim and key counts on and off the kernel's 16/32/64-wide tiles; rows > keys are a padded
@@ -233,7 +200,7 @@ TEST(Attention, MatchesDoubleReferenceForManyShapes) {
     seq.probs_cols = pcols;
     ops::attention({c.heads, c.d, 3 * H, H, divisor}, std::vector{seq});
     std::vector<double> ref_probs;
-    const auto ref = naive_attention(qkv.data(), c.rows, c.keys, c.heads, c.d, divisor, seq.mask, &ref_probs);
+    const auto ref = bertcpp::testing::NaiveAttention{qkv.data(), c.keys, c.heads, c.d, divisor, seq.mask}.all(c.rows, &ref_probs);
     EXPECT_LT(max_abs_diff(ctx, ref), 2e-6) << c.heads << "x" << c.d << " rows " << c.rows << " keys " << c.keys;
     double pd = 0;
     for (int64_t h = 0; h < c.heads; ++h)
@@ -247,31 +214,7 @@ TEST(Attention, MatchesDoubleReferenceForManyShapes) {
 }
 
 TEST(Attention, RowsAreBitwiseIndependentOfBatchAndThreads) {
-  // One text alone, then beside two others of different lengths, with 1 and 2 threads: its
-  // context rows must be bitwise equal (the determinism the model promises).
-  const int64_t heads = 4, d = 24, H = heads * d;
-  const int64_t lens[3] = {37, 9, 64};
-  std::vector<std::vector<float>> qkv, ctx;
-  for (int t = 0; t < 3; ++t) {
-    qkv.push_back(random_vec(static_cast<size_t>(lens[t] * 3 * H), 40 + t, -2.0f, 2.0f));
-    ctx.emplace_back(static_cast<size_t>(lens[t] * H), NAN);
-  }
-  auto seq = [&](int t) {
-    ops::AttentionSequence s;
-    s.qkv = qkv[t].data();
-    s.ctx = ctx[t].data();
-    s.rows = s.keys = lens[t];
-    return s;
-  };
-  const ops::AttentionShape shape{heads, d, 3 * H, H, std::sqrt(float(d))};
-  ops::set_num_threads(1);
-  ops::attention(shape, std::vector{seq(0)});
-  const auto alone = ctx[0];
-  ops::set_num_threads(2);
-  std::fill(ctx[0].begin(), ctx[0].end(), NAN);
-  ops::attention(shape, std::vector{seq(1), seq(0), seq(2)});
-  EXPECT_EQ(std::memcmp(alone.data(), ctx[0].data(), alone.size() * sizeof(float)), 0);
-  ops::set_num_threads(0);
+  bertcpp::testing::expect_rows_independent_of_batch_and_threads(4, 24, {37, 9, 64}, 40);
 }
 
 TEST(Attention, RejectsBadShapes) {
