@@ -853,9 +853,16 @@ class BertTokenizer:
             raise ValueError("You need to specify `text` (a str, a list of str, or a list of (str, str) pairs)")
         if kwargs:
             raise TypeError(f"unexpected tokenizer arguments: {sorted(kwargs)}")
-        if return_overflowing_tokens and not self._tok.is_fast:
-            raise NotImplementedError("return_overflowing_tokens needs the fast tokenizer (BertTokenizerFast / "
-                                      "AutoTokenizer); bertcpp's slow BertTokenizer does not return overflowing tokens")
+        # The slow tokenizer (transformers' PythonBackend) keeps one row per input and reports the cut
+        # tokens (plus `stride` kept ones) as overflowing_tokens / num_truncated_tokens instead.
+        slow_overflow = return_overflowing_tokens and not self._tok.is_fast
+        slow_stride = int(stride)
+        if slow_overflow:
+            return_overflowing_tokens = False
+        if slow_overflow and text_pair is not None and _truncation_strategy(truncation) == "longest_first":
+            raise ValueError("Not possible to return overflowing tokens for pair of sequences with the "
+                             "`longest_first`. Please select another truncation strategy than `longest_first`, "
+                             "for instance `only_second` or `only_first`.")
         if stride and not return_overflowing_tokens:
             stride = 0  # transformers: the stride only shapes the overflowing windows
         batched, texts, pairs = self._split_inputs(text, text_pair, is_split_into_words)
@@ -870,6 +877,9 @@ class BertTokenizer:
                                            truncation=trunc or "none", max_length=max_length, padding=pad,
                                            truncation_side=self.truncation_side, stride=int(stride),
                                            padding_side=side)
+        overflow = None
+        if slow_overflow and return_tensors is None and max_length and trunc not in (None, "none"):
+            overflow = self._slow_overflow(texts, pairs, add_special_tokens, trunc, max_length, slow_stride)
         mapping = None
         if return_overflowing_tokens:
             flat, mapping = [], []
@@ -892,10 +902,42 @@ class BertTokenizer:
                              return_offsets_mapping=return_offsets_mapping, return_length=return_length)
         if mapping is not None:
             data["overflow_to_sample_mapping"] = mapping
-        elif not batched:
+        for tokens, removed in overflow or []:
+            if tokens:  # transformers appends only the inputs that overflowed
+                data.setdefault("overflowing_tokens", []).append(tokens)
+                data.setdefault("num_truncated_tokens", []).append(removed)
+        if mapping is None and not batched:
             data = {k: v[0] for k, v in data.items()}
         enc = BatchEncoding(data, encoding=encodings, n_sequences=2 if pairs is not None else 1, fast=fast)
         return enc.convert_to_tensors(tensor_type, prepend_batch_axis=not batched and mapping is None)
+
+    def _slow_overflow(self, texts: List[str], pairs: Optional[List[str]], add_special_tokens: bool,
+                       trunc: str, max_length: int, stride: int) -> List[Any]:
+        """(overflowing_tokens, num_truncated_tokens) per input, as transformers' slow truncate_sequences."""
+        def ids(batch: List[str]) -> List[List[int]]:
+            return [list(e.ids) for e in self._tok.encode_batch(batch, None, add_special_tokens=False,
+                                                                  truncation="none", max_length=None,
+                                                                  padding="none",
+                                                                  truncation_side=self.truncation_side,
+                                                                  stride=0, padding_side="right")]
+        firsts = ids(texts)
+        seconds = ids(pairs) if pairs is not None else [None] * len(texts)
+        out = []
+        for a, b in zip(firsts, seconds):
+            total = len(a) + len(b or []) + (self.num_special_tokens_to_add(pair=b is not None)
+                                             if add_special_tokens else 0)
+            remove = total - max_length
+            if remove <= 0:
+                out.append(([], 0))
+                continue
+            seq = a if trunc == "only_first" or (trunc == "longest_first" and b is None) else \
+                b if trunc == "only_second" and b else None
+            if seq is None:  # only_first / only_second and the other sequence: nothing to cut
+                out.append(([], 0))
+                continue
+            window = min(len(seq), stride + remove)
+            out.append((seq[:window] if self.truncation_side == "left" else seq[-window:], remove))
+        return out
 
     def _split_inputs(self, text: Any, text_pair: Any, is_split_into_words: bool):
         def words(x):

@@ -27,6 +27,7 @@ struct ServeArgs {
   server::ServerOptions options;
   int64_t max_batch_requests = 0;
   std::string api_key;
+  std::string default_prompt_name, default_prompt;  // used when given (an empty --default-prompt is no prompt)
 };
 
 std::function<int()> setup(CLI::App& app) {
@@ -64,6 +65,12 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--served-model-name", o.served_model_name, "Model name reported by /info and /v1/embeddings");
   app.add_flag("--json-output", o.json_output, "Logs as one JSON object per line on stderr");
   app.add_flag("--log-inputs", o.log_inputs, "Also log request bodies (input text is never logged otherwise)");
+  auto* dpn = app.add_option("--default-prompt-name", args->default_prompt_name,
+                             "Prompt of config_sentence_transformers.json used when a request gives no prompt_name "
+                             "(default: the model's default_prompt_name)");
+  auto* dp = app.add_option("--default-prompt", args->default_prompt,
+                 "Text prepended to each input when a request gives no prompt_name")
+      ->excludes(dpn);
   app.add_option("-t,--threads", args->threads,
                  "Compute threads (0 = all cores, at most " + std::to_string(api::cli::kMaxThreads) + ")")
       ->capture_default_str()
@@ -82,7 +89,7 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--write-timeout", o.write_timeout_sec, "Seconds a client may stall while reading a response")
       ->capture_default_str();
 
-  return [args]() -> int {
+  return [args, dpn, dp]() -> int {
     auto o = args->options;
     if (!args->model.empty() && !args->model_positional.empty() && args->model != args->model_positional)
       throw invalid_argument("two models given: --model " + args->model + " and MODEL " + args->model_positional);
@@ -101,7 +108,10 @@ std::function<int()> setup(CLI::App& app) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
-    auto backend = server::make_model_backend(model, args->pooling, args->threads, compute);
+    server::DefaultPrompt default_prompt;
+    if (dpn->count() > 0) default_prompt.name = args->default_prompt_name;
+    if (dp->count() > 0) default_prompt.text = args->default_prompt;
+    auto backend = server::make_model_backend(model, args->pooling, args->threads, compute, default_prompt);
     server::HttpServer http(*backend, o);
     const int port = http.bind();
     std::printf("bertcpp serve: listening on http://%s:%d (model %s)\n", o.hostname.c_str(), port, model.c_str());

@@ -86,7 +86,14 @@ class Backend {
 
 // Loads `id_or_dir` with bertcpp::Model. `pooling` overrides the sentence-transformers config
 // ("cls", "mean", "max", "splade"; empty = the model's own configuration, else mean).
+// TEI's --default-prompt-name / --default-prompt: the prompt used when a request names none
+// (unset = the folder's default_prompt_name); both set, or a name not in the model's prompts, throws.
+struct DefaultPrompt {
+  std::optional<std::string> name;
+  std::optional<std::string> text;
+};
 std::unique_ptr<Backend> make_model_backend(const std::string& id_or_dir, const std::string& pooling,
-                                            int threads, ComputeType compute = ComputeType::F32);
+                                            int threads, ComputeType compute = ComputeType::F32,
+                                            const DefaultPrompt& default_prompt = {});
 
 }  // namespace bertcpp::server

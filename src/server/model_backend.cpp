@@ -13,7 +13,10 @@ namespace {
 
 class ModelBackend final : public Backend {
  public:
-  ModelBackend(const std::string& id_or_dir, const std::string& pooling, int threads, ComputeType compute) {
+  ModelBackend(const std::string& id_or_dir, const std::string& pooling, int threads, ComputeType compute,
+               const DefaultPrompt& default_prompt) {
+    if (default_prompt.name && default_prompt.text)
+      throw invalid_argument("--default-prompt-name " + *default_prompt.name + " and --default-prompt are exclusive");
     ModelOptions options;
     options.threads = threads;
     options.compute = compute;
@@ -54,6 +57,18 @@ class ModelBackend final : public Backend {
     info_.max_input_length = model_.max_seq_length();
     info_.prompts = model_.prompts();
     if (model_.default_prompt_name()) info_.default_prompt = model_.prompts().at(*model_.default_prompt_name());
+    if (default_prompt.text) info_.default_prompt = *default_prompt.text;
+    if (default_prompt.name) {
+      const auto it = info_.prompts.find(*default_prompt.name);
+      if (it == info_.prompts.end()) {
+        std::string names;
+        for (const auto& [n, text] : info_.prompts) names += (names.empty() ? "" : ", ") + n;
+        throw invalid_argument("--default-prompt-name " + *default_prompt.name + ": " + id_or_dir +
+                               (names.empty() ? " has no prompts in config_sentence_transformers.json"
+                                              : " has only the prompts " + names));
+      }
+      info_.default_prompt = it->second;
+    }
     if (info_.kind == ModelKind::Embedding && info_.pooling != "splade")  // a pipeline embed() cannot run fails at startup
       (void)model_.pool_embeddings(Tensor::zeros(DType::F32, {0, 1, cfg.hidden_size}), Tensor::zeros(DType::I64, {0, 1}), {});
   }
@@ -180,8 +195,8 @@ class ModelBackend final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_model_backend(const std::string& id_or_dir, const std::string& pooling,
-                                            int threads, ComputeType compute) {
-  return std::make_unique<ModelBackend>(id_or_dir, pooling, threads, compute);
+                                            int threads, ComputeType compute, const DefaultPrompt& default_prompt) {
+  return std::make_unique<ModelBackend>(id_or_dir, pooling, threads, compute, default_prompt);
 }
 
 }  // namespace bertcpp::server

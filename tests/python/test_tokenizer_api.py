@@ -111,5 +111,9 @@ def test_fast_alignment_and_windows():
     contexts = [[t for t, s in zip(win.tokens(i), win.sequence_ids(i)) if s == 1] for i in range(len(win["input_ids"]))]
     for before, after in zip(contexts, contexts[1:]):
         assert before[-2:] == after[:2]  # stride tokens of overlap
-    with pytest.raises(NotImplementedError, match="fast tokenizer"):
-        bertcpp.BertTokenizer.from_pretrained(UNCASED)(question, context, return_overflowing_tokens=True)
+    # the slow tokenizer: one row, the cut context tokens (plus the stride) as overflowing_tokens
+    slow = bertcpp.BertTokenizer.from_pretrained(UNCASED)(question, context, max_length=10, truncation="only_second",
+                                                          stride=2, return_overflowing_tokens=True)
+    assert slow["input_ids"] == win["input_ids"][0]
+    assert slow["num_truncated_tokens"] == len(tok.tokenize(question + " " + context)) + 3 - 10
+    assert len(slow["overflowing_tokens"]) == slow["num_truncated_tokens"] + 2

@@ -258,3 +258,34 @@ def test_ner_label_alignment_with_word_ids(ours, ref, folder):
     (ea, la), (eb, lb) = align(ours.from_pretrained(folder)), align(ref.from_pretrained(folder))
     _same(ea, eb)
     assert la == lb
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("trunc,pair,n_text,n_pair", [(True, False, 3, 1), ("only_first", True, 3, 1),
+                                                      ("only_second", True, 1, 8)])
+def test_slow_overflowing_tokens_with_stride(side, trunc, pair, n_text, n_pair):
+    """The slow tokenizer keeps one row per input and returns the cut tokens (plus `stride` kept
+    ones) as overflowing_tokens / num_truncated_tokens, only for the inputs that overflowed."""
+    a, b = bertcpp.BertTokenizer.from_pretrained(UNCASED), RefSlow.from_pretrained(UNCASED)
+    a.truncation_side = b.truncation_side = side
+    texts = [t * n_text for t in TEXTS[:3]]  # all overflow: a mixed batch trips transformers' own pad() assert
+    kwargs = dict(truncation=trunc, max_length=14, stride=3, return_overflowing_tokens=True)
+    pairs = [p * n_pair for p in PAIRS] if pair else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pairs = pairs[:3] if pair else None
+        cases = [(texts, pairs), (texts[0], pairs[0] if pair else None), (TEXTS[3], PAIRS[3] if pair else None)]
+        for text, text_pair in cases:
+            ra, rb = a(text, text_pair, **kwargs), b(text, text_pair, **kwargs)
+            # transformers 5's BertTokenizerLegacy drops token_type_ids altogether (not an overflow matter)
+            assert sorted(set(ra.keys()) - {"token_type_ids"}) == sorted(rb.keys()), (text, sorted(rb.keys()))
+            for k in rb:
+                assert ra[k] == rb[k], k
+        assert "overflowing_tokens" in b(texts, pairs, **kwargs)
+    if pair:  # longest_first cannot say which sequence overflowed: the same ValueError
+        for tok in (a, b):
+            with pytest.raises(ValueError, match="Not possible to return overflowing tokens for pair"):
+                tok(texts[0], pairs[0], **dict(kwargs, truncation="longest_first"))
+        ta, tb = a(texts, pairs, padding=True, return_tensors="np", **kwargs), \
+            b(texts, pairs, padding=True, return_tensors="np", **kwargs)
+        assert sorted(set(ta.keys()) - {"token_type_ids"}) == sorted(tb.keys())

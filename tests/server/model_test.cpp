@@ -47,8 +47,8 @@ struct Served {
   std::unique_ptr<Backend> backend;
   std::unique_ptr<HttpServer> server;
   std::unique_ptr<httplib::Client> client;
-  explicit Served(const std::string& dir, const std::string& pooling = "") {
-    backend = make_model_backend(dir, pooling, 1);
+  explicit Served(const std::string& dir, const std::string& pooling = "", const DefaultPrompt& prompt = {}) {
+    backend = make_model_backend(dir, pooling, 1, ComputeType::F32, prompt);
     ServerOptions o;
     o.port = 0;
     o.quiet = true;
@@ -311,6 +311,46 @@ TEST(ServerModel, EmbedRunsDenseModulesAndPromptsAsSentenceTransformers) {
   EXPECT_EQ(oa["data"][0]["embedding"].size(), 16u);
   const json doc = json::parse(s.client->Get("/api-doc/openapi.json")->body);
   EXPECT_EQ(doc["components"]["schemas"]["PromptName"]["anyOf"][0]["enum"], json::array({"long", "query"}));
+  std::filesystem::remove_all(root);
+}
+
+// TEI's --default-prompt-name / --default-prompt: used when a request names no prompt (a request's
+// prompt_name still wins); both, or a name the model lacks, fail at startup naming the flag.
+TEST(ServerModel, DefaultPromptFlagsAsTei) {
+  const json& st = bertcpp::testsupport::st_dense_expected();
+  const auto root = std::filesystem::temp_directory_path() / ("bertcpp_server_dp_" + std::to_string(::getpid()));
+  const std::string variant = "exclude-prompt-mean-dense";
+  const std::string dir = bertcpp::testsupport::build_st_folder(variant, root).string();
+  const auto texts = st["texts"].get<std::vector<std::string>>();
+  auto worst = [&](Served& s, const json& body, const std::string& key) {
+    json got = valid("/embed", s.post("/embed", body));
+    const auto want = st["cases"][key]["data"].get<std::vector<double>>();
+    EXPECT_EQ(got.size(), texts.size());
+    if (got.size() != texts.size()) return 1.0;
+    const size_t d = want.size() / texts.size();
+    double w = 0;
+    for (size_t i = 0; i < want.size(); ++i) w = std::max(w, std::abs(got[i / d][i % d].get<double>() - want[i]));
+    return w;
+  };
+  {
+    Served s(dir, "", DefaultPrompt{"query", std::nullopt});
+    EXPECT_LE(worst(s, {{"inputs", texts}}, variant + "/prompt_name_query"), 1e-5);
+    EXPECT_LE(worst(s, {{"inputs", texts}, {"prompt_name", "long"}}, variant + "/prompt_name_long"), 1e-5);
+  }
+  {
+    std::ifstream cfg(std::filesystem::path(dir) / "config_sentence_transformers.json");
+    const json prompts = json::parse(cfg)["prompts"];
+    Served s(dir, "", DefaultPrompt{std::nullopt, prompts["query"].get<std::string>()});
+    EXPECT_LE(worst(s, {{"inputs", texts}}, variant + "/prompt_name_query"), 1e-5);
+  }
+  try {
+    make_model_backend(dir, "", 1, ComputeType::F32, DefaultPrompt{"nope", std::nullopt});
+    ADD_FAILURE() << "an unknown --default-prompt-name loaded";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("--default-prompt-name nope"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("long, query"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(make_model_backend(dir, "", 1, ComputeType::F32, DefaultPrompt{"query", "x"}), std::exception);
   std::filesystem::remove_all(root);
 }
 
