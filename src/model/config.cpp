@@ -30,17 +30,19 @@ void read_bert_style_sizes(const io::ConfigReader& r, EncoderConfig& c) {
   r.int_field("pad_token_id", c.pad_token_id, -kMax, kMax, /*null_keeps_default=*/true);
 }
 
-void read_bert_style_config(const io::ConfigReader& r, EncoderConfig& c) {
+void read_bert_style_fields(const io::ConfigReader& r, EncoderConfig& c, const std::string& position_type) {
   read_bert_style_sizes(r, c);
   r.int_field("type_vocab_size", c.type_vocab_size, 1, io::kMaxConfigDim);
   r.float_field("layer_norm_eps", c.layer_norm_eps, 0, 1, /*lo_exclusive=*/true);
   r.string_field("hidden_act", c.hidden_act_name);
   c.hidden_act = parse_activation(c.hidden_act_name, r.source());
   r.string_field("position_embedding_type", c.position_embedding_type, /*nullable=*/true);
-  if (c.position_embedding_type != "absolute")
+  if (c.position_embedding_type != position_type)
     throw unsupported(r.source() + ": position_embedding_type \"" + c.position_embedding_type +
-                      "\" is not supported (only \"absolute\")");
+                      "\" is not supported (only \"" + position_type + "\")");
 }
+
+void read_bert_style_config(const io::ConfigReader& r, EncoderConfig& c) { read_bert_style_fields(r, c, "absolute"); }
 
 EncoderConfig parse_config(const std::string& json_text, const std::string& source_name) {
   const Json j = io::parse_config_json(json_text, source_name);

@@ -74,6 +74,8 @@ namespace bertcpp::model {
 // num_hidden_layers, num_attention_heads, intermediate_size, max_position_embeddings, pad_token_id.
 void read_bert_style_sizes(const io::ConfigReader& r, EncoderConfig& c);
 // read_bert_style_sizes, then type_vocab_size, layer_norm_eps, hidden_act and
-// position_embedding_type: BERT, RoBERTa, ELECTRA, MPNet read them.
+// position_embedding_type, which must be `position_type` (JinaBERT: "alibi").
+void read_bert_style_fields(const io::ConfigReader& r, EncoderConfig& c, const std::string& position_type);
+// read_bert_style_fields with "absolute" positions: BERT, RoBERTa, ELECTRA, MPNet read them.
 void read_bert_style_config(const io::ConfigReader& r, EncoderConfig& c);
 }  // namespace bertcpp::model

@@ -32,6 +32,16 @@ const Family* find_family(const std::string& model_type) {
 
 NameTable token_and_qa_head_names() { return {{"head.token", "classifier"}, {"head.qa", "qa_outputs"}}; }
 
+NameTable bert_head_names() {
+  return concat({{"head.classifier.dense", "pooler.dense"},
+                 {"head.classifier.out", "classifier"},
+                 {"head.mlm.dense", "cls.predictions.transform.dense"},
+                 {"head.mlm.layer_norm", "cls.predictions.transform.LayerNorm"},
+                 {"head.mlm.decoder", "cls.predictions.decoder"},
+                 {"head.mlm.bias", "cls.predictions.bias"}},
+                token_and_qa_head_names());
+}
+
 NameTable roberta_head_names() {
   return concat({{"head.classifier.dense", "classifier.dense"},
                  {"head.classifier.out", "classifier.out_proj"},

@@ -33,6 +33,9 @@ std::string head_name(HeadKind head);  // "none", "masked-lm", "sequence-classif
 using NameTable = std::vector<std::pair<std::string, std::string>>;
 // The heads every family stores as BERT does: classifier (token classification), qa_outputs.
 NameTable token_and_qa_head_names();
+// BERT's heads (modeling_bert), which JinaBERT keeps: pooler.dense + classifier on the first token,
+// cls.predictions.{transform.dense,transform.LayerNorm,decoder,bias}, then token_and_qa_head_names().
+NameTable bert_head_names();
 // RoBERTa's heads (modeling_roberta), which MPNet and the rotary post-norm families copy:
 // classifier.dense + out_proj on the first token, lm_head.{dense,layer_norm,decoder,bias},
 // then token_and_qa_head_names().

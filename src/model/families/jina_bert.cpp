@@ -10,15 +10,7 @@ namespace bertcpp::model::families {
 namespace {
 
 void read_jina_bert_config(const io::ConfigReader& r, EncoderConfig& c) {
-  read_bert_style_sizes(r, c);
-  r.int_field("type_vocab_size", c.type_vocab_size, 1, io::kMaxConfigDim);
-  r.float_field("layer_norm_eps", c.layer_norm_eps, 0, 1, /*lo_exclusive=*/true);
-  r.string_field("hidden_act", c.hidden_act_name);
-  c.hidden_act = parse_activation(c.hidden_act_name, r.source());
-  r.string_field("position_embedding_type", c.position_embedding_type, /*nullable=*/true);
-  if (c.position_embedding_type != "alibi")
-    throw unsupported(r.source() + ": position_embedding_type \"" + c.position_embedding_type +
-                      "\" is not supported for JinaBERT (only \"alibi\")");
+  read_bert_style_fields(r, c, "alibi");
   c.alibi = true;
   std::string ff = "original";
   r.string_field("feed_forward_type", ff);
@@ -48,14 +40,8 @@ extern const Family jina_bert{
     .read_config = read_jina_bert_config,
     .weight_names = concat({{"encoder.layer.{i}.intermediate.gate_up", "encoder.layer.{i}.mlp.gated_layers"},
                             {"encoder.layer.{i}.output.dense", "encoder.layer.{i}.mlp.wo"},
-                            {"encoder.layer.{i}.output.LayerNorm", "encoder.layer.{i}.mlp.layernorm"},
-                            {"head.classifier.dense", "pooler.dense"},
-                            {"head.classifier.out", "classifier"},
-                            {"head.mlm.dense", "cls.predictions.transform.dense"},
-                            {"head.mlm.layer_norm", "cls.predictions.transform.LayerNorm"},
-                            {"head.mlm.decoder", "cls.predictions.decoder"},
-                            {"head.mlm.bias", "cls.predictions.bias"}},
-                           token_and_qa_head_names()),
+                            {"encoder.layer.{i}.output.LayerNorm", "encoder.layer.{i}.mlp.layernorm"}},
+                           bert_head_names()),
     .heads = {{"ForMaskedLM", HeadKind::MaskedLM},
               {"ForSequenceClassification", HeadKind::SequenceClassification},
               {"ForTokenClassification", HeadKind::TokenClassification},
