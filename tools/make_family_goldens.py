@@ -196,23 +196,29 @@ class WordPiece:
 
 
 # ---------------------------------------------------------------- weights
-def perturb(model, seed, scale=0.05, head_scale=0.4):
-    """Random weights like make_golden.py: peaked attention (Q/K 8x), LayerNorm gains 1+N(0,0.1), biases N(0,0.02)."""
+def perturb(model, seed, scale=0.05, head_scale=0.4, norms=("norm",), heads=None, packed_qk=None):
+    """Random weights like make_golden.py: peaked attention (Q/K 8x), LayerNorm gains 1+N(0,0.1), biases N(0,0.02).
+    norms: name parts (lower case) of norm gains; heads: name prefixes of head weights (default: outside the base
+    model); packed_qk: name ending of a packed [Q; K; V] weight whose Q and K rows get the 8x."""
     g = torch.Generator().manual_seed(seed)
     prefix = model.base_model_prefix + "."
     is_base = model.base_model is model
+    hidden = getattr(model.config, "hidden_size", None)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if "norm" in name.lower() and name.endswith(".weight"):
+            if any(n in name.lower() for n in norms) and name.endswith(".weight"):
                 p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
             elif name.endswith(".bias"):
                 p.copy_(0.02 * torch.randn(p.shape, generator=g))
             elif name.endswith(("query.weight", "key.weight", "q_lin.weight", "k_lin.weight", "attn.q.weight",
                                 "attn.k.weight")):
                 p.copy_(8 * scale * torch.randn(p.shape, generator=g))
+            elif packed_qk and name.endswith(packed_qk):
+                p.copy_(scale * torch.randn(p.shape, generator=g))
+                p[:2 * hidden] *= 8
             elif "relative_attention_bias" in name:  # MPNet's bucket bias: large enough to move the attention
                 p.copy_(torch.randn(p.shape, generator=g))
-            elif not is_base and not name.startswith(prefix):  # head weights: logits well away from zero
+            elif (name.startswith(heads) if heads else not is_base and not name.startswith(prefix)):  # logits away from 0
                 p.copy_(head_scale * torch.randn(p.shape, generator=g))
             else:
                 p.copy_(scale * torch.randn(p.shape, generator=g))

@@ -31,17 +31,12 @@ tables), so every case of every folder runs on a freshly loaded model.
 """
 import argparse
 import importlib
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_family_goldens as fg  # noqa: E402  (sets torch to 1 thread, deterministic)
-import numpy as np  # noqa: E402
-import safetensors.torch  # noqa: E402
+import remote_goldens as rg  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
 
@@ -57,23 +52,9 @@ AUTO_MAP = {"AutoConfig": HUB + "configuration_hf_nomic_bert.NomicBertConfig",
 
 def import_reference(repo, commit):
     """modeling_hf_nomic_bert + its configuration at `commit` of a contrastors clone, imported as a package."""
-    pkg = tempfile.mkdtemp(prefix="nomicref-")
-    os.makedirs(os.path.join(pkg, "nomicref"))
-    open(os.path.join(pkg, "nomicref", "__init__.py"), "w").close()
-    for f in ("modeling_hf_nomic_bert.py", "configuration_hf_nomic_bert.py"):
-        text = subprocess.run(["git", "--git-dir", repo if repo.endswith(".git") or os.path.isfile(
-            os.path.join(repo, "HEAD")) else os.path.join(repo, ".git"), "show", f"{commit}:{SRC}{f}"],
-            check=True, capture_output=True).stdout
-        with open(os.path.join(pkg, "nomicref", f), "wb") as out:
-            out.write(text)
-    sys.path.insert(0, pkg)
-    ref = importlib.import_module("nomicref.modeling_hf_nomic_bert")
-
-    def get_extended_attention_mask(self, attention_mask, input_shape):  # transformers 4, 2-D mask, encoder
-        e = attention_mask[:, None, None, :].to(torch.float32)
-        return (1.0 - e) * torch.finfo(torch.float32).min
-
-    ref.NomicBertPreTrainedModel.get_extended_attention_mask = get_extended_attention_mask
+    ref, _ = rg.import_reference(repo, commit, SRC, ("modeling_hf_nomic_bert.py", "configuration_hf_nomic_bert.py"),
+                                 "nomicref")
+    rg.give_back_transformers4_masks(ref.NomicBertPreTrainedModel)
     return ref
 
 
@@ -89,105 +70,30 @@ def config(ref, tok, **kw):
     return ref.NomicBertConfig(**args)
 
 
-def perturb(model, seed, scale=0.05, head_scale=0.4):
-    """As make_family_goldens.perturb: peaked attention (the Q and K rows of Wqkv 8x), LayerNorm gains
-    1+N(0,0.1), biases N(0,0.02), head weights N(0,0.4²)."""
-    g = torch.Generator().manual_seed(seed)
-    hidden = model.config.n_embd
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if ("norm" in name or "emb_ln" in name) and name.endswith(".weight"):
-                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
-            elif name.endswith(".bias"):
-                p.copy_(0.02 * torch.randn(p.shape, generator=g))
-            elif name.endswith("Wqkv.weight"):
-                p.copy_(scale * torch.randn(p.shape, generator=g))
-                p[:2 * hidden] *= 8
-            elif name.startswith(("cls.", "classifier.", "bert.pooler.")):
-                p.copy_(head_scale * torch.randn(p.shape, generator=g))
-            else:
-                p.copy_(scale * torch.randn(p.shape, generator=g))
-    if hasattr(model, "tie_weights"):
-        model.tie_weights()
-
-
-def save(model, cls_name, d):
-    sd = model.state_dict()
-    tied = "cls.predictions.decoder.weight"
-    if tied in sd and sd[tied].data_ptr() == sd["bert.embeddings.word_embeddings.weight"].data_ptr():
-        del sd[tied]  # tied to the word embeddings: save_pretrained leaves it out
-    safetensors.torch.save_file({k: v.contiguous() for k, v in sd.items()}, os.path.join(d, "model.safetensors"),
-                                metadata={"format": "pt"})
-    cfg = model.config.to_dict()
-    for k in ("transformers_version", "_name_or_path", "dtype", "torch_dtype", "output_attentions",
-              "output_hidden_states", "return_dict"):
-        cfg.pop(k, None)
-    cfg.update({"architectures": [cls_name], "auto_map": AUTO_MAP, "model_type": "nomic_bert",
-                "torch_dtype": "float32"})
-    with open(os.path.join(d, "config.json"), "w", encoding="utf-8") as f:
-        json.dump(cfg, f, indent=2, sort_keys=True)
-        f.write("\n")
-    return set(sd)
-
-
-def load(ref, cls_name, d, saved):
+def load(ref, cls_name, d):
     model = getattr(ref, cls_name).from_pretrained(d)
     model.eval()
-    file = safetensors.torch.load_file(os.path.join(d, "model.safetensors"))
-    sd = model.state_dict()
-    for k in sd:
-        if k not in file and k != "cls.predictions.decoder.weight":
-            raise SystemExit(f"{d}: {k} is not in the file")
-    for k, v in file.items():
-        if k not in sd or not torch.equal(sd[k], v):
-            raise SystemExit(f"{d}: {k} did not load")
-    return model
+    return rg.check_loaded(d, model, ("cls.predictions.decoder.weight",))
 
 
 def build(ref, commit, name, c, cls_name, tok, seed):
-    d = os.path.join(fg.MODELS, name)
-    if os.path.isdir(d):
-        shutil.rmtree(d)
-    os.makedirs(d)
+    d = rg.new_folder(name)
     torch.manual_seed(seed)
     model = getattr(ref, cls_name)(c, add_pooling_layer=False) if cls_name == "NomicBertModel" else \
         getattr(ref, cls_name)(c)
     model.eval()
-    perturb(model, seed)
-    saved = save(model, cls_name, d)
+    fg.perturb(model, seed, norms=("norm", "emb_ln"), heads=rg.HEADS, packed_qk="Wqkv.weight")
+    rg.save(model, cls_name, d, AUTO_MAP, "nomic_bert")
     tok_cls = tok.save(d)
     hf_tok = transformers.AutoTokenizer.from_pretrained(d)
     texts = fg.case_texts()
-    out = {}
-    with torch.no_grad():
-        for case, enc in fg.encode_cases(hf_tok, texts, MAX_LEN).items():
-            m = load(ref, cls_name, d, saved)  # fresh: the reference keeps rotary tables between calls
-            for k in ("input_ids", "attention_mask", "token_type_ids"):
-                out[f"{case}.{k}"] = enc[k].numpy().astype(np.int64)
-            res = m(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                    token_type_ids=enc["token_type_ids"])
-            if cls_name == "NomicBertModel":
-                out[f"{case}.last_hidden_state"] = res.last_hidden_state.numpy()
-            else:
-                base = m.bert(enc["input_ids"], attention_mask=enc["attention_mask"].bool(),
-                              token_type_ids=enc["token_type_ids"])
-                out[f"{case}.last_hidden_state"] = base.last_hidden_state.numpy()
-                if base.pooler_output is not None:
-                    out[f"{case}.pooler_output"] = base.pooler_output.numpy()
-                if res.logits.dim() == 2 or case == "single":
-                    out[f"{case}.logits"] = res.logits.numpy()
+    # fresh per case: the reference keeps rotary tables between calls
+    out = rg.run_cases(lambda: load(ref, cls_name, d), ref.NomicBertModel, texts, hf_tok, MAX_LEN,
+                       fresh_per_case=True, bool_mask_for_base=True)
     gen = (f"tools/make_nomic_goldens.py: nomic-ai/contrastors {commit} {SRC}modeling_hf_nomic_bert.py; "
            f"{fg.versions()}, einops {importlib.import_module('einops').__version__} ({tok_cls}, {cls_name}, "
            "sdpa, fp32, 1 thread)")
-    meta = {"generator": gen, "family": "nomic_bert", "class": cls_name, "storage": "F32", "seed": seed,
-            "texts": texts,
-            "note": "tensors in expected.safetensors are named <case>.<output>; the reference returns no hidden_states "
-                    "or attentions; for the heads' classes last_hidden_state (and pooler_output) is their .bert's "
-                    "output on the same inputs; MLM logits [batch, seq, vocab] only for single; compare positions "
-                    "where attention_mask is 1; every case ran on a freshly loaded model"}
-    fg.write_expected(d, out, meta)
-    print(f"{name}: {cls_name}, vocab {c.vocab_size}, "
-          f"{sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(d) for f in fs)} bytes")
+    rg.write(d, out, gen, "nomic_bert", cls_name, seed, texts, rg.MODEL_NOTE + "; every case ran on a freshly loaded model")
 
 
 def main():
