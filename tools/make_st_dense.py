@@ -26,6 +26,9 @@ DENSE = {
     "2_Dense": (32, 16, True, torch.nn.Tanh()),
     "3_Dense": (16, 8, False, torch.nn.Identity()),
     "gelu_Dense": (32, 12, True, torch.nn.GELU()),
+    "sigmoid_Dense": (32, 12, True, torch.nn.Sigmoid()),
+    "relu_Dense": (32, 12, True, torch.nn.ReLU()),
+    "silu_Dense": (32, 12, False, torch.nn.SiLU()),
 }
 
 

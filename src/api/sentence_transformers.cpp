@@ -62,6 +62,18 @@ DenseActivation parse_activation(const json& cfg, const fs::path& file) {
                                         "' is not supported (supported: torch.nn Identity, Tanh, ReLU, Sigmoid, GELU, SiLU)");
 }
 
+ops::Activation linear_activation(DenseActivation a) {
+  switch (a) {
+    case DenseActivation::Tanh: return ops::Activation::Tanh;
+    case DenseActivation::ReLU: return ops::Activation::Relu;
+    case DenseActivation::GELU: return ops::Activation::GeluErf;  // torch.nn.GELU's default, the exact erf
+    case DenseActivation::SiLU: return ops::Activation::Silu;
+    case DenseActivation::Identity:
+    case DenseActivation::Sigmoid: break;
+  }
+  return ops::Activation::Identity;
+}
+
 DenseModule load_dense(const fs::path& d) {
   const fs::path cfg_file = d / "config.json";
   std::error_code ec;
@@ -79,45 +91,29 @@ DenseModule load_dense(const fs::path& d) {
       throw unsupported(cfg_file.string() + ": " + key + " " + it->dump() + " is not supported (only sentence_embedding)");
   const bool bias = !cfg.contains("bias") || cfg["bias"].is_null() || flag(cfg, "bias", cfg_file);
   const io::Checkpoint ck = io::Checkpoint::open(d);
-  auto read = [&](const char* name, const Shape& shape, std::vector<float>& out) {
+  auto read = [&](const char* name, const Shape& shape) {
     if (!ck.contains(name))
       throw invalid_file(d.string(), std::string("the Dense module's weights (") + ck.format() + ") have no tensor " + name);
     const io::TensorInfo& info = ck.info(name);
     if (info.shape != shape)
       throw invalid_file((d / info.file).string(), std::string("tensor ") + name + " has shape " + shape_to_string(info.shape) +
                                                        ", config.json says " + shape_to_string(shape));
-    const Tensor t = ck.get_f32(name);
-    out.assign(t.data<float>(), t.data<float>() + t.numel());
+    return ck.get_f32(name);
   };
-  read("linear.weight", {m.out_features, m.in_features}, m.weight);
-  if (bias) read("linear.bias", {m.out_features}, m.bias);
+  const Tensor weight = read("linear.weight", {m.out_features, m.in_features});
+  const Tensor b = bias ? read("linear.bias", {m.out_features}) : Tensor();
+  m.linear = ops::Linear(weight, b, linear_activation(m.activation));
   return m;
 }
 
 }  // namespace
 
 std::vector<float> apply_dense(const DenseModule& d, const float* x, size_t n) {
-  const auto in = static_cast<size_t>(d.in_features), out = static_cast<size_t>(d.out_features);
-  std::vector<float> y(n * out);
-  for (size_t r = 0; r < n; ++r) {
-    const float* xr = x + r * in;
-    for (size_t o = 0; o < out; ++o) {
-      const float* w = d.weight.data() + o * in;
-      double acc = d.bias.empty() ? 0.0 : d.bias[o];
-      for (size_t k = 0; k < in; ++k) acc += static_cast<double>(xr[k]) * w[k];
-      const auto v = static_cast<float>(acc);
-      float a = v;
-      switch (d.activation) {
-        case DenseActivation::Identity: break;
-        case DenseActivation::Tanh: a = std::tanh(v); break;
-        case DenseActivation::ReLU: a = v > 0.f ? v : 0.f; break;
-        case DenseActivation::Sigmoid: a = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v)))); break;
-        case DenseActivation::GELU: a = static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)))); break;  // exact, torch's default
-        case DenseActivation::SiLU: a = static_cast<float>(v / (1.0 + std::exp(-static_cast<double>(v)))); break;
-      }
-      y[r * out + o] = a;
-    }
-  }
+  std::vector<float> y(n * static_cast<size_t>(d.out_features));
+  if (n == 0) return y;
+  d.linear.forward(x, static_cast<int64_t>(n), y.data());
+  if (d.activation == DenseActivation::Sigmoid)
+    for (float& v : y) v = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v))));
   return y;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bertcpp/model.hpp"
+#include "ops/linear.h"
 
 namespace bertcpp::api {
 
@@ -21,8 +22,7 @@ struct DenseModule {
   std::string dir;  // the module folder (for messages)
   int64_t in_features = 0, out_features = 0;
   DenseActivation activation = DenseActivation::Tanh;
-  std::vector<float> weight;  // out_features × in_features
-  std::vector<float> bias;    // empty without bias
+  ops::Linear linear;  // the f32 GEMM, with the activation when ops has it (Sigmoid runs after it)
 };
 
 // What runs after pooling, in modules.json order: a Dense module, or Normalize (dense == nullopt).
