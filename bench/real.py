@@ -37,7 +37,7 @@ MODELS = os.path.expanduser("~/.cache/bertcpp/real-models/models")
 SENTENCES = os.path.join(CACHE, "sentences-20000.txt")
 PEER_ENGINES = ["torch-fp32", "torch-bf16", "ort-fp32", "ort-int8", "ort-int8pc", "ort-opt-fp32",
                 "ort-opt-int8",
-                "ov-fp32", "ov-int8", "ct2-int8"]
+                "ov-fp32", "ov-int8", "ct2-int8", "llama-f32", "llama-f16", "llama-q8_0"]
 BERTCPP_DTYPES = ["f32", "bf16", "int8"]
 SHAPES = [("b1x128", 1, 128, 20), ("b32x128", 32, 128, 3)]  # name, batch, seq, iters per round
 E2E_PEERS = ["st-torch-fp32", "st-torch-bf16", "st-onnx-fp32", "st-openvino-fp32", "fe-ort-fp32",
@@ -49,7 +49,9 @@ log = core.log
 
 
 def precision(engine):
-    return "fp32" if engine.endswith(("fp32", "f32")) else "bf16" if "bf16" in engine else "int8"
+    if engine.endswith(("fp32", "f32")):
+        return "fp32"
+    return "bf16" if "bf16" in engine else "f16" if engine.endswith("f16") else "int8"  # q8_0: int8
 
 
 def workdir(model):
@@ -125,7 +127,9 @@ def compare(ref_path, got_path, mask):
 
 
 def agrees(engine, c):
-    if precision(engine) == "fp32":
+    # llama.cpp's BERT graph computes GELU as the tanh form read from an f16 table (ggml_gelu, GGML_GELU_FP16),
+    # not erf: even its f32 GGUF is ~4e-3 off, so it is held to the low-precision rule and its max |d| reported
+    if precision(engine) == "fp32" and not engine.startswith("llama-"):
         return c["max_abs_diff"] <= FP32_TOL
     return c["min_cos_pooled"] >= LOWP_COS
 

@@ -4,7 +4,8 @@
 #
 #   bash scripts/setup_peers.sh                 # venv: ${BERTCPP_PEERS_VENV:-~/.cache/bertcpp/venv-peers}
 #   REF_PY=/work/venv/ref/bin/python bash scripts/setup_peers.sh
-#   WITH_LLAMA=1 bash scripts/setup_peers.sh    # also llama-cpp-python (compiles llama.cpp: slow)
+#   WITH_LLAMA=1 bash scripts/setup_peers.sh    # also llama-cpp-python (compiles llama.cpp: ~15 min) and
+#                                               # its GGUF converter (~/.cache/bertcpp/llama.cpp-convert)
 #
 # PyTorch CPU wheels are not on PyPI, so torch, transformers, sentence-transformers and tokenizers
 # come from the reference venv ($REF_PY's site-packages, appended to this venv's sys.path by a .pth
@@ -41,8 +42,22 @@ for extra in nncf onnxscript; do
   "${pip[@]}" "$extra" || echo "setup_peers.sh: warning: $extra did not install; its peer is skipped" >&2
 done
 if [ "${WITH_LLAMA:-0}" = 1 ]; then
-  CMAKE_ARGS="-DGGML_NATIVE=ON" "${pip[@]}" llama-cpp-python gguf ||
+  # One sdist gives both the library (built here, -march=native) and the converter of the same llama.cpp
+  # commit (vendor/llama.cpp: convert_hf_to_gguf.py + conversion/ + gguf-py/), copied to $LLAMA_DIR.
+  LLAMA_VERSION=${LLAMA_VERSION:-0.3.36}
+  LLAMA_DIR=${LLAMA_CPP_CONVERT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bertcpp/llama.cpp-convert}
+  sdist_dir=$(mktemp -d)
+  if "$VENV/bin/python" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
+       "llama-cpp-python==$LLAMA_VERSION" -d "$sdist_dir" &&
+     CMAKE_ARGS="-DGGML_NATIVE=ON" "${pip[@]}" "$sdist_dir"/llama_cpp_python-*.tar.gz; then
+    rm -rf "$LLAMA_DIR" && mkdir -p "$LLAMA_DIR"
+    tar -xzf "$sdist_dir"/llama_cpp_python-*.tar.gz -C "$sdist_dir"
+    src=$(echo "$sdist_dir"/llama_cpp_python-*/vendor/llama.cpp)
+    cp -r "$src/convert_hf_to_gguf.py" "$src/conversion" "$src/gguf-py" "$LLAMA_DIR/"
+  else
     echo "setup_peers.sh: warning: llama-cpp-python did not build; its peer is skipped" >&2
+  fi
+  rm -rf "$sdist_dir"
 fi
 "$VENV/bin/python" - <<'PY'
 from importlib.metadata import version, PackageNotFoundError

@@ -13,6 +13,9 @@ Engines (all load the same Hugging Face folder; converted models are cached in -
   ov-fp32, ov-int8         OpenVINO on the same ONNX; int8 = nncf.quantize (ModelType.TRANSFORMER,
                            calibration on --calib real token ids)
   ct2-int8                 CTranslate2 Encoder from its TransformersConverter (quantization int8)
+  llama-f32, llama-f16, llama-q8_0  llama.cpp (llama-cpp-python's C API) on a GGUF made by llama.cpp's own
+                           convert_hf_to_gguf.py (--outtype f32/f16/q8_0; $LLAMA_CPP_CONVERT, set up by
+                           WITH_LLAMA=1 scripts/setup_peers.sh); pooling NONE: each token's output is read back
 Requests: {"op": "forward", "inputs": F, "out": OUT}  -> writes last_hidden_state (f32)
           {"op": "bench", "inputs": F, "iters": K, "warmup": W} -> {"median_ms", "min_ms", "times_ms"}
 Input files: safetensors with I64 input_ids, attention_mask, token_type_ids [batch, seq].
@@ -192,6 +195,73 @@ class CT2:
         return full
 
 
+class LlamaCpp:
+    """llama.cpp's own BERT graph: one llama_batch per call, one sequence per row (its real tokens only, as
+    CT2), embeddings on with pooling NONE so every token's output (= last_hidden_state) comes back."""
+
+    def __init__(self, model_dir, threads, work, outtype):
+        import llama_cpp as L
+        gguf = os.path.join(work, f"model-{outtype}.gguf")
+        if not os.path.exists(gguf):
+            conv = os.environ.get("LLAMA_CPP_CONVERT", os.path.expanduser(
+                "~/.cache/bertcpp/llama.cpp-convert/convert_hf_to_gguf.py"))
+            if not os.path.exists(conv):
+                raise RuntimeError(f"no convert_hf_to_gguf.py at {conv} (WITH_LLAMA=1 scripts/setup_peers.sh)")
+            import subprocess
+            subprocess.run([sys.executable, conv, model_dir, "--outfile", gguf + ".tmp", "--outtype", outtype],
+                           check=True, stdout=sys.stderr)
+            os.replace(gguf + ".tmp", gguf)
+        self.L = L
+        L.llama_backend_init()
+        self.model = L.llama_model_load_from_file(gguf.encode(), L.llama_model_default_params())
+        if not self.model:
+            raise RuntimeError(f"llama.cpp could not load {gguf}")
+        self.hidden = L.llama_model_n_embd(self.model)
+        self.max_tokens, self.max_seqs = 32 * 128, 32
+        cp = L.llama_context_default_params()
+        cp.n_ctx = cp.n_batch = cp.n_ubatch = self.max_tokens
+        cp.n_seq_max = self.max_seqs
+        cp.n_threads = cp.n_threads_batch = threads
+        cp.embeddings = True
+        cp.pooling_type = L.LLAMA_POOLING_TYPE_NONE
+        if outtype == "f32":  # by default K/V are f16 and flash attention runs in f16: 4e-3 off torch
+            cp.type_k = cp.type_v = L.GGML_TYPE_F32
+            cp.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        self.ctx = L.llama_init_from_model(self.model, cp)
+        if not self.ctx:
+            raise RuntimeError("llama.cpp could not make a context")
+        self.batch = L.llama_batch_init(self.max_tokens, 0, self.max_seqs)
+        self.version = f"llama.cpp (llama-cpp-python {L.__version__}), GGUF {outtype}"
+
+    def run(self, ids, mask, tt):
+        L, b = self.L, self.batch
+        lens = mask.sum(1)
+        n = int(lens.sum())
+        if ids.shape[0] > self.max_seqs or n > self.max_tokens:
+            raise RuntimeError(f"batch {ids.shape} is over the context ({self.max_seqs} rows, {self.max_tokens} tokens)")
+        view = lambda ptr: np.ctypeslib.as_array(ptr, shape=(self.max_tokens,))  # noqa: E731
+        real = mask.astype(bool)
+        view(b.token)[:n] = ids[real]
+        view(b.pos)[:n] = np.concatenate([np.arange(k) for k in lens])
+        view(b.n_seq_id)[:n] = 1
+        view(b.logits)[:n] = 1
+        layout = tuple(int(k) for k in lens)
+        if layout != getattr(self, "layout", None):  # seq_id is a pointer per token: set once per layout
+            rows = np.repeat(np.arange(len(lens)), lens)
+            for i in range(n):
+                b.seq_id[i][0] = int(rows[i])
+            self.layout = layout
+        b.n_tokens = n
+        L.llama_memory_clear(L.llama_get_memory(self.ctx), True)
+        rc = L.llama_decode(self.ctx, b)
+        if rc != 0:
+            raise RuntimeError(f"llama_decode returned {rc}")
+        flat = np.ctypeslib.as_array(L.llama_get_embeddings(self.ctx), shape=(n, self.hidden))
+        full = np.zeros(ids.shape + (self.hidden,), dtype=np.float32)
+        full[real] = flat  # row-major order of the real tokens, as the batch was filled
+        return full
+
+
 def make_engine(name, model_dir, threads, work, calib):
     with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
         cfg = json.load(f)
@@ -200,6 +270,8 @@ def make_engine(name, model_dir, threads, work, calib):
         return Torch(model_dir, threads, name == "torch-bf16")
     if name == "ct2-int8":
         return CT2(model_dir, threads, work)
+    if name in ("llama-f32", "llama-f16", "llama-q8_0"):
+        return LlamaCpp(model_dir, threads, work, name.split("-", 1)[1])
     onnx = export_onnx(model_dir, os.path.join(work, "model.onnx"))
     if name.startswith("ort-"):
         path = onnx
