@@ -196,8 +196,8 @@ class CT2:
 
 
 class LlamaCpp:
-    """llama.cpp's own BERT graph: one llama_batch per call, one sequence per row (its real tokens only, as
-    CT2), embeddings on with pooling NONE so every token's output (= last_hidden_state) comes back."""
+    """llama.cpp's own BERT graph, each row's real tokens (as CT2) as one sequence, embeddings on with pooling
+    NONE so every token's output (= last_hidden_state) comes back."""
 
     def __init__(self, model_dir, threads, work, outtype):
         import llama_cpp as L
@@ -217,10 +217,9 @@ class LlamaCpp:
         if not self.model:
             raise RuntimeError(f"llama.cpp could not load {gguf}")
         self.hidden = L.llama_model_n_embd(self.model)
-        self.max_tokens, self.max_seqs = 32 * 128, 32
+        self.max_tokens, self.seq_ids_set = 512, 0
         cp = L.llama_context_default_params()
         cp.n_ctx = cp.n_batch = cp.n_ubatch = self.max_tokens
-        cp.n_seq_max = self.max_seqs
         cp.n_threads = cp.n_threads_batch = threads
         cp.embeddings = True
         cp.pooling_type = L.LLAMA_POOLING_TYPE_NONE
@@ -230,35 +229,34 @@ class LlamaCpp:
         self.ctx = L.llama_init_from_model(self.model, cp)
         if not self.ctx:
             raise RuntimeError("llama.cpp could not make a context")
-        self.batch = L.llama_batch_init(self.max_tokens, 0, self.max_seqs)
+        self.batch = L.llama_batch_init(self.max_tokens, 0, 1)
         self.version = f"llama.cpp (llama-cpp-python {L.__version__}), GGUF {outtype}"
 
     def run(self, ids, mask, tt):
+        """One llama_decode per row: a packed batch is slower here (its attention spans every token of the
+        batch under a mask: b32x128 f16 1.66 s packed vs ~1 s row by row)."""
         L, b = self.L, self.batch
         lens = mask.sum(1)
-        n = int(lens.sum())
-        if ids.shape[0] > self.max_seqs or n > self.max_tokens:
-            raise RuntimeError(f"batch {ids.shape} is over the context ({self.max_seqs} rows, {self.max_tokens} tokens)")
+        if int(lens.max()) > self.max_tokens:
+            raise RuntimeError(f"a row of {int(lens.max())} tokens is over the context ({self.max_tokens})")
         view = lambda ptr: np.ctypeslib.as_array(ptr, shape=(self.max_tokens,))  # noqa: E731
-        real = mask.astype(bool)
-        view(b.token)[:n] = ids[real]
-        view(b.pos)[:n] = np.concatenate([np.arange(k) for k in lens])
-        view(b.n_seq_id)[:n] = 1
-        view(b.logits)[:n] = 1
-        layout = tuple(int(k) for k in lens)
-        if layout != getattr(self, "layout", None):  # seq_id is a pointer per token: set once per layout
-            rows = np.repeat(np.arange(len(lens)), lens)
-            for i in range(n):
-                b.seq_id[i][0] = int(rows[i])
-            self.layout = layout
-        b.n_tokens = n
-        L.llama_memory_clear(L.llama_get_memory(self.ctx), True)
-        rc = L.llama_decode(self.ctx, b)
-        if rc != 0:
-            raise RuntimeError(f"llama_decode returned {rc}")
-        flat = np.ctypeslib.as_array(L.llama_get_embeddings(self.ctx), shape=(n, self.hidden))
         full = np.zeros(ids.shape + (self.hidden,), dtype=np.float32)
-        full[real] = flat  # row-major order of the real tokens, as the batch was filled
+        if self.seq_ids_set < self.max_tokens:  # seq_id is a pointer per token: all sequence 0, set once
+            for i in range(self.max_tokens):
+                b.seq_id[i][0] = 0
+            self.seq_ids_set = self.max_tokens
+        view(b.n_seq_id)[:] = 1
+        view(b.logits)[:] = 1
+        view(b.pos)[:] = np.arange(self.max_tokens)
+        for r in range(ids.shape[0]):
+            n = int(lens[r])
+            view(b.token)[:n] = ids[r, :n]
+            b.n_tokens = n
+            L.llama_memory_clear(L.llama_get_memory(self.ctx), True)
+            rc = L.llama_decode(self.ctx, b)
+            if rc != 0:
+                raise RuntimeError(f"llama_decode returned {rc}")
+            full[r, :n] = np.ctypeslib.as_array(L.llama_get_embeddings(self.ctx), shape=(n, self.hidden))
         return full
 
 
