@@ -83,10 +83,12 @@ struct TokenEntity {
 
 // transformers' gather_pre_entities + aggregate + group_entities + the ignore_labels filter, on
 // softmax probabilities [encoding.size(), labels] (row-major) of `encoding` (the text's encoding).
-// Special tokens are skipped; a token is a word's continuation when its text is longer than its
-// slice of the text (WordPiece's "##") and it is not the unknown token. Words: first takes the
-// first token's scores, average the mean of its tokens', max those of the token with the highest
-// score. labels: id2label in id order (LABEL_<i> past its end).
+// Special tokens are skipped ([UNK] is not: it is a token of the text, its word the text's slice);
+// a token is a word's continuation when its text is longer than its slice of the text (WordPiece's
+// "##") and it is not the unknown token. Words: first takes the first token's scores, average the
+// mean of its tokens', max those of the token with the highest score. Words and groups are joined
+// as transformers' fast tokenizer decodes tokens (a vocab.txt folder: its converted WordPiece
+// decoder, cleanup on). labels: id2label in id order (LABEL_<i> past its end).
 std::vector<TokenEntity> aggregate_tokens(const Tokenizer& tokenizer, const Encoding& encoding, std::string_view text,
                                           std::span<const float> probabilities, std::span<const std::string> labels,
                                           const TokenClassificationOptions& options);

@@ -56,6 +56,29 @@ size_t code_points(std::string_view s) {
 
 std::string lower(std::string_view s) { return tok::u32_to_utf8(tok::py_lower(tok::utf8_to_u32(s))); }
 
+std::string replaced(std::string s, std::string_view from, std::string_view to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  return s;
+}
+
+// Tokens joined as transformers' pipeline joins them: its AutoTokenizer is the fast one, so a
+// vocab.txt folder (the slow backend here) gets the converted WordPiece decoder ("##" glued, a
+// space before other tokens, cleanup on), not the slow tokenizer's join.
+std::string join_tokens(const Tokenizer& tokenizer, std::span<const std::string> tokens) {
+  if (tokenizer.is_fast()) return tokenizer.convert_tokens_to_string(tokens);
+  std::string out;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    std::string t = tokens[i];
+    if (i > 0) t = t.rfind("##", 0) == 0 ? t.substr(2) : " " + t;
+    for (auto [a, b] : {std::pair<std::string_view, std::string_view>{" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","},
+                        {" ' ", "'"}, {" n't", "n't"}, {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"},
+                        {" 've", "'ve"}, {" 're", "'re"}})
+      t = replaced(std::move(t), a, b);
+    out += t;
+  }
+  return out;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -252,10 +275,19 @@ std::vector<TokenEntity> aggregate_tokens(const Tokenizer& tokenizer, const Enco
   const size_t L = probabilities.size() / n;
   auto label_name = [&](size_t k) { return k < labels.size() ? labels[k] : "LABEL_" + std::to_string(k); };
   auto argmax = [&](const float* p) { return static_cast<size_t>(std::max_element(p, p + L) - p); };
+  std::optional<int64_t> unk;
+  try {
+    unk = tokenizer.unk_token_id();
+  } catch (const Error&) {  // a vocabulary without one
+  }
   std::vector<PreEntity> pre;
   for (size_t i = 0; i < n; ++i) {
     const int64_t id = enc.input_ids[i];
-    if ((i < enc.sequence_ids.size() && enc.sequence_ids[i] < 0) || tokenizer.is_special_id(id)) continue;
+    // transformers' special_tokens_mask: the template's tokens and special tokens in the text, not [UNK].
+    const bool special = (i < enc.sequence_ids.size() && enc.sequence_ids[i] < 0) ||
+                         (enc.special_tokens_mask.size() == n ? enc.special_tokens_mask[i] != 0
+                                                              : tokenizer.is_special_id(id) && id != unk);
+    if (special) continue;
     if (i < enc.attention_mask.size() && enc.attention_mask[i] == 0) continue;
     PreEntity p;
     p.start = enc.offsets.at(i).first;
@@ -264,7 +296,7 @@ std::vector<TokenEntity> aggregate_tokens(const Tokenizer& tokenizer, const Enco
     const std::string_view ref = b0 <= b1 && b1 <= text.size() ? text.substr(b0, b1 - b0) : std::string_view();
     p.word = i < enc.tokens.size() ? enc.tokens[i] : std::string(ref);
     p.is_subword = code_points(p.word) != code_points(ref);  // WordPiece's "##": a continuation
-    if (id == tokenizer.unk_token_id()) p.word = std::string(ref), p.is_subword = false;
+    if (id == unk) p.word = std::string(ref), p.is_subword = false;
     p.scores = probabilities.data() + i * L;
     p.index = static_cast<int64_t>(i);
     pre.push_back(std::move(p));
@@ -301,7 +333,7 @@ std::vector<TokenEntity> aggregate_tokens(const Tokenizer& tokenizer, const Enco
       const size_t k = static_cast<size_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
       std::vector<std::string> tokens;
       for (const auto* p : w) tokens.push_back(p->word);
-      entities.push_back({label_name(k), scores[k], std::nullopt, tokenizer.convert_tokens_to_string(tokens),
+      entities.push_back({label_name(k), scores[k], std::nullopt, join_tokens(tokenizer, tokens),
                           w.front()->start, w.back()->end});
     }
   }
@@ -324,7 +356,7 @@ std::vector<TokenEntity> aggregate_tokens(const Tokenizer& tokenizer, const Enco
     std::vector<std::string> words;
     for (const auto& x : group) sum += x.score, words.push_back(x.word);
     g.score = static_cast<float>(sum / static_cast<double>(group.size()));
-    g.word = tokenizer.convert_tokens_to_string(words);
+    g.word = join_tokens(tokenizer, words);
     g.start = group.front().start;
     g.end = group.back().end;
     if (!ignored(g.label)) out.push_back(std::move(g));

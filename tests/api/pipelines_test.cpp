@@ -195,10 +195,24 @@ TEST(AggregateTokens, StrategiesAsTransformers) {
   EXPECT_EQ(average[0].start, 0);
   EXPECT_EQ(average[0].end, 11);
   EXPECT_NEAR(average[0].score, (0.8 + 0.55) / 2, 1e-6);
-  // max: ##ing's 0.8 is the word's highest score: its I-PER 0.8
+  // max: ##ing's 0.8 is the word's highest score: its I-PER 0.8 (work's would make it O)
   const auto max = run(Aggregation::Max);
   ASSERT_EQ(max.size(), 1u);
+  EXPECT_EQ(max[0].word, "new working");
   EXPECT_NEAR(max[0].score, 0.8, 1e-6);
+  // A B- label starts a new group even after the same type: new B-PER | work B-PER ##ing I-PER.
+  const std::vector<float> q{1, 0, 0, 0.1f, 0.8f, 0.1f, 0.2f, 0.7f, 0.1f, 0.1f, 0.1f, 0.8f, 1, 0, 0};
+  const auto groups = aggregate_tokens(tok, e, text, q, labels, {Aggregation::Simple, {"O"}});
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].word, "new");
+  EXPECT_EQ(groups[1].start, 4);
+  EXPECT_EQ(groups[1].end, 11);
+  EXPECT_NEAR(groups[1].score, (0.7 + 0.8) / 2, 1e-6);
+  // Label names past id2label's end are LABEL_<i>; a label without B-/I- continues a group of its name.
+  const auto unnamed = aggregate_tokens(tok, e, text, q, std::vector<std::string>{"O"}, {Aggregation::First, {}});
+  ASSERT_EQ(unnamed.size(), 1u);
+  EXPECT_EQ(unnamed[0].label, "LABEL_1");
+  EXPECT_EQ(unnamed[0].word, "new working");
   EXPECT_EQ(parse_aggregation("SIMPLE"), Aggregation::Simple);
   expect_error([] { parse_aggregation("mean"); }, ErrorKind::InvalidArgument, "aggregation_strategy");
 }

@@ -47,7 +47,7 @@ def post(url, body):
         return e.code, json.loads(e.read())
 
 
-@pytest.mark.parametrize("case", ["ner_none", "ner_no_ignore", "ner_simple", "ner_first", "ner_average", "ner_max"])
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("ner_")])
 def test_predict_tokens_equals_transformers_pipeline(server, case):
     c = CASES[case]
     body = {"inputs": c["args"][0]}
