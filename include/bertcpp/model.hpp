@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "bertcpp/pipelines.hpp"
 #include "bertcpp/tensor.h"
 #include "bertcpp/tokenizer.hpp"
 
@@ -92,11 +93,6 @@ struct TokenPrediction {
   float score;
   int64_t start, end;  // code-point offsets into the text
 };
-struct Answer {
-  std::string text;
-  int64_t start, end;  // code-point offsets into the context
-  float score;
-};
 
 struct ModelConfigInfo {
   std::string model_type;              // config.json's ("bert", "xlm-roberta", ...)
@@ -177,8 +173,14 @@ class Model {
   std::vector<float> rerank(const std::string& query, std::span<const std::string> documents) const;
   // Token classification head: one prediction per token (special tokens excluded).
   std::vector<TokenPrediction> classify_tokens(const std::string& text) const;
-  // Question answering head: the best span of `context` answering `question`.
-  Answer answer(const std::string& question, const std::string& context, int64_t max_answer_tokens = 30) const;
+  // transformers' token-classification pipeline: classify_tokens' probabilities through
+  // aggregate_tokens() (aggregation_strategy, ignore_labels; see bertcpp/pipelines.hpp).
+  std::vector<TokenEntity> token_entities(const std::string& text, const TokenClassificationOptions& options = {}) const;
+  // Question answering head, as transformers' question-answering pipeline: the context in windows
+  // (answer_windows), one forward per window, then decode_answers(). The best top_k answers, best first.
+  std::vector<Answer> answers(const std::string& question, const std::string& context, const AnswerOptions& options = {}) const;
+  // The best of answers() (options.top_k ignored).
+  Answer answer(const std::string& question, const std::string& context, const AnswerOptions& options = {}) const;
 
   struct Impl;
 

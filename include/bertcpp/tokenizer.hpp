@@ -115,6 +115,8 @@ class Tokenizer {
   bool is_special_id(int64_t id) const;
   // True when this tokenizer runs the tokenizers (Rust) pipeline of a tokenizer.json.
   bool is_fast() const;
+  // tokenizer_config.json's padding_side (what padding uses when EncodeOptions::padding_side is unset).
+  TruncationSide padding_side() const;
   // The tokenizer.json (tokenizers' format) converted from a SentencePiece-only folder's model, as
   // transformers' save_pretrained writes it; empty when the tokenizer was not converted.
   const std::string& converted_tokenizer_json() const;

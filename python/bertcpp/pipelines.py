@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -21,7 +21,6 @@ _TASKS = {
     "question-answering": "question-answering",
     "feature-extraction": "feature-extraction",
 }
-_AGGREGATIONS = ("none", "simple", "first", "average", "max")
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -31,13 +30,6 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
-
-
-def _tag(label: str):
-    """(B or I, entity type): 'B-PER' -> ('B', 'PER'); a label without a prefix counts as 'I'."""
-    if label.startswith("B-") or label.startswith("I-"):
-        return label[0], label[2:]
-    return "I", label
 
 
 class Pipeline:
@@ -196,83 +188,16 @@ class Pipeline:
 
     # ------------------------------------------------------------------ token-classification
     def _ner(self, text: str, kwargs: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """transformers' TokenClassificationPipeline: the C++ aggregate_tokens (bertcpp/pipelines.hpp)."""
         strategy = kwargs.pop("aggregation_strategy", None) or "none"
         strategy = str(getattr(strategy, "value", strategy)).lower()  # also AggregationStrategy.SIMPLE
-        ignore = kwargs.pop("ignore_labels", ["O"])
+        ignore = kwargs.pop("ignore_labels", None)
         kwargs.pop("stride", None)
         self._no_kwargs(kwargs)
-        if strategy not in _AGGREGATIONS:
-            raise ValueError(f"aggregation_strategy must be one of {list(_AGGREGATIONS)}, got {strategy!r}")
-        tok = self._engine.tokenizer
-        enc, arrays = self._encode([text])
-        out = self._forward(arrays)
-        if "logits" not in out or out["logits"].ndim != 3:
+        if self._engine.head != "token_classification":
             raise _bertcpp.UnsupportedError(f"{self.model_name} has head '{self._engine.head}'; token-classification "
                                             "needs BertForTokenClassification")
-        probs = _softmax(np.asarray(out["logits"][0], dtype=np.float64))
-        labels = self._labels or [f"LABEL_{i}" for i in range(probs.shape[-1])]
-        e = enc[0]
-        tokens = e.tokens
-        pre = []
-        for i, (tid, (start, end)) in enumerate(zip(e.input_ids, e.offsets)):
-            if tok.is_special_id(int(tid)):
-                continue
-            word = tokens[i]
-            is_subword = len(word) != len(text[start:end])  # the '##' prefix: a continuation piece
-            if int(tid) == tok.unk_token_id:
-                word, is_subword = text[start:end], False
-            pre.append({"word": word, "scores": probs[i], "start": int(start), "end": int(end), "index": i,
-                        "is_subword": is_subword})
-        if strategy in ("none", "simple"):
-            entities = []
-            for p in pre:
-                k = int(np.argmax(p["scores"]))
-                entities.append({"entity": labels[k], "score": float(p["scores"][k]), "index": p["index"],
-                                 "word": p["word"], "start": p["start"], "end": p["end"]})
-        else:
-            entities = []
-            words: List[List[Dict[str, Any]]] = []
-            for p in pre:
-                if words and p["is_subword"]:
-                    words[-1].append(p)
-                else:
-                    words.append([p])
-            for w in words:
-                if strategy == "first":
-                    scores = w[0]["scores"]
-                elif strategy == "max":
-                    scores = max(w, key=lambda p: p["scores"].max())["scores"]
-                else:
-                    scores = np.mean(np.stack([p["scores"] for p in w]), axis=0)
-                k = int(np.argmax(scores))
-                entities.append({"entity": labels[k], "score": float(scores[k]),
-                                 "word": tok.convert_tokens_to_string([p["word"] for p in w]),
-                                 "start": w[0]["start"], "end": w[-1]["end"]})
-        if strategy != "none":
-            entities = self._group(entities)
-        return [x for x in entities if x.get("entity") not in ignore and x.get("entity_group") not in ignore]
-
-    def _group(self, entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-        tok = self._engine.tokenizer
-
-        def close(group: List[Dict[str, Any]]) -> Dict[str, Any]:
-            return {"entity_group": _tag(group[0]["entity"])[1], "score": float(np.mean([g["score"] for g in group])),
-                    "word": tok.convert_tokens_to_string([g["word"] for g in group]),
-                    "start": group[0]["start"], "end": group[-1]["end"]}
-
-        groups: List[Dict[str, Any]] = []
-        current: List[Dict[str, Any]] = []
-        for ent in entities:
-            if current:
-                bi, tag = _tag(ent["entity"])
-                if tag == _tag(current[-1]["entity"])[1] and bi != "B":
-                    current.append(ent)
-                    continue
-                groups.append(close(current))
-            current = [ent]
-        if current:
-            groups.append(close(current))
-        return groups
+        return self._engine.token_entities(text, strategy, None if ignore is None else [str(x) for x in ignore])
 
     # ------------------------------------------------------------------ question-answering
     def _qa(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
@@ -294,118 +219,27 @@ class Pipeline:
             return [self._qa(question=q, context=c, **dict(kwargs)) for q, c in zip(qs, cs)]
         return self._qa_one(str(question), str(context), kwargs)
 
-    def _qa_tokenizer(self) -> Any:
-        if getattr(self, "_qa_tok", None) is None:
-            from .tokenization import AutoTokenizer, BertTokenizer
-            tok = BertTokenizer._from_engine(self._engine.tokenizer, self.model_name)
-            if not tok.is_fast and self._engine.directory:
-                # transformers' pipeline loads AutoTokenizer: the fast one, converted from vocab.txt.
-                tok = AutoTokenizer.from_pretrained(self._engine.directory)
-            self._qa_tok = tok
-        return self._qa_tok
-
     def _qa_one(self, question: str, context: str, kwargs: Dict[str, Any]) -> Any:
-        """transformers 4.x QuestionAnsweringPipeline: the context in overlapping windows of max_seq_len
-        tokens (doc_stride shared), spans scored p_start * p_end per window, best top_k over all windows."""
+        """transformers 4.x QuestionAnsweringPipeline: the C++ Model::answers (windows of max_seq_len
+        tokens sharing doc_stride, spans scored p_start * p_end, best top_k over all windows)."""
         top_k = int(kwargs.pop("top_k", 1))
         max_answer_len = int(kwargs.pop("max_answer_len", 15))
         handle_impossible = bool(kwargs.pop("handle_impossible_answer", False))
         align_to_words = bool(kwargs.pop("align_to_words", True))
         max_seq_len = kwargs.pop("max_seq_len", None)
         doc_stride = kwargs.pop("doc_stride", None)
-        max_question_len = kwargs.pop("max_question_len", 64)  # noqa: F841 - transformers uses it for slow tokenizers only
+        kwargs.pop("max_question_len", None)  # transformers uses it for slow tokenizers only
         kwargs.pop("padding", None)
         self._no_kwargs(kwargs)
         if top_k < 1:
             raise ValueError(f"top_k parameter should be >= 1 (got {top_k})")
         if max_answer_len < 1:
             raise ValueError(f"max_answer_len parameter should be >= 1 (got {max_answer_len})")
-        tok = self._qa_tokenizer()
-        if not tok.is_fast:
-            raise NotImplementedError("question-answering needs the fast tokenizer (offsets and overflowing windows)")
-        if max_seq_len is None:
-            max_seq_len = min(int(tok.model_max_length), 384)
-        max_seq_len = int(max_seq_len)
-        if doc_stride is None:
-            doc_stride = min(max_seq_len // 2, 128)
-        doc_stride = int(doc_stride)
-        if doc_stride > max_seq_len:
-            raise ValueError(f"doc_stride ({doc_stride}) is larger than max_seq_len ({max_seq_len})")
-        question_first = tok.padding_side == "right"
-        first, second = (question, context) if question_first else (context, question)
-        enc = tok(first, second, truncation="only_second" if question_first else "only_first",
-                  max_length=max_seq_len, stride=doc_stride, return_token_type_ids=True,
-                  return_overflowing_tokens=True, return_offsets_mapping=True)
-        context_seq = 1 if question_first else 0
-        no_types = int(self._engine.config.get("type_vocab_size") or 0) <= 1
-        cls_id = tok.cls_token_id
-        # transformers asks for more candidates when aligning to words: some merge into one answer.
-        pre_top_k = top_k * 2 + 10 if align_to_words else top_k
-        min_null = 1000000.0
-        answers: List[Dict[str, Any]] = []
-        for span in range(len(enc["input_ids"])):
-            # One window per forward, unpadded, as transformers' pipeline feeds them.
-            ids = np.asarray(enc["input_ids"][span], dtype=np.int64)
-            types = np.asarray(enc["token_type_ids"][span], dtype=np.int64)
-            if no_types:
-                types = np.zeros_like(types)  # families without token types: transformers does not pass them
-            attention = np.asarray(enc["attention_mask"][span], dtype=np.int64)
-            out = self._engine.forward(ids[None], attention[None], types[None], False, False)
-            # transformers' p_mask: 1 on the question and special tokens (question first only); [CLS] allowed.
-            p_mask = np.array([int(sid != 1) if question_first else 0 for sid in enc.sequence_ids(span)],
-                              dtype=np.int64)
-            if cls_id is not None:
-                p_mask[ids == cls_id] = 0
-            allowed = (1 - p_mask) & attention
-            start = np.where(allowed == 0, np.float32(-10000.0), np.asarray(out["start_logits"][0], np.float32))
-            end = np.where(allowed == 0, np.float32(-10000.0), np.asarray(out["end_logits"][0], np.float32))
-            start = np.exp(start - start.max())
-            start = start / start.sum()
-            end = np.exp(end - end.max())
-            end = end / end.sum()
-            if handle_impossible:
-                min_null = min(min_null, float(start[0] * end[0]))
-            start[0] = end[0] = 0.0
-            candidates = np.tril(np.triu(np.outer(start, end)), max_answer_len - 1)
-            flat = candidates.ravel()
-            if pre_top_k == 1:
-                order = np.array([int(np.argmax(flat))])
-            elif flat.size < pre_top_k:
-                order = np.argsort(-flat)
-            else:
-                part = np.argpartition(-flat, pre_top_k)[:pre_top_k]
-                order = part[np.argsort(-flat[part])]
-            s_idx, e_idx = np.unravel_index(order, candidates.shape)
-            ok_pos = allowed.nonzero()[0]
-            keep = np.isin(s_idx, ok_pos) & np.isin(e_idx, ok_pos)
-            offsets = enc["offset_mapping"][span]
-            for s, e in zip(s_idx[keep], e_idx[keep]):
-                a, b = self._qa_chars(enc, span, int(s), int(e), offsets, context_seq, align_to_words)
-                text = context[a:b]
-                score = float(candidates[s, e])
-                # transformers: candidates with the same text (case-insensitive) add their scores.
-                same = next((x for x in answers if x["answer"].lower() == text.lower()), None)
-                if same is not None:
-                    same["score"] += score
-                else:
-                    answers.append({"score": score, "start": a, "end": b, "answer": text})
-        if handle_impossible:
-            answers.append({"score": min_null, "start": 0, "end": 0, "answer": ""})
-        answers = sorted(answers, key=lambda x: x["score"], reverse=True)[:top_k]
+        answers = self._engine.answers(question, context, top_k=top_k, max_answer_len=max_answer_len,
+                                       handle_impossible_answer=handle_impossible, align_to_words=align_to_words,
+                                       max_seq_len=None if max_seq_len is None else int(max_seq_len),
+                                       doc_stride=None if doc_stride is None else int(doc_stride))
         return answers[0] if len(answers) == 1 else answers
-
-    @staticmethod
-    def _qa_chars(enc: Any, span: int, s: int, e: int, offsets: Any, context_seq: int, align_to_words: bool):
-        """Character span of tokens s..e; align_to_words widens it to whole words as transformers does."""
-        if align_to_words:
-            try:
-                ws, we = enc.token_to_word(span, s), enc.token_to_word(span, e)
-                a = enc.word_to_chars(span, ws, sequence_index=context_seq)[0]
-                b = enc.word_to_chars(span, we, sequence_index=context_seq)[1]
-                return int(a), int(b)
-            except Exception:  # noqa: BLE001 - transformers falls back to the token offsets the same way
-                pass
-        return int(offsets[s][0]), int(offsets[e][1])
 
 
 def pipeline(task: str, model: Any = None, tokenizer: Any = None, threads: int = 0, **kwargs: Any) -> Pipeline:

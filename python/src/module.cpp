@@ -629,17 +629,62 @@ PYBIND11_MODULE(_bertcpp, m) {
           },
           py::arg("text"))
       .def(
-          "answer",
-          [](const Model& m, const std::string& question, const std::string& context, int64_t max_answer_tokens) {
-            Answer a;
+          "token_entities",
+          [](const Model& m, const std::string& text, const std::string& aggregation_strategy,
+             const std::optional<std::vector<std::string>>& ignore_labels) {
+            TokenClassificationOptions o;
+            o.aggregation = parse_aggregation(aggregation_strategy);
+            if (ignore_labels) o.ignore_labels = *ignore_labels;
+            std::vector<TokenEntity> r;
             {
               py::gil_scoped_release nogil;
-              a = m.answer(question, context, max_answer_tokens);
+              r = m.token_entities(text, o);
             }
-            return py::dict(py::arg("score") = a.score, py::arg("start") = a.start, py::arg("end") = a.end,
-                            py::arg("answer") = a.text);
+            // transformers' keys: entity + index per token, entity_group per group.
+            const bool grouped = o.aggregation != Aggregation::None;
+            py::list out;
+            for (auto& e : r) {
+              py::dict d;
+              d[grouped ? "entity_group" : "entity"] = e.label;
+              d["score"] = e.score;
+              if (e.index) d["index"] = *e.index;
+              d["word"] = e.word;
+              d["start"] = e.start;
+              d["end"] = e.end;
+              out.append(d);
+            }
+            return out;
           },
-          py::arg("question"), py::arg("context"), py::arg("max_answer_tokens") = 30);
+          py::arg("text"), py::arg("aggregation_strategy") = "none", py::arg("ignore_labels") = py::none(),
+          "transformers' token-classification pipeline for one text (aggregation_strategy, ignore_labels)")
+      .def(
+          "answers",
+          [](const Model& m, const std::string& question, const std::string& context, int64_t top_k,
+             int64_t max_answer_len, bool handle_impossible_answer, bool align_to_words,
+             std::optional<int64_t> max_seq_len, std::optional<int64_t> doc_stride, std::optional<bool> question_first) {
+            AnswerOptions o;
+            o.top_k = top_k;
+            o.max_answer_len = max_answer_len;
+            o.handle_impossible_answer = handle_impossible_answer;
+            o.align_to_words = align_to_words;
+            o.max_seq_len = max_seq_len;
+            o.doc_stride = doc_stride;
+            o.question_first = question_first;
+            std::vector<Answer> r;
+            {
+              py::gil_scoped_release nogil;
+              r = m.answers(question, context, o);
+            }
+            py::list out;
+            for (auto& a : r)
+              out.append(py::dict(py::arg("score") = a.score, py::arg("start") = a.start,
+                                  py::arg("end") = a.end, py::arg("answer") = a.text));
+            return out;
+          },
+          py::arg("question"), py::arg("context"), py::arg("top_k") = 1, py::arg("max_answer_len") = 15,
+          py::arg("handle_impossible_answer") = false, py::arg("align_to_words") = true,
+          py::arg("max_seq_len") = py::none(), py::arg("doc_stride") = py::none(), py::arg("question_first") = py::none(),
+          "transformers 4's question-answering pipeline for one (question, context): the best top_k answers, best first");
 
   m.def(
       "pool",

@@ -635,43 +635,64 @@ std::vector<TokenPrediction> Model::classify_tokens(const std::string& text) con
   return out;
 }
 
-Answer Model::answer(const std::string& question, const std::string& context, int64_t max_answer_tokens) const {
+std::vector<TokenEntity> Model::token_entities(const std::string& text, const TokenClassificationOptions& options) const {
+  const Impl& m = *impl_;
+  require_head(m, {model::HeadKind::TokenClassification}, "token classification",
+               "a token classifier (BertForTokenClassification)");
+  EncodeOptions eo;
+  eo.truncation = Truncation::LongestFirst;
+  eo.max_length = m.task_max_length;
+  const Encoding enc = m.tokenizer.encode(text, eo);
+  const ModelOutput o = forward(single_batch(m, enc));
+  const Tensor logits = need(o.logits, "logits", m.name);
+  const auto L = static_cast<size_t>(logits.dim(-1));
+  std::vector<float> probs;
+  probs.reserve(enc.size() * L);
+  for (size_t i = 0; i < enc.size(); ++i) {
+    const std::vector<float> p = softmax(logits.data<float>() + i * L, L);
+    probs.insert(probs.end(), p.begin(), p.end());
+  }
+  return aggregate_tokens(m.tokenizer, enc, text, probs, m.info.labels, options);
+}
+
+std::vector<Answer> Model::answers(const std::string& question, const std::string& context, const AnswerOptions& options) const {
   const Impl& m = *impl_;
   require_head(m, {model::HeadKind::QuestionAnswering}, "question answering",
                "a question-answering model (BertForQuestionAnswering)");
-  if (max_answer_tokens < 1) throw invalid_argument("answer: max_answer_tokens must be >= 1");
-  EncodeOptions eo;
-  eo.truncation = Truncation::OnlySecond;
-  eo.max_length = m.task_max_length;
-  const Encoding enc = m.tokenizer.encode_pair(question, context, eo);
-  std::vector<size_t> ctx;  // context token positions
-  for (size_t i = 0; i < enc.sequence_ids.size(); ++i)
-    if (enc.sequence_ids[i] == 1) ctx.push_back(i);
-  if (ctx.empty()) throw invalid_argument("answer: the context has no tokens (empty, or truncated away by a long question)");
-  const ModelOutput o = forward(single_batch(m, enc));
-  const Tensor sl = need(o.start_logits, "start_logits", m.name);
-  const Tensor el = need(o.end_logits, "end_logits", m.name);
-  // As transformers' question-answering pipeline: probabilities over the context tokens and [CLS].
-  std::vector<float> s, e;
-  for (size_t i : ctx) s.push_back(sl.data<float>()[i]), e.push_back(el.data<float>()[i]);
-  s.push_back(sl.data<float>()[0]);
-  e.push_back(el.data<float>()[0]);
-  const std::vector<float> ps = softmax(s.data(), s.size()), pe = softmax(e.data(), e.size());
-  float best = -1;
-  size_t bi = 0, bj = 0;
-  for (size_t i = 0; i < ctx.size(); ++i)
-    for (size_t j = i; j < ctx.size() && ctx[j] - ctx[i] < static_cast<size_t>(max_answer_tokens); ++j) {
-      const float sc = ps[i] * pe[j];
-      if (sc > best) best = sc, bi = i, bj = j;
-    }
-  const size_t ti = ctx[bi], tj = ctx[bj];
-  Answer a;
-  a.start = enc.offsets.at(ti).first;
-  a.end = enc.offsets.at(tj).second;
-  const auto b0 = static_cast<size_t>(enc.byte_offsets.at(ti).first), b1 = static_cast<size_t>(enc.byte_offsets.at(tj).second);
-  a.text = b1 >= b0 && b1 <= context.size() ? context.substr(b0, b1 - b0) : std::string();
-  a.score = best;
-  return a;
+  if (options.top_k < 1) throw invalid_argument("question answering: top_k must be >= 1, got " + std::to_string(options.top_k));
+  if (options.max_answer_len < 1)
+    throw invalid_argument("question answering: max_answer_len must be >= 1, got " + std::to_string(options.max_answer_len));
+  // transformers' defaults: windows of min(model_max_length, 384) tokens overlapping by half, at most 128.
+  const int64_t max_seq_len = options.max_seq_len.value_or(std::min<int64_t>(m.task_max_length, 384));
+  const int64_t stride = options.doc_stride.value_or(std::min<int64_t>(max_seq_len / 2, 128));
+  AnswerOptions o = options;
+  o.question_first = options.question_first.value_or(m.tokenizer.padding_side() == TruncationSide::Right);
+  const std::vector<Encoding> windows = answer_windows(m.tokenizer, question, context, max_seq_len, stride, *o.question_first);
+  // One forward per window, unpadded, as transformers' pipeline feeds them.
+  std::vector<std::vector<float>> logits(2 * windows.size());
+  std::vector<AnswerWindow> w;
+  for (size_t k = 0; k < windows.size(); ++k) {
+    const ModelOutput out = forward(single_batch(m, windows[k]));
+    const Tensor sl = need(out.start_logits, "start_logits", m.name), el = need(out.end_logits, "end_logits", m.name);
+    const size_t n = windows[k].size();
+    logits[2 * k].assign(sl.data<float>(), sl.data<float>() + n);
+    logits[2 * k + 1].assign(el.data<float>(), el.data<float>() + n);
+  }
+  for (size_t k = 0; k < windows.size(); ++k) w.push_back({&windows[k], logits[2 * k], logits[2 * k + 1]});
+  std::optional<int64_t> cls;
+  try {
+    cls = m.tokenizer.cls_token_id();
+  } catch (const Error&) {  // a tokenizer without one: every non-context token is masked
+  }
+  return decode_answers(w, context, cls, o);
+}
+
+Answer Model::answer(const std::string& question, const std::string& context, const AnswerOptions& options) const {
+  AnswerOptions o = options;
+  o.top_k = 1;
+  std::vector<Answer> a = answers(question, context, o);
+  if (a.empty()) throw invalid_argument("question answering: no answer span in the context");
+  return a.front();
 }
 
 }  // namespace bertcpp

@@ -75,6 +75,9 @@ class Backend {
   // Token ids given by the client: the encoding the model will see (ids as given).
   virtual std::string decode(std::span<const int64_t> ids, bool skip_special_tokens) const = 0;
   virtual bool is_special_id(int64_t id) const = 0;
+  // The model's tokenizer, for post-processing that joins tokens (/predict_tokens' word groups);
+  // nullptr when the backend has none.
+  virtual const Tokenizer* tokenizer() const { return nullptr; }
   // sentence-transformers' length of a prompt in tokens (0 for "").
   virtual int64_t prompt_length(const std::string& /*prompt*/) const { return 0; }
 

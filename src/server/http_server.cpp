@@ -418,25 +418,32 @@ struct HttpServer::Impl {
   }
 
   // Token classification (beyond TEI, which declines it): transformers' token-classification
-  // pipeline with aggregation_strategy "none": per text, one entity per non-special token whose
-  // best label is not in `ignore_labels` (default ["O"]), with its index, word and offsets.
+  // pipeline (bertcpp::aggregate_tokens): per text the entities whose label is not in
+  // `ignore_labels` (default ["O"]), per token with aggregation_strategy "none" (the default),
+  // per word group otherwise.
   std::string handle_predict_tokens(const json& body) {
     auto [texts, single] = parse_texts(require(body, "inputs"), "inputs");
     if (!single) core.check_batch(texts.size());
     const bool truncate = get_opt_bool(body, "truncate").value_or(opt.auto_truncate);
     const auto side = get_direction(body);
-    std::vector<std::string> ignore = {"O"};
+    TokenClassificationOptions options;
     if (auto it = body.find("ignore_labels"); it != body.end() && !it->is_null()) {
       if (!it->is_array()) throw type_error("ignore_labels", "a sequence of strings");
-      ignore.clear();
+      options.ignore_labels.clear();
       for (const auto& l : *it) {
         if (!l.is_string()) throw type_error("ignore_labels", "a sequence of strings");
-        ignore.push_back(l.get<std::string>());
+        options.ignore_labels.push_back(l.get<std::string>());
       }
     }
-    if (auto agg = get_opt_string(body, "aggregation_strategy"); agg && *agg != "none")
-      throw type_error("aggregation_strategy", "`none` (the only strategy the server has)");
-    if (!info().has_token_classifier) {
+    if (auto agg = get_opt_string(body, "aggregation_strategy")) {
+      try {
+        options.aggregation = parse_aggregation(*agg);
+      } catch (const Error&) {
+        throw type_error("aggregation_strategy", "one of `none`, `simple`, `first`, `average`, `max`");
+      }
+    }
+    const Tokenizer* tokenizer = backend.tokenizer();
+    if (!info().has_token_classifier || tokenizer == nullptr) {
       self.metrics_.counter_add("te_request_failure", {{"err", "model_type"}});
       throw backend_error("Model is not a token classifier (/predict_tokens)");
     }
@@ -449,24 +456,30 @@ struct HttpServer::Impl {
       encs.push_back(std::move(enc));
     }
     auto outputs = core.infer(std::move(inputs), Task::ClassifyTokens, nullptr);
+    const bool grouped = options.aggregation != Aggregation::None;
     json result = json::array();
     for (size_t i = 0; i < outputs.size(); ++i) {
-      const Encoding& enc = encs[i];
       const TaskOutput& o = outputs[i];
-      const size_t labels = o.rows > 0 ? o.values.size() / static_cast<size_t>(o.rows) : 0;
-      json entities = json::array();
-      for (size_t k = 0; k < static_cast<size_t>(o.rows) && labels > 0; ++k) {
-        if (k < enc.sequence_ids.size() && enc.sequence_ids[k] < 0) continue;
+      const size_t rows = static_cast<size_t>(o.rows), labels = rows > 0 ? o.values.size() / rows : 0;
+      if (labels == 0 || rows != encs[i].size()) throw backend_error("token classification gave no scores per token");
+      std::vector<float> probs;
+      probs.reserve(o.values.size());
+      for (size_t k = 0; k < rows; ++k) {
         std::vector<float> p(o.values.begin() + static_cast<std::ptrdiff_t>(k * labels),
                              o.values.begin() + static_cast<std::ptrdiff_t>((k + 1) * labels));
         scores(p, false);
-        const size_t best = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
-        if (std::isnan(p[best])) throw backend_error("score is NaN");
-        const std::string label = best < info().labels.size() ? info().labels[best] : "LABEL_" + std::to_string(best);
-        if (std::find(ignore.begin(), ignore.end(), label) != ignore.end()) continue;
-        const auto [start, end] = k < enc.offsets.size() ? enc.offsets[k] : std::pair<int64_t, int64_t>{0, 0};
-        entities.push_back({{"entity", label}, {"score", p[best]}, {"index", k},
-                            {"word", k < enc.tokens.size() ? enc.tokens[k] : ""}, {"start", start}, {"end", end}});
+        for (float x : p)
+          if (std::isnan(x)) throw backend_error("score is NaN");
+        probs.insert(probs.end(), p.begin(), p.end());
+      }
+      json entities = json::array();
+      for (auto& e : aggregate_tokens(*tokenizer, encs[i], texts[i], probs, info().labels, options)) {
+        json j = {{grouped ? "entity_group" : "entity", e.label}, {"score", e.score}};
+        if (e.index) j["index"] = *e.index;
+        j["word"] = e.word;
+        j["start"] = e.start;
+        j["end"] = e.end;
+        entities.push_back(std::move(j));
       }
       result.push_back(std::move(entities));
     }

@@ -93,6 +93,7 @@ class ModelBackend final : public Backend {
   }
 
   bool is_special_id(int64_t id) const override { return model_.tokenizer().is_special_id(id); }
+  const Tokenizer* tokenizer() const override { return &model_.tokenizer(); }
 
   std::vector<TaskOutput> run(std::span<const TokenizedInput* const> inputs,
                               std::span<const Task> tasks) override {

@@ -230,18 +230,28 @@ json openapi_document(const BackendInfo& info, const OpenApiLimits& lim) {
     b.post("/rerank", "rerank", "query + each text scored as a pair, best first", rerank_req, rerank_ok);
   }
   if (info.has_token_classifier) {
-    json entity = object({{"entity", {{"type", "string"}}},
-                          {"score", {{"type", "number"}}},
-                          {"index", {{"type", "integer"}, {"minimum", 0}}},
-                          {"word", {{"type", "string"}}},
-                          {"start", {{"type", "integer"}, {"minimum", 0}}},
-                          {"end", {{"type", "integer"}, {"minimum", 0}}}},
-                         {"entity", "score", "index", "word", "start", "end"});
+    // aggregation_strategy none: one per token (entity, index); otherwise one per group (entity_group).
+    json token = object({{"entity", {{"type", "string"}}},
+                         {"score", {{"type", "number"}}},
+                         {"index", {{"type", "integer"}, {"minimum", 0}}},
+                         {"word", {{"type", "string"}}},
+                         {"start", {{"type", "integer"}, {"minimum", 0}}},
+                         {"end", {{"type", "integer"}, {"minimum", 0}}}},
+                        {"entity", "score", "index", "word", "start", "end"});
+    json group = object({{"entity_group", {{"type", "string"}}},
+                         {"score", {{"type", "number"}}},
+                         {"word", {{"type", "string"}}},
+                         {"start", {{"type", "integer"}, {"minimum", 0}}},
+                         {"end", {{"type", "integer"}, {"minimum", 0}}}},
+                        {"entity_group", "score", "word", "start", "end"});
+    json entity = {{"anyOf", json::array({token, group})}};
     b.post("/predict_tokens", "predict_tokens",
-           "Token classification (NER), as transformers' token-classification pipeline with aggregation_strategy none",
+           "Token classification (NER), as transformers' token-classification pipeline (aggregation_strategy "
+           "none, simple, first, average or max)",
            object({{"inputs", {{"anyOf", json::array({ref("Text"), array_of(ref("Text"), 1, batch)})}}},
                    {"ignore_labels", nullable(array_of({{"type", "string"}}))},
-                   {"aggregation_strategy", nullable({{"type", "string"}, {"enum", {"none"}}})},
+                   {"aggregation_strategy",
+                    nullable({{"type", "string"}, {"enum", {"none", "simple", "first", "average", "max"}}})},
                    {"truncate", truncate}, {"truncation_direction", direction}},
                   {"inputs"}),
            {{"anyOf", json::array({array_of(entity), array_of(array_of(entity), 1)})}});

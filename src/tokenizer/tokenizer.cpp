@@ -956,6 +956,7 @@ size_t Tokenizer::vocab_size() const {
   return I(impl_).vocab_unique + I(impl_).added_encoder.size();
 }
 bool Tokenizer::is_fast() const { return I(impl_).fast != nullptr; }
+TruncationSide Tokenizer::padding_side() const { return I(impl_).cfg.padding_left ? TruncationSide::Left : TruncationSide::Right; }
 const std::string& Tokenizer::converted_tokenizer_json() const { return I(impl_).converted_json; }
 int64_t Tokenizer::model_max_length() const { return I(impl_).model_max; }
 static int64_t need(const std::optional<int64_t>& id, const char* what) {

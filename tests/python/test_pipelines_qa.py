@@ -53,8 +53,7 @@ def test_question_answering(folders, model, case):
 
 def test_long_context_needs_several_windows(folders):
     # The long case must really overflow, or the stride path would go untested.
-    qa = bertcpp.pipeline("question-answering", model=folders["tiny-distilbert-qa"])
-    tok = qa._qa_tokenizer()
+    tok = bertcpp.AutoTokenizer.from_pretrained(folders["tiny-distilbert-qa"])
     c = EXPECTED["tiny-distilbert-qa"]["long_top5"]["kwargs"]
     enc = tok(c["question"], c["context"], truncation="only_second", max_length=64, stride=32,
               return_overflowing_tokens=True)
@@ -69,3 +68,11 @@ def test_bad_arguments(folders):
         qa(question="q?", context="c", doc_stride=100, max_seq_len=50)
     with pytest.raises(TypeError, match="unsupported"):
         qa(question="q?", context="c", bogus=1)
+
+
+def test_pipeline_is_the_engine(folders):
+    # One implementation: the pipeline's answers are Model.answers' (the C++ Model::answers).
+    c = EXPECTED["tiny-distilbert-qa"]["long_stride16_top5"]["kwargs"]
+    qa = bertcpp.pipeline("question-answering", model=folders["tiny-distilbert-qa"])
+    engine = qa._engine.answers(c["question"], c["context"], top_k=5, doc_stride=16)
+    assert qa(**c) == engine

@@ -1,6 +1,6 @@
 """`bertcpp serve`'s POST /predict_tokens (a route beyond TEI) against transformers'
 token-classification pipeline: the ner_* cases of tests/data/pipelines/expected.json (written by
-tools/make_pipeline_expected.py on the same head_folders checkpoint), with aggregation_strategy none."""
+tools/make_pipeline_expected.py on the same head_folders checkpoint), with every aggregation_strategy."""
 import json
 import os
 import re
@@ -47,7 +47,7 @@ def post(url, body):
         return e.code, json.loads(e.read())
 
 
-@pytest.mark.parametrize("case", ["ner_none", "ner_no_ignore"])
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("ner_")])
 def test_predict_tokens_equals_transformers_pipeline(server, case):
     c = CASES[case]
     body = {"inputs": c["args"][0]}
@@ -63,8 +63,11 @@ def test_predict_tokens_batch_and_errors(server):
     assert status == 200
     _same(got[0], CASES["ner_none"]["output"])
     assert len(got) == 2
-    status, err = post(server + "/predict_tokens", {"inputs": text, "aggregation_strategy": "simple"})
-    assert status == 422 and err["error_type"] == "Validation"
+    status, err = post(server + "/predict_tokens", {"inputs": text, "aggregation_strategy": "mean"})
+    assert status == 422 and err["error_type"] == "Validation" and "aggregation_strategy" in err["error"]
+    status, got = post(server + "/predict_tokens", {"inputs": [text], "aggregation_strategy": "simple"})
+    assert status == 200
+    _same(got[0], CASES["ner_simple"]["output"])
     status, err = post(server + "/predict_tokens", {"inputs": ""})
     assert status == 400 and err["error_type"] == "Empty"
     status, err = post(server + "/embed_sparse", {"inputs": text})
