@@ -179,7 +179,7 @@ def cmd_kernel(a):
     ref = os.path.join(w, "agree-torch-fp32.safetensors")
     bc_dtypes = []
     if bertcpp:
-        for d in BERTCPP_DTYPES:
+        for d in (a.dtypes.split(",") if a.dtypes else BERTCPP_DTYPES):
             out = os.path.join(w, f"agree-bertcpp-{d}.safetensors")
             r = subprocess.run([bertcpp, "forward", "-m", a.model, "--input-ids", agree, "--dtype", d,
                                 "-t", str(a.threads), "--outputs", "last_hidden_state", "-o", out],
@@ -516,6 +516,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=None, help="kernel: 5, e2e: 1")
     ap.add_argument("--engines", default="", help="comma list (default: all)")
+    ap.add_argument("--dtypes", default="", help="kernel: bertcpp dtypes, comma list of f32,bf16,int8 (default: all)")
     ap.add_argument("--shapes", default="", help="kernel: comma list of b1x128,b32x128")
     ap.add_argument("--iters", default="", help="kernel: iterations per round per shape (default 20,3)")
     ap.add_argument("--keep", action="store_true", help="e2e: keep other rows of an earlier e2e.json")

@@ -138,7 +138,9 @@ class Workspace {
 // 2 threads): b32×128 int8 903–1242 ms with 512-row slabs vs 1211–1275 ms without; the var-len
 // batch 1038–1157 vs 1113–1140 ms. f32 and bf16 run all rows at once: their single oneDNN call
 // per Linear would get a slab's odd row count (var-len batch 4791 vs 3684 ms and 3835 vs 3638 ms).
-constexpr int64_t kSlabRows = 512;
+// Hidden size ≤ 384 (all-MiniLM-L6-v2): 2048-row slabs, a quarter of the parallel regions; best
+// iteration of five interleaved rounds at b32×128, 591–879 ms vs 728–1000 ms with 512 (a loaded machine).
+constexpr int64_t kSlabRows = 512, kSlabRowsNarrow = 2048;
 
 // MPNet's relative_position_bucket (T5's, bidirectional) for relative position j - i, with
 // torch's float32 arithmetic for the logarithmic buckets.
@@ -155,6 +157,42 @@ int64_t relative_position_bucket(int64_t relative_position, int64_t num_buckets,
   int64_t large = max_exact + static_cast<int64_t>(std::log(ratio) / scale * static_cast<float>(num_buckets - max_exact));
   large = std::min(large, num_buckets - 1);
   return ret + large;
+}
+
+// Int8 layers: the work after each GEMM, fused into its row blocks (ops::Linear::forward_int8).
+// NormQuantize: rows = LayerNorm(rows + residual) in place, then quantized for `next` (when given);
+// Quantize: rows quantized for `next`. Row offsets are those of the GEMM's call.
+struct NormQuantize {
+  const LayerNormWeights* ln;
+  double eps;
+  const float* residual;
+  int64_t cols;
+  const ops::Linear* next;
+  int8_t* q;
+  float* scale;
+  static void run(void* self, int64_t first, int64_t n, float* rows) {
+    const NormQuantize& t = *static_cast<const NormQuantize*>(self);
+    ops::layer_norm(rows, t.residual + first * t.cols, n, t.cols, t.ln->gamma.data<float>(), t.ln->beta.data<float>(),
+                    t.eps, rows);
+    if (t.next) t.next->quantize_input(rows, n, t.q + first * t.cols, t.scale + first);
+  }
+};
+struct Quantize {
+  const ops::Linear* next;
+  int8_t* q;
+  float* scale;
+  static void run(void* self, int64_t first, int64_t n, float* rows) {
+    const Quantize& t = *static_cast<const Quantize*>(self);
+    t.next->quantize_input(rows, n, t.q + first * t.next->in_features(), t.scale + first);
+  }
+};
+
+// Per-thread int8 activations of the fused int8 layers (kept between calls, like Workspace).
+template <typename T, int Slot>
+T* int8_buffer(size_t n) {
+  thread_local std::vector<T> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
 }
 
 }  // namespace
@@ -442,7 +480,7 @@ Output Encoder::forward(const Input& input, const Request& request) const {
   std::vector<Slab> slabs;
   int64_t slab_rows_max = 0;
   const int64_t slab_rows = !m.layers.empty() && m.layers[0].qkv.gemm() == ops::GemmType::Int8
-                                ? kSlabRows
+                                ? (H <= 384 ? kSlabRowsNarrow : kSlabRows)
                                 : std::numeric_limits<int64_t>::max();
   for (int64_t b = 0; b < B; ++b) {
     const int64_t r = seqs[static_cast<size_t>(b)].rows;
@@ -466,7 +504,26 @@ Output Encoder::forward(const Input& input, const Request& request) const {
       sq.qkv = qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H;
       sq.ctx = context + (off[static_cast<size_t>(b)] - sl.r0) * H;
     }
-  for (const EncoderLayer& layer : m.layers) {
+  // Int8 without a gated MLP: each Linear's input is quantized by the op before it, inside that
+  // op's row blocks (QKV's by the previous layer's output LayerNorm, the intermediate's by the
+  // attention LayerNorm, the output dense's by the GELU), and the LayerNorms run there too. Same
+  // results as the unfused sequence, bitwise, with fewer passes and parallel regions.
+  const bool fused = !m.layers.empty() && m.layers[0].qkv.gemm() == ops::GemmType::Int8 && !cfg.glu;
+  int8_t* qh = nullptr;  // QKV input, all N rows [N, H] (a slab's are written a layer ahead)
+  float* sh = nullptr;
+  int8_t *qa = nullptr, *qi = nullptr;  // the intermediate's and the output dense's inputs, one slab
+  float *sa = nullptr, *si = nullptr;
+  if (fused) {
+    qh = int8_buffer<int8_t, 0>(static_cast<size_t>(N * H));
+    sh = int8_buffer<float, 0>(static_cast<size_t>(N));
+    qa = int8_buffer<int8_t, 1>(static_cast<size_t>(slab_rows_max * H));
+    sa = int8_buffer<float, 1>(static_cast<size_t>(slab_rows_max));
+    qi = int8_buffer<int8_t, 2>(static_cast<size_t>(slab_rows_max * I));
+    si = int8_buffer<float, 2>(static_cast<size_t>(slab_rows_max));
+    m.layers[0].qkv.quantize_input(h, N, qh, sh);
+  }
+  for (size_t li = 0; li < m.layers.size(); ++li) {
+    const EncoderLayer& layer = m.layers[li];
     Tensor scores;
     if (request.attentions) {
       scores = Tensor::empty(DType::F32, {B, heads, S, S});
@@ -488,13 +545,24 @@ Output Encoder::forward(const Input& input, const Request& request) const {
       float* y = next + sl.r0 * H;
       const int64_t n = sl.rows;
       // Attention block: self-attention, output dense, LayerNorm(· + x).
-      layer.qkv.forward(x, n, qkv);
+      if (fused) layer.qkv.forward_int8(nullptr, qh + sl.r0 * H, sh + sl.r0, n, qkv, nullptr, nullptr);
+      else layer.qkv.forward(x, n, qkv);
       const auto slab_seqs = std::span(seqs).subspan(static_cast<size_t>(sl.b0), static_cast<size_t>(sl.b1 - sl.b0));
       if (cfg.rotary_dim > 0)  // Q and K rotated by position in their text (packed) or row (padded): 0, 1, 2, ...
         for (int64_t b = sl.b0; b < sl.b1; ++b)
           ops::rotary(rope, qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H, seqs[static_cast<size_t>(b)].rows,
                       3 * H, 2 * heads, 0, d);
       ops::attention(ashape, slab_seqs);
+      if (fused) {
+        NormQuantize attn_ln{&layer.attn_ln, cfg.layer_norm_eps, x, H, &layer.intermediate, qa, sa};
+        layer.attn_out.forward_int8(context, nullptr, nullptr, n, a, NormQuantize::run, &attn_ln);
+        Quantize gelu{&layer.output, qi, si};
+        layer.intermediate.forward_int8(nullptr, qa, sa, n, nullptr, Quantize::run, &gelu);
+        const ops::Linear* next_qkv = li + 1 < m.layers.size() ? &m.layers[li + 1].qkv : nullptr;
+        NormQuantize out_ln{&layer.out_ln, cfg.layer_norm_eps, a, H, next_qkv, qh + sl.r0 * H, sh + sl.r0};
+        layer.output.forward_int8(nullptr, qi, si, n, y, NormQuantize::run, &out_ln);
+        continue;
+      }
       layer.attn_out.forward(context, n, a);
       m.layer_norm(a, x, n, H, layer.attn_ln);
       // Feed-forward block: act(intermediate dense) in one GEMM (gated: act(gate) · up after it),

@@ -47,7 +47,11 @@ typedef float v16 __attribute__((vector_size(64)));
 template <int NV>
 [[gnu::always_inline]] inline void tile(const float* const a[kRows], const float* b, int64_t b_stride, int64_t n,
                                         float* out, int64_t out_stride) {
-  v16 acc[kRows][NV] = {};
+  v16 acc[kRows][NV];  // zeroed element by element: "= {}" became a 1 KiB rep stos on the stack per tile
+#pragma GCC unroll 4
+  for (int i = 0; i < kRows; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = v16{};
   for (int64_t k = 0; k < n; ++k) {
     v16 x[NV];
 #pragma GCC unroll 4
@@ -70,9 +74,10 @@ void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t h
   const float* K = s.qkv + H + head * d;
   const float* V = s.qkv + 2 * H + head * d;
 
-  // Kᵀ [d, kp], zero beyond `keys`.
-  scratch.kt.assign(static_cast<size_t>(d * kp), 0.0f);
+  // Kᵀ [d, kp], zero beyond `keys` (only the padding is cleared: every other element is written).
+  if (scratch.kt.size() < static_cast<size_t>(d * kp)) scratch.kt.resize(static_cast<size_t>(d * kp));
   float* kt = scratch.kt.data();
+  for (int64_t c = 0; c < d; ++c) std::fill(kt + c * kp + keys, kt + (c + 1) * kp, 0.0f);
   for (int64_t j0 = 0; j0 < keys; j0 += kCols) {
     const int64_t jn = std::min(kCols, keys - j0);
     for (int64_t c = 0; c < d; ++c)
@@ -80,9 +85,12 @@ void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t h
   }
   // V [keys, dp], dp = head_dim rounded up to 16, zero-padded columns.
   const int64_t dp = (d + kCols - 1) / kCols * kCols;
-  scratch.v.assign(static_cast<size_t>(keys * dp), 0.0f);
+  if (scratch.v.size() < static_cast<size_t>(keys * dp)) scratch.v.resize(static_cast<size_t>(keys * dp));
   float* vp = scratch.v.data();
-  for (int64_t j = 0; j < keys; ++j) std::memcpy(vp + j * dp, V + j * stride, static_cast<size_t>(d) * sizeof(float));
+  for (int64_t j = 0; j < keys; ++j) {
+    std::memcpy(vp + j * dp, V + j * stride, static_cast<size_t>(d) * sizeof(float));
+    std::fill(vp + j * dp + d, vp + (j + 1) * dp, 0.0f);
+  }
   scratch.ctx.resize(static_cast<size_t>(kRows * dp));
   const int64_t rows = s.rows;
   const int64_t groups = (rows + kRows - 1) / kRows;
@@ -143,6 +151,7 @@ void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t h
     const float* vg = vp + glo * dp;
     int64_t c0 = 0;
     for (; c0 + 64 <= dp; c0 += 64) tile<4>(p, vg + c0, dp, ghi - glo, ctx + c0, dp);
+    for (; c0 + 32 <= dp; c0 += 32) tile<2>(p, vg + c0, dp, ghi - glo, ctx + c0, dp);  // head_dim 32 (MiniLM)
     for (; c0 < dp; c0 += 16) tile<1>(p, vg + c0, dp, ghi - glo, ctx + c0, dp);
     for (int64_t i = 0; i < kRows && g * kRows + i < rows; ++i)
       std::memcpy(s.ctx + row[i] * shape.ctx_stride + head * d, ctx + i * dp, static_cast<size_t>(d) * sizeof(float));

@@ -2,6 +2,8 @@
 // result does not depend on the thread count.
 #include "ops/layer_norm.h"
 
+#include <omp.h>
+
 #include <cmath>
 
 #include "ops/cpu/multiversion.h"
@@ -54,7 +56,7 @@ void layer_norm_row(const float* xr, const float* rr, int64_t cols, const float*
 void layer_norm(const float* x, const float* residual, int64_t rows, int64_t cols, const float* gamma,
                 const float* beta, double eps, float* y) {
   if (rows <= 0 || cols <= 0) return;
-#pragma omp parallel for schedule(static) if (rows * cols >= 16384)
+#pragma omp parallel for schedule(static) if (rows * cols >= 16384 && !omp_in_parallel())
   for (int64_t r = 0; r < rows; ++r)
     layer_norm_row(x + r * cols, residual ? residual + r * cols : nullptr, cols, gamma, beta, eps, y + r * cols);
 }

@@ -18,6 +18,8 @@ namespace bertcpp::ops {
 // (sx[r] = max_k |x[r,k]| / 127), oneDNN multiplies s8·s8 → s32 (exact) and applies sw[c], then
 // y[r,c] = act(acc·sw[c]·sx[r] + b[c]). A row's result depends only on that row (not on its batch
 // neighbours) and is deterministic: the s32 accumulation is exact whatever the GEMM's blocking.
+// Int8 calls of 64 rows or more run as row-block tasks (16–64 rows, the full width each) that the
+// OpenMP threads take dynamically; fewer rows are one oneDNN call on all threads.
 enum class GemmType { F32, BF16, Int8 };
 
 class Linear {
@@ -44,6 +46,21 @@ class Linear {
   // y[rows, out] = x[rows, in]·Wᵀ + b. Row r of x starts at x + r*x_row_stride (x_row_stride ≥ in;
   // 0 means in). y is contiguous. x and y must not overlap.
   void forward(const float* x, int64_t rows, float* y, int64_t x_row_stride = 0) const;
+
+  // Int8 only: rows quantized for this Linear as forward does (its smoothing applied):
+  // q [rows, in] contiguous, scale [rows]. Runs on the calling thread (for use inside RowFinish).
+  void quantize_input(const float* x, int64_t rows, int8_t* q, float* scale, int64_t x_row_stride = 0) const;
+
+  // Int8 only: the GEMM with work after the epilogue fused per row block. The input is either f32
+  // rows x (quantized by the task that owns them) or, when x is null, rows already quantized for this
+  // Linear (q [rows, in], scale [rows], from quantize_input). Every output row is finished exactly once:
+  // finish(first, n, rows) runs on the thread that computed rows [first, first + n), with their f32
+  // results act(x·Wᵀ + b) at `rows` (row stride out_features) — inside y when y is given (then at
+  // y + first·out), else in a per-thread tile valid until finish returns. finish may write only data
+  // of its own rows. Results are bitwise those of forward: blocking never changes a row's result.
+  using RowFinish = void (*)(void* ctx, int64_t first, int64_t n, float* rows);
+  void forward_int8(const float* x, const int8_t* q, const float* scale, int64_t rows, float* y, RowFinish finish,
+                    void* finish_ctx) const;
   // Tensor form: x F32 [..., in] contiguous -> new F32 [..., out].
   Tensor forward(const Tensor& x) const;
 

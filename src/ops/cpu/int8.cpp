@@ -2,6 +2,8 @@
 // (BERTCPP_MULTIVERSION) with the OpenMP loops outside the clones; no libm in the hot loops.
 #include "ops/cpu/int8.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -97,7 +99,7 @@ void epilogue_row(const int32_t* acc, int64_t n, const float* sw, float sx, cons
 
 void int8_quantize_rows(const float* x, int64_t rows, int64_t in, int64_t stride, const float* inv_smooth, int8_t* q,
                         float* scale) {
-#pragma omp parallel for schedule(static) if (rows * in >= 16384)
+#pragma omp parallel for schedule(static) if (rows * in >= 16384 && !omp_in_parallel())
   for (int64_t r = 0; r < rows; ++r) scale[r] = quantize_row(x + r * stride, in, inv_smooth, q + r * in);
 }
 

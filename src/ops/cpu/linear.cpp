@@ -2,12 +2,12 @@
 // the blocked layout oneDNN picks ("any"); a matmul primitive per row-block size (a bounded set,
 // see row_blocks) is created on first use and cached.
 // f32 and bf16: one oneDNN call per row block (up to 512 rows), threaded by oneDNN.
-// int8: the weight is split into column chunks (about eight, widths a multiple of 64), each its
-// own oneDNN matmul, and a call is a set of (column chunk, row block) tasks that the OpenMP threads
-// take dynamically, each running oneDNN single-threaded. The AMX GEMMs are short, the two vCPUs of
-// the machine this was tuned on run at unequal, shifting speeds, and oneDNN's static split of one
-// GEMM left the faster thread waiting (17 % of the int8 forward in libgomp's wait). A task's
-// result is still in cache for the int8 epilogue (row scale, bias, activation).
+// int8 from 64 rows on: a call is a set of row-block tasks (16–64 rows, the whole width) that the
+// OpenMP threads take dynamically, each running oneDNN single-threaded (the two vCPUs of the
+// machines this was tuned on run at unequal, shifting speeds; oneDNN's static split of one GEMM left
+// the faster thread waiting). A task owns whole rows: it quantizes its input rows, and its result is
+// still in cache for the epilogue (row scale, bias, activation) and the caller's RowFinish
+// (LayerNorm, quantizing the next GEMM's input), so those need no pass or parallel region of their own.
 // Input rows always reach oneDNN contiguous (strided rows are gathered first: oneDNN 2.6 falls
 // back to its reference kernel for them) and chunk outputs go to a contiguous tile (a strided
 // destination makes it fall back from brgemm to gemm:jit).
@@ -38,7 +38,6 @@ using tag = memory::format_tag;
 
 namespace {
 
-constexpr int64_t kRowBlock = 256;  // int8 rows per task: a 256 × 384 f32 result tile is 384 KiB (L2)
 constexpr int64_t kRowBlockFloat = 512;  // f32/bf16 rows per oneDNN call (all threads)
 
 dnnl::algorithm eltwise_algorithm(Activation a) {
@@ -212,7 +211,7 @@ struct Linear::Impl {
   GemmType gemm = GemmType::F32;
   Tensor bias;                    // F32 [out] or undefined
   std::vector<float> inv_smooth;  // int8: 1/s[k] of the smoothing (empty: none)
-  std::vector<Gemm> chunks;       // column chunks, ascending n0 (several only for int8)
+  std::vector<Gemm> chunks;       // one: the whole weight
 };
 
 Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, GemmType gemm,
@@ -253,14 +252,10 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
     wscale.resize(static_cast<size_t>(out));
     cpu::int8_quantize_weight(w, out, in, smooth, q.data(), wscale.data());
   }
-  // About 8 chunks, widths a multiple of 64 (oneDNN's column block): enough tasks to balance a
-  // few threads of unequal speed, few enough that the per-call overhead (≈ 7 µs) stays small.
-  // f32 and bf16: one chunk, all rows in one oneDNN call on all threads. Chunked tasks measured
-  // slower for f32 (b1×128 133 vs 120 ms, b1×16 31.5 vs 28.3 ms: an f32 task is long, the calls
-  // and copies cost more than balancing gains; oneDNN alone, 8 chunks of 128×768×384 took
-  // 2.38–2.83 ms against 2.09–2.75 ms for the whole 128×768×3072) and, in a full benchmark run,
-  // for bf16 at every shape but b8×128 (b1×128 67.0 vs 55.4 ms, var-len 3452 vs 1718 ms).
-  const int64_t width = int8 ? std::min(out, (out + 511) / 512 * 64) : out;
+  // One chunk: the whole weight. Column chunks as tasks measured slower for f32 (b1×128 133 vs
+  // 120 ms, b1×16 31.5 vs 28.3 ms) and bf16 (b1×128 67.0 vs 55.4 ms); for int8 they were replaced
+  // by row-block tasks, which let a task finish whole rows (see forward_int8).
+  const int64_t width = out;
   impl->chunks = std::vector<Gemm>(static_cast<size_t>((out + width - 1) / width));
   for (size_t i = 0; i < impl->chunks.size(); ++i) {
     Gemm& c = impl->chunks[i];
@@ -337,6 +332,60 @@ T* thread_buffer(size_t n) {
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
+
+// Int8 GEMM of `rows` rows: input f32 x (row stride `stride`, quantized per task) or, when x is
+// null, already quantized q/scale; results into y (or a per-thread tile when y is null), then
+// finish per row block (see Linear::forward_int8).
+void run_int8(const Linear::Impl& m, const float* x, int64_t stride, const int8_t* q, const float* scale, int64_t rows,
+              float* y, Linear::RowFinish finish, void* ctx) {
+  const Gemm& g = m.chunks.front();
+  const int64_t in = m.in, out = m.out;
+  const float* inv_smooth = m.inv_smooth.empty() ? nullptr : m.inv_smooth.data();
+  const float* bias = m.bias.defined() ? m.bias.data<float>() : nullptr;
+  // Row blocks of 16–64 rows, about four per thread; under 64 rows one block on all threads.
+  const bool nested = omp_in_parallel() != 0;
+  const int64_t threads = nested ? 1 : omp_get_max_threads();
+  const int64_t block_rows = rows < 64 ? kRowBlockFloat : std::clamp<int64_t>(rows / (4 * threads) / 16 * 16, 16, 64);
+  const std::vector<RowBlock> blocks = row_blocks(rows, block_rows);
+  auto task = [&](const RowBlock& b) {
+    const int8_t* qb = q ? q + b.start * in : nullptr;
+    const float* sb = q ? scale + b.start : nullptr;
+    if (!q) {
+      int8_t* qt = thread_buffer<int8_t, Use::Input>(static_cast<size_t>(b.rows * in));
+      float* st = thread_buffer<float, Use::Scales>(static_cast<size_t>(b.rows));
+      cpu::int8_quantize_rows(x + b.start * stride, b.rows, in, stride, inv_smooth, qt, st);
+      qb = qt;
+      sb = st;
+    }
+    const int64_t skip = b.from - b.start;  // overlapped rows: another task writes them
+    // s32 and f32 have one size: a block that overlaps nothing converts in place
+    float* tile = y ? nullptr : thread_buffer<float, Use::Tile>(static_cast<size_t>(b.rows * out));
+    float* dst = y ? y + b.from * out : tile + skip * out;
+    int32_t* acc = y && skip > 0 ? thread_buffer<int32_t, Use::Tile>(static_cast<size_t>(b.rows * out))
+                                 : reinterpret_cast<int32_t*>(y ? dst : tile);
+    g.run(b.rows, qb, acc);
+    cpu::int8_epilogue(acc + skip * out, b.rows - skip, out, g.wscale.data(), sb + skip, bias, m.activation, dst, out);
+    if (finish) finish(ctx, b.from, b.rows - skip, dst);
+  };
+  // One block (oneDNN runs it on all threads: it must not be inside a parallel region, even an
+  // inactive one, or it runs single-threaded), or the blocks as tasks.
+  if (blocks.size() == 1 || nested) {
+    for (const RowBlock& b : blocks) task(b);
+    return;
+  }
+  const int64_t tasks = static_cast<int64_t>(blocks.size());
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t t = 0; t < tasks; ++t) {
+    try {
+      task(blocks[static_cast<size_t>(t)]);
+    } catch (...) {
+#pragma omp critical(bertcpp_linear_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
 }  // namespace
 
 void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_stride) const {
@@ -344,24 +393,19 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   if (rows < 0) throw invalid_argument("Linear::forward: negative row count " + std::to_string(rows));
   if (rows == 0) return;
   const Impl& m = *impl_;
-  const int64_t in = m.in, out = m.out;
+  const int64_t in = m.in;
   const int64_t stride = x_row_stride == 0 ? in : x_row_stride;
   if (stride < in) throw invalid_argument("Linear::forward: row stride " + std::to_string(stride) + " < in_features " + std::to_string(in));
+  if (m.gemm == GemmType::Int8) {
+    run_int8(m, x, stride, nullptr, nullptr, rows, y, nullptr, nullptr);
+    return;
+  }
 
-  // The GEMM input, contiguous [rows, in]: f32 rows as given (gathered when strided), rounded to
-  // bf16, or quantized to s8 per row (scales in sx).
+  // The GEMM input, contiguous [rows, in]: f32 rows as given (gathered when strided) or rounded to bf16.
   const size_t n_in = static_cast<size_t>(rows * in);
   const void* src = x;
   size_t elem = sizeof(float);
-  const float* sx = nullptr;
-  if (m.gemm == GemmType::Int8) {
-    int8_t* q = thread_buffer<int8_t, Use::Input>(n_in);
-    float* scales = thread_buffer<float, Use::Scales>(static_cast<size_t>(rows));
-    cpu::int8_quantize_rows(x, rows, in, stride, m.inv_smooth.empty() ? nullptr : m.inv_smooth.data(), q, scales);
-    src = q;
-    sx = scales;
-    elem = 1;
-  } else if (m.gemm == GemmType::BF16) {
+  if (m.gemm == GemmType::BF16) {
     uint16_t* b = thread_buffer<uint16_t, Use::Input>(n_in);
 #pragma omp parallel for schedule(static) if (n_in >= 65536 && !omp_in_parallel())
     for (int64_t r = 0; r < rows; ++r) row_to_bf16(x + r * stride, in, b + r * in);
@@ -373,51 +417,27 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
       std::memcpy(g + r * in, x + r * stride, static_cast<size_t>(in) * sizeof(float));
     src = g;
   }
+  // Row blocks straight into y, each on all threads (oneDNN's threading; every row's result depends
+  // on that row only: the GEMMs never mix rows).
+  const Gemm& c = m.chunks.front();
+  for (const RowBlock& rb : row_blocks(rows, kRowBlockFloat))
+    c.run(rb.rows, static_cast<const char*>(src) + static_cast<size_t>(rb.start * in) * elem, y + rb.start * m.out);
+}
 
-  // Tasks (column chunk, row block), chunk-major so a thread's consecutive tasks reuse the
-  // chunk's weights from cache. f32/bf16 (one chunk) write straight into y, block after block, each
-  // block on all threads; int8 tasks go through a per-thread tile finished by the epilogue (in
-  // place when there is one chunk and the block overlaps no other). Every row's result depends on
-  // that row only (the GEMMs never mix rows).
-  const std::vector<RowBlock> blocks = row_blocks(rows, sx ? kRowBlock : kRowBlockFloat);
-  const int64_t nb = static_cast<int64_t>(blocks.size());
-  const int64_t tasks = static_cast<int64_t>(m.chunks.size()) * nb;
-  const bool direct = m.chunks.size() == 1;
-  const float* bias = m.bias.defined() ? m.bias.data<float>() : nullptr;
-  auto task = [&](int64_t t) {
-    const Gemm& c = m.chunks[static_cast<size_t>(t / nb)];
-    const RowBlock& rb = blocks[static_cast<size_t>(t % nb)];
-    const char* in_rows = static_cast<const char*>(src) + static_cast<size_t>(rb.start * in) * elem;
-    if (!sx) {
-      c.run(rb.rows, in_rows, y + rb.start * out);
-      return;
-    }
-    const int64_t skip = rb.from - rb.start;  // overlapped rows: another task writes them
-    float* dst = y + rb.from * out + c.n0;
-    // s32 and f32 have one size: a one-chunk block that overlaps nothing converts in place
-    int32_t* tile = direct && skip == 0 ? reinterpret_cast<int32_t*>(dst)
-                                        : thread_buffer<int32_t, Use::Tile>(static_cast<size_t>(rb.rows * c.out));
-    c.run(rb.rows, in_rows, tile);
-    cpu::int8_epilogue(tile + skip * c.out, rb.rows - skip, c.out, c.wscale.data(), sx + rb.from,
-                       bias ? bias + c.n0 : nullptr, m.activation, dst, out);
-  };
-  // f32/bf16, or one task: oneDNN runs each on all threads (it must not be inside a parallel
-  // region, even an inactive one: oneDNN then runs single-threaded).
-  if (!sx || tasks == 1 || omp_in_parallel()) {
-    for (int64_t t = 0; t < tasks; ++t) task(t);
-    return;
-  }
-  std::exception_ptr error;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t t = 0; t < tasks; ++t) {
-    try {
-      task(t);
-    } catch (...) {
-#pragma omp critical(bertcpp_linear_error)
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
+void Linear::quantize_input(const float* x, int64_t rows, int8_t* q, float* scale, int64_t x_row_stride) const {
+  if (!impl_ || impl_->gemm != GemmType::Int8) throw Error(ErrorKind::Internal, "Linear::quantize_input on a non-int8 Linear");
+  const Impl& m = *impl_;
+  cpu::int8_quantize_rows(x, rows, m.in, x_row_stride == 0 ? m.in : x_row_stride,
+                          m.inv_smooth.empty() ? nullptr : m.inv_smooth.data(), q, scale);
+}
+
+void Linear::forward_int8(const float* x, const int8_t* q, const float* scale, int64_t rows, float* y,
+                          RowFinish finish, void* finish_ctx) const {
+  if (!impl_ || impl_->gemm != GemmType::Int8) throw Error(ErrorKind::Internal, "Linear::forward_int8 on a non-int8 Linear");
+  if (rows < 0) throw invalid_argument("Linear::forward_int8: negative row count " + std::to_string(rows));
+  if (!x && (!q || !scale)) throw invalid_argument("Linear::forward_int8: neither f32 nor quantized input rows");
+  if (rows == 0) return;
+  run_int8(*impl_, x, impl_->in, x ? nullptr : q, scale, rows, y, finish, finish_ctx);
 }
 
 Tensor Linear::forward(const Tensor& x) const {
