@@ -67,6 +67,11 @@ struct NStr {
   void lowercase();
 };
 
+// This thread's spare NormalizedStrings: a slice takes one (its buffers kept), encode_sequence gives its
+// pieces back, so pre-tokenizing allocates nothing once warm. Bounded in count and size.
+NStr spare_nstr();
+void recycle(NStr&& n);
+
 // A regex (Oniguruma, Ruby syntax, UTF-8), matched over code points.
 class Regex {
  public:
@@ -127,8 +132,9 @@ struct Enc {
   std::vector<int> seq;  // sequence index per token, -1 for added special tokens
   std::vector<Enc> overflowing;
   size_t size() const { return ids.size(); }
+  void reserve(size_t n);
   void truncate(size_t max_len, size_t stride, bool left);
-  void merge_with(const Enc& pair);
+  void merge_with(Enc pair);  // appends (moves) pair's tokens; overflowing windows combined as the library does
   void pad(size_t len, int64_t pad_id, int64_t pad_type, const std::string& pad_tok, bool left);
 };
 
@@ -145,12 +151,14 @@ struct AddedToken {
   bool special = false, single_word = false, lstrip = false, rstrip = false, normalized = true;
 };
 
-// Words already through the model (per thread; see Pipeline::encode_sequence).
+// Words already through the model (per thread; see Pipeline::encode_sequence): word -> index
+// into `toks`, which is reserved once so pointers into it stay valid until the next clear.
 struct WordCache {
   static constexpr size_t kMaxEntries = 16384;
   static constexpr size_t kMaxKeyBytes = 256;
   uint64_t owner = 0;
-  std::unordered_map<std::string, std::vector<Tok>> map;
+  tok::VocabMap index;
+  std::vector<std::vector<Tok>> toks;
 };
 
 struct Pipeline {

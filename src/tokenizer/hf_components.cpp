@@ -352,6 +352,7 @@ void split_each(std::vector<Split>& splits, F&& f) {
       x.n = std::move(piece);
       out.push_back(std::move(x));
     }
+    recycle(std::move(sp.n));
   }
   splits = std::move(out);
 }
@@ -405,6 +406,7 @@ struct BertPre : PreTokenizer {
         start = i + 1;
       }
       emit(start, s.size());
+      recycle(std::move(sp.n));
     }
     splits = std::move(out);
   }
@@ -523,7 +525,8 @@ uint8_t gpt2_class(char32_t c) {
 void gpt2_split(std::u32string_view s, std::vector<std::pair<size_t, size_t>>& out) {
   out.clear();
   const size_t n = s.size();
-  std::vector<uint8_t> cls(n);
+  thread_local std::vector<uint8_t> cls;
+  cls.resize(n);
   for (size_t k = 0; k < n; ++k) cls[k] = gpt2_class(s[k]);
   size_t i = 0;
   while (i < n) {

@@ -32,6 +32,17 @@ Enc slice_enc(const Enc& e, size_t a, size_t b) {
 }
 }  // namespace
 
+void Enc::reserve(size_t n) {
+  ids.reserve(n);
+  type_ids.reserve(n);
+  tokens.reserve(n);
+  words.reserve(n);
+  offsets.reserve(n);
+  special.reserve(n);
+  attn.reserve(n);
+  seq.reserve(n);
+}
+
 void Enc::truncate(size_t max_len, size_t stride, bool left) {
   const size_t n = ids.size();
   if (max_len >= n) return;
@@ -68,7 +79,7 @@ void Enc::truncate(size_t max_len, size_t stride, bool left) {
   *this = std::move(out);
 }
 
-void Enc::merge_with(const Enc& pair) {
+void Enc::merge_with(Enc pair) {
   std::vector<Enc> ov;
   for (const auto& so : overflowing) {
     Enc n = so;
@@ -86,7 +97,7 @@ void Enc::merge_with(const Enc& pair) {
     n.merge_with(po);
     ov.push_back(std::move(n));
   }
-  auto app = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
+  auto app = [](auto& a, auto& b) { a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end())); };
   app(ids, pair.ids);
   app(type_ids, pair.type_ids);
   app(tokens, pair.tokens);
@@ -210,8 +221,11 @@ namespace {
 // One per thread, for the pipeline that used it last.
 WordCache& word_cache(uint64_t id) {
   thread_local WordCache c;
-  if (c.owner != id || c.map.size() >= WordCache::kMaxEntries) {
-    c.map.clear();
+  if (c.owner != id || c.toks.size() >= WordCache::kMaxEntries) {
+    c.index.clear();
+    c.index.reserve(WordCache::kMaxEntries);
+    c.toks.clear();
+    c.toks.reserve(WordCache::kMaxEntries);
     c.owner = id;
   }
   return c;
@@ -302,6 +316,7 @@ void split_added(const Pipeline& p, bool normalized, std::vector<Split>& splits)
       }
       out.push_back(std::move(x));
     }
+    recycle(std::move(sp.n));
   }
   splits = std::move(out);
 }
@@ -332,12 +347,16 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
     }
     sp.done = true;
     if (utf8.size() <= WordCache::kMaxKeyBytes) {
-      if (auto it = cache.map.find(utf8); it != cache.map.end()) {
-        toks_of[i] = &it->second;
+      if (const int64_t k = cache.index.find(utf8); k >= 0) {
+        toks_of[i] = &cache.toks[static_cast<size_t>(k)];
         return;
       }
       model->tokenize(utf8, sp.toks);
-      if (cache.map.size() < WordCache::kMaxEntries) toks_of[i] = &cache.map.emplace(utf8, sp.toks).first->second;
+      if (cache.toks.size() < WordCache::kMaxEntries) {
+        cache.index.insert(utf8, static_cast<int64_t>(cache.toks.size()));
+        cache.toks.push_back(sp.toks);
+        toks_of[i] = &cache.toks.back();
+      }
       return;
     }
     model->tokenize(utf8, sp.toks);
@@ -375,14 +394,7 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
   Enc e;
   size_t ntok = 0;
   for (size_t w = first; w < last; ++w) ntok += toks(w).size();
-  e.ids.reserve(ntok);
-  e.type_ids.reserve(ntok);
-  e.tokens.reserve(ntok);
-  e.words.reserve(ntok);
-  e.offsets.reserve(ntok);
-  e.special.reserve(ntok);
-  e.attn.reserve(ntok);
-  e.seq.reserve(ntok);
+  e.reserve(ntok);
   std::vector<uint32_t> byte_to_char;
   for (size_t w = first; w < last; ++w) {
     const Split& sp = splits[w];
@@ -418,6 +430,7 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
       e.seq.push_back(type_id);
     }
   }
+  for (auto& sp : splits) recycle(std::move(sp.n));
   return e;
 }
 
