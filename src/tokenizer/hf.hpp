@@ -2,6 +2,7 @@
 // normalizer -> pre-tokenizer -> model -> post-processor -> decoder, with added tokens split out
 // first. Internal to src/tokenizer; bertcpp::Tokenizer dispatches here for tokenizer.json folders.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -174,6 +175,7 @@ struct Pipeline {
   std::unordered_set<std::string> special_contents;
   std::vector<size_t> raw_matchers, norm_matchers;  // indices into `added`
   std::vector<char32_t> raw_first, norm_first;      // sorted first code points
+  std::array<bool, 128> raw_first_ascii{}, norm_first_ascii{};  // the ASCII ones of each
 
   static std::shared_ptr<Pipeline> load(const json& j, const std::string& file);
 

@@ -60,7 +60,30 @@ struct Pattern {
 
 struct BertNorm : Normalizer {
   bool clean = true, chinese = true, strip = false, lower = true;
+  // All ASCII: no Chinese characters, nothing to decompose or strip; one pass finds what to do.
+  bool normalize_ascii(NStr& n) const {
+    static const auto flags = [] {
+      std::array<uint8_t, 128> t{};
+      for (char32_t c = 0; c < 128; ++c)
+        t[c] = (is_bert_drop(c) ? 1 : 0) | (c != ' ' && is_bert_space(c) ? 2 : 0) | (c >= 'A' && c <= 'Z' ? 4 : 0);
+      return t;
+    }();
+    uint8_t any = 0;
+    for (char32_t c : n.s) {
+      if (c >= 128) return false;
+      any |= flags[c];
+    }
+    if (clean && (any & 1)) n.filter([](char32_t c) { return !is_bert_drop(c); });
+    if (clean && (any & 2))
+      for (char32_t& c : n.s)
+        if (c < 128 && (flags[c] & 2)) c = ' ';
+    if (lower && (any & 4))
+      for (char32_t& c : n.s)
+        if (c >= 'A' && c <= 'Z') c += 32;
+    return true;
+  }
   void normalize(NStr& n) const override {
+    if (normalize_ascii(n)) return;
     if (clean) {
       bool drop = false, space = false;
       for (char32_t c : n.s) {
@@ -339,8 +362,8 @@ std::unique_ptr<Normalizer> make_precompiled(const json& j, const std::string& w
 
 template <class F>
 void split_each(std::vector<Split>& splits, F&& f) {
-  std::vector<Split> out;
-  out.reserve(splits.size() * 2);
+  thread_local std::vector<Split> out;  // swapped with `splits`: its capacity is kept
+  out.clear();
   for (auto& sp : splits) {
     if (sp.done) {
       out.push_back(std::move(sp));
@@ -354,7 +377,7 @@ void split_each(std::vector<Split>& splits, F&& f) {
     }
     recycle(std::move(sp.n));
   }
-  splits = std::move(out);
+  splits.swap(out);
 }
 
 template <class Pred>
@@ -379,8 +402,8 @@ Matches char_matches(const std::u32string& s, Pred&& p) {
 // Whitespace removed, then punctuation isolated: one pass giving the same non-empty pieces.
 struct BertPre : PreTokenizer {
   void pre_tokenize(std::vector<Split>& splits) const override {
-    std::vector<Split> out;
-    out.reserve(splits.size() * 8);
+    thread_local std::vector<Split> out;  // swapped with `splits`: its capacity is kept
+    out.clear();
     for (auto& sp : splits) {
       if (sp.done) {
         out.push_back(std::move(sp));
@@ -408,7 +431,7 @@ struct BertPre : PreTokenizer {
       emit(start, s.size());
       recycle(std::move(sp.n));
     }
-    splits = std::move(out);
+    splits.swap(out);
   }
 };
 
@@ -877,7 +900,12 @@ bool ws_ends(std::string_view s, size_t& lead, size_t& trail) {
   char32_t c;
   size_t len;
   while (i < s.size()) {
-    if (!tok::decode_utf8_at(s, i, c, len)) return false;
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      c = static_cast<unsigned char>(s[i]);
+      len = 1;
+    } else if (!tok::decode_utf8_at(s, i, c, len)) {
+      return false;
+    }
     if (!is_ws_or_g(c)) break;
     ++lead;
     i += len;
@@ -889,6 +917,12 @@ bool ws_ends(std::string_view s, size_t& lead, size_t& trail) {
   chars = 0;
   size_t end = s.size();
   while (end > i) {
+    if (static_cast<unsigned char>(s[end - 1]) < 0x80) {
+      if (!is_ws_or_g(static_cast<unsigned char>(s[end - 1]))) break;
+      ++chars;
+      --end;
+      continue;
+    }
     size_t st = end - 1;
     while (st > i && (static_cast<unsigned char>(s[st]) & 0xC0) == 0x80 && end - st < 4) --st;
     if (!tok::decode_utf8_at(s, st, c, len) || st + len != end) return false;

@@ -190,6 +190,10 @@ std::shared_ptr<Pipeline> Pipeline::load(const json& j, const std::string& file)
     std::sort(v->begin(), v->end());
     v->erase(std::unique(v->begin(), v->end()), v->end());
   }
+  for (char32_t c : p->raw_first)
+    if (c < 128) p->raw_first_ascii[c] = true;
+  for (char32_t c : p->norm_first)
+    if (c < 128) p->norm_first_ascii[c] = true;
   if (auto n = j.find("post_processor"); n != j.end() && !n->is_null()) {
     Pipeline* raw = p.get();
     p->post = make_post_processor(*n, file + ": post_processor", [raw](const std::string& t) { return raw->token_to_id(t); });
@@ -234,7 +238,8 @@ WordCache& word_cache(uint64_t id) {
 // AddedVocabulary::find_matches: leftmost-longest over the patterns, then single_word / lstrip /
 // rstrip. (added index or -1, begin, end) covering the text.
 void find_added(const Pipeline& p, const std::vector<size_t>& matchers, const std::vector<char32_t>& first,
-                const std::u32string& s, std::vector<std::tuple<long, size_t, size_t>>& out) {
+                const std::array<bool, 128>& first_ascii, const std::u32string& s,
+                std::vector<std::tuple<long, size_t, size_t>>& out) {
   out.clear();
   if (s.empty()) {
     out.emplace_back(-1, 0, 0);
@@ -246,7 +251,7 @@ void find_added(const Pipeline& p, const std::vector<size_t>& matchers, const st
   }
   size_t start_offset = 0, i = 0;
   while (i < s.size()) {
-    if (!std::binary_search(first.begin(), first.end(), s[i])) {
+    if (s[i] < 128 ? !first_ascii[s[i]] : !std::binary_search(first.begin(), first.end(), s[i])) {
       ++i;
       continue;
     }
@@ -290,16 +295,17 @@ void find_added(const Pipeline& p, const std::vector<size_t>& matchers, const st
 void split_added(const Pipeline& p, bool normalized, std::vector<Split>& splits) {
   const auto& matchers = normalized ? p.norm_matchers : p.raw_matchers;
   const auto& first = normalized ? p.norm_first : p.raw_first;
-  std::vector<Split> out;
-  out.reserve(splits.size());
-  std::vector<std::tuple<long, size_t, size_t>> found;
+  const auto& first_ascii = normalized ? p.norm_first_ascii : p.raw_first_ascii;
+  thread_local std::vector<Split> out;  // swapped with `splits`: its capacity is kept
+  thread_local std::vector<std::tuple<long, size_t, size_t>> found;
+  out.clear();
   for (auto& sp : splits) {
     if (sp.done) {
       out.push_back(std::move(sp));
       continue;
     }
     if (normalized && p.normalizer) p.normalizer->normalize(sp.n);
-    find_added(p, matchers, first, sp.n.s, found);
+    find_added(p, matchers, first, first_ascii, sp.n.s, found);
     if (found.size() == 1 && std::get<0>(found[0]) < 0) {
       if (!sp.n.s.empty()) out.push_back(std::move(sp));
       continue;
@@ -318,13 +324,15 @@ void split_added(const Pipeline& p, bool normalized, std::vector<Split>& splits)
     }
     recycle(std::move(sp.n));
   }
-  splits = std::move(out);
+  splits.swap(out);
 }
 
 }  // namespace
 
 Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::optional<std::pair<size_t, bool>> limit) const {
-  std::vector<Split> splits(1);
+  thread_local std::vector<Split> splits;  // this thread's pieces of the sequence being encoded
+  splits.clear();
+  splits.emplace_back();
   splits[0].n.s = text;
   splits[0].n.al.resize(text.size());
   for (uint32_t k = 0; k < text.size(); ++k) splits[0].n.al[k] = Align(k, k + 1);
@@ -334,8 +342,9 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
   // The model's output for a word depends on the word only, so it is cached per thread (bounded;
   // emptied when full at the start of a sequence, so pointers into it stay valid for this one).
   WordCache& cache = word_cache(cache_id);
-  std::vector<const std::vector<Tok>*> toks_of(splits.size(), nullptr);
-  std::string utf8;
+  thread_local std::vector<const std::vector<Tok>*> toks_of;
+  toks_of.assign(splits.size(), nullptr);
+  thread_local std::string utf8;
   auto tokenize = [&](size_t i) {
     Split& sp = splits[i];
     utf8.clear();
@@ -395,7 +404,7 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
   size_t ntok = 0;
   for (size_t w = first; w < last; ++w) ntok += toks(w).size();
   e.reserve(ntok);
-  std::vector<uint32_t> byte_to_char;
+  thread_local std::vector<uint32_t> byte_to_char;
   for (size_t w = first; w < last; ++w) {
     const Split& sp = splits[w];
     const std::vector<Tok>& tv = toks(w);
@@ -421,15 +430,16 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
         off = {sp.n.al[byte_to_char[t.b]].first, sp.n.al[byte_to_char[t.e - 1]].second};
       }
       e.ids.push_back(t.id);
-      e.type_ids.push_back(type_id);
       e.tokens.push_back(t.value);
       e.words.push_back(static_cast<int64_t>(w - first));
       e.offsets.push_back(off);
-      e.special.push_back(0);
-      e.attn.push_back(1);
-      e.seq.push_back(type_id);
     }
   }
+  const size_t n = e.ids.size();
+  e.type_ids.assign(n, type_id);
+  e.special.assign(n, 0);
+  e.attn.assign(n, 1);
+  e.seq.assign(n, type_id);
   for (auto& sp : splits) recycle(std::move(sp.n));
   return e;
 }

@@ -138,7 +138,7 @@ struct Text {
   std::u32string u;
   std::vector<uint32_t> byte_pos;
   explicit Text(std::string_view s) {
-    std::vector<char32_t> cps;
+    thread_local std::vector<char32_t> cps;
     tok::decode_utf8(s, cps, byte_pos);
     u.assign(cps.begin(), cps.end());
   }

@@ -297,8 +297,15 @@ bool decode_utf8_at(std::string_view text, size_t i, char32_t& cp, size_t& len) 
 void decode_utf8(std::string_view text, std::vector<char32_t>& cps, std::vector<uint32_t>& byte_pos) {
   cps.clear();
   byte_pos.clear();
+  cps.reserve(text.size());
+  byte_pos.reserve(text.size() + 1);
   size_t i = 0;
   while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      cps.push_back(static_cast<unsigned char>(text[i]));
+      byte_pos.push_back(static_cast<uint32_t>(i++));
+      continue;
+    }
     char32_t cp;
     size_t len;
     const bool ok = decode_utf8_at(text, i, cp, len);
