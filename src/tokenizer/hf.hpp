@@ -135,6 +135,7 @@ struct Enc {
   size_t size() const { return ids.size(); }
   void reserve(size_t n);
   void truncate(size_t max_len, size_t stride, bool left);
+  void append(Enc&& other);    // other's tokens moved to the end (its overflowing windows ignored)
   void merge_with(Enc pair);  // appends (moves) pair's tokens; overflowing windows combined as the library does
   void pad(size_t len, int64_t pad_id, int64_t pad_type, const std::string& pad_tok, bool left);
 };

@@ -244,13 +244,27 @@ struct PrecompiledNorm : Normalizer {
 
   // transform() of each one-character ASCII key, computed once.
   std::array<std::optional<std::string_view>, 128> ascii_repl;
+  std::array<char32_t, 128> ascii_one{};  // the replacement when it is one code point, else 0
   bool ascii_identity = true;
   void init_ascii() {
     for (int c = 0; c < 128; ++c) {
       const char k[1] = {static_cast<char>(c)};
       ascii_repl[c] = c == 0 ? std::nullopt : transform(std::string_view(k, 1));
       if (ascii_repl[c]) ascii_identity = false;
+      const std::u32string r = ascii_repl[c] ? to_u32(*ascii_repl[c]) : std::u32string(1, static_cast<char32_t>(c));
+      ascii_one[c] = r.size() == 1 ? r[0] : 0;
     }
+  }
+  // All ASCII, no CR LF, every replacement one code point for one: in place (alignments unchanged,
+  // what transform gives for (char, 0) changes).
+  bool normalize_ascii(NStr& n) const {
+    for (size_t i = 0; i < n.s.size(); ++i) {
+      const char32_t c = n.s[i];
+      if (c >= 0x80 || !ascii_one[c] || (c == '\r' && i + 1 < n.s.size() && n.s[i + 1] == '\n')) return false;
+    }
+    if (!ascii_identity)
+      for (char32_t& c : n.s) c = ascii_one[c];
+    return true;
   }
   // An ASCII character followed by ASCII (or the end) is a grapheme of its own, but for CR LF.
   static bool lone_ascii(const std::u32string& s, size_t i) {
@@ -258,7 +272,7 @@ struct PrecompiledNorm : Normalizer {
   }
 
   void normalize(NStr& n) const override {
-    if (ascii_identity && std::all_of(n.s.begin(), n.s.end(), [](char32_t c) { return c < 0x80 && c != '\r'; })) return;
+    if (normalize_ascii(n)) return;
     std::vector<std::pair<char32_t, int>> t;
     t.reserve(n.s.size());
     bool modified = false;
@@ -967,8 +981,7 @@ struct TemplatePiece {
   int64_t type_id;
 };
 
-Enc special_enc(const SpecialTok& t, int64_t type_id) {
-  Enc e;
+void append_special(Enc& e, const SpecialTok& t, int64_t type_id) {
   for (size_t k = 0; k < t.ids.size(); ++k) {
     e.ids.push_back(t.ids[k]);
     e.type_ids.push_back(type_id);
@@ -979,6 +992,11 @@ Enc special_enc(const SpecialTok& t, int64_t type_id) {
     e.attn.push_back(1);
     e.seq.push_back(-1);
   }
+}
+
+Enc special_enc(const SpecialTok& t, int64_t type_id) {
+  Enc e;
+  append_special(e, t, type_id);
   return e;
 }
 
@@ -1014,6 +1032,34 @@ struct TemplateProc : PostProcessor {
       // The template still sets each sequence's type id, specials left out.
     }
     const auto& tpl = encs.size() == 2 ? pair : single;
+    if (std::all_of(encs.begin(), encs.end(), [](const Enc& e) { return e.overflowing.empty(); })) {
+      // No overflowing windows: the template's pieces appended into one encoding, what merging gives.
+      size_t n = 0, pieces = 0, uses[2] = {0, 0};  // a sequence is moved into its last use, copied before
+      for (const auto& p : tpl) {
+        if (p.is_seq) {
+          n += encs.at(static_cast<size_t>(p.seq)).size();
+          ++uses[p.seq];
+          ++pieces;
+        } else if (add_special) {
+          n += specials.at(p.token).ids.size();
+          ++pieces;
+        }
+      }
+      Enc out;
+      out.reserve(n);
+      for (const auto& p : tpl) {
+        if (p.is_seq) {
+          const size_t k = static_cast<size_t>(p.seq), at = out.size();
+          out.append(--uses[k] == 0 ? std::move(encs[k]) : Enc(encs[k]));
+          std::fill(out.type_ids.begin() + static_cast<std::ptrdiff_t>(at), out.type_ids.end(), p.type_id);
+        } else if (add_special) {
+          append_special(out, specials.at(p.token), p.type_id);
+        }
+      }
+      encs.clear();
+      if (pieces) encs.push_back(std::move(out));
+      return;
+    }
     std::vector<Enc> out;
     size_t uses[2] = {0, 0};  // a sequence is moved into its last use, copied before
     for (const auto& p : tpl)

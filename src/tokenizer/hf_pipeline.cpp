@@ -97,16 +97,20 @@ void Enc::merge_with(Enc pair) {
     n.merge_with(po);
     ov.push_back(std::move(n));
   }
-  auto app = [](auto& a, auto& b) { a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end())); };
-  app(ids, pair.ids);
-  app(type_ids, pair.type_ids);
-  app(tokens, pair.tokens);
-  app(words, pair.words);
-  app(offsets, pair.offsets);
-  app(special, pair.special);
-  app(attn, pair.attn);
-  app(seq, pair.seq);
+  append(std::move(pair));
   overflowing = std::move(ov);
+}
+
+void Enc::append(Enc&& o) {
+  auto app = [](auto& a, auto& b) { a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end())); };
+  app(ids, o.ids);
+  app(type_ids, o.type_ids);
+  app(tokens, o.tokens);
+  app(words, o.words);
+  app(offsets, o.offsets);
+  app(special, o.special);
+  app(attn, o.attn);
+  app(seq, o.seq);
 }
 
 void Enc::pad(size_t len, int64_t pad_id, int64_t pad_type, const std::string& pad_tok, bool left) {
@@ -348,12 +352,7 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
   auto tokenize = [&](size_t i) {
     Split& sp = splits[i];
     utf8.clear();
-    for (char32_t c : sp.n.s) {
-      if (c < 0x80)
-        utf8.push_back(static_cast<char>(c));
-      else
-        tok::append_utf8(utf8, c);
-    }
+    tok::append_utf8(utf8, sp.n.s);
     sp.done = true;
     if (utf8.size() <= WordCache::kMaxKeyBytes) {
       if (const int64_t k = cache.index.find(utf8); k >= 0) {
@@ -416,7 +415,7 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
       for (size_t k = 0; k < sp.n.s.size(); ++k) {
         const char32_t c = sp.n.s[k];
         const size_t len = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-        byte_to_char.insert(byte_to_char.end(), len, static_cast<uint32_t>(k));
+        for (size_t b = 0; b < len; ++b) byte_to_char.push_back(static_cast<uint32_t>(k));
       }
       nbytes = byte_to_char.size();
     }
