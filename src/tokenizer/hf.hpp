@@ -27,7 +27,11 @@ using json = nlohmann::json;
 using Align = std::pair<uint32_t, uint32_t>;  // [begin, end) in code points of the original text
 
 // Code-point properties as the Rust library sees them (hf_unicode.cpp).
-bool is_rust_whitespace(char32_t c);  // char::is_whitespace (White_Space)
+inline bool is_rust_whitespace(char32_t c) {  // char::is_whitespace (White_Space)
+  if (c < 0x80) return (c >= 9 && c <= 13) || c == 32;
+  return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+         c == 0x202F || c == 0x205F || c == 0x3000;
+}
 bool is_bert_drop(char32_t c);        // removed by BertNormalizer clean_text
 bool is_bert_space(char32_t c);       // mapped to ' ' by clean_text
 bool is_bert_punct(char32_t c);       // BertPreTokenizer / Punctuation
@@ -88,10 +92,6 @@ class Regex {
 };
 
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
-// (begin, end, is_match) covering the text; then the split behavior.
-using Matches = std::vector<std::tuple<size_t, size_t, bool>>;
-Matches cover(const std::vector<std::pair<size_t, size_t>>& found, size_t n);
-std::vector<NStr> split_by(const NStr& n, const Matches& m, SplitBehavior b);
 
 struct Tok {
   int64_t id;
@@ -104,6 +104,12 @@ struct Split {
   bool done = false;  // has tokens (an added token)
   std::vector<Tok> toks;
 };
+
+// (begin, end, is_match) covering the text; then the split behavior, whose non-empty pieces are
+// appended to `out`.
+using Matches = std::vector<std::tuple<size_t, size_t, bool>>;
+void cover(const std::vector<std::pair<size_t, size_t>>& found, size_t n, Matches& m);
+void split_by(const NStr& n, const Matches& m, SplitBehavior b, std::vector<Split>& out);
 
 struct Normalizer {
   virtual ~Normalizer() = default;

@@ -383,20 +383,23 @@ void split_each(std::vector<Split>& splits, F&& f) {
       out.push_back(std::move(sp));
       continue;
     }
-    for (auto& piece : f(sp.n)) {  // f may modify sp.n: it is replaced by the pieces
-      if (piece.s.empty()) continue;
-      Split x;
-      x.n = std::move(piece);
-      out.push_back(std::move(x));
-    }
+    f(sp.n, out);  // appends the pieces sp.n is replaced by (f may modify or move sp.n)
     recycle(std::move(sp.n));
   }
   splits.swap(out);
 }
 
+// The whole piece, unsplit.
+void keep_whole(NStr& n, std::vector<Split>& out) {
+  if (n.s.empty()) return;
+  out.emplace_back();
+  out.back().n = std::move(n);
+}
+
 template <class Pred>
-Matches char_matches(const std::u32string& s, Pred&& p) {
-  Matches m;
+const Matches& char_matches(const std::u32string& s, Pred&& p) {
+  thread_local Matches m;  // valid until the next call
+  m.clear();
   if (s.empty()) {
     m.emplace_back(0, 0, false);
     return m;
@@ -453,7 +456,8 @@ struct BertPre : PreTokenizer {
 struct WhitespacePre : PreTokenizer {
   void pre_tokenize(std::vector<Split>& splits) const override {
     std::vector<std::pair<size_t, size_t>> found;
-    split_each(splits, [&](const NStr& n) {
+    Matches m;
+    split_each(splits, [&](const NStr& n, std::vector<Split>& out) {
       found.clear();
       const auto& s = n.s;
       size_t i = 0;
@@ -468,31 +472,33 @@ struct WhitespacePre : PreTokenizer {
         found.emplace_back(i, e);
         i = e;
       }
-      Matches m = cover(found, s.size());
+      cover(found, s.size(), m);
       for (auto& x : m) std::get<2>(x) = !std::get<2>(x);
-      return split_by(n, m, SplitBehavior::Removed);
+      split_by(n, m, SplitBehavior::Removed, out);
     });
   }
 };
 
 struct WhitespaceSplitPre : PreTokenizer {
   void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [](const NStr& n) { return split_by(n, char_matches(n.s, is_rust_whitespace), SplitBehavior::Removed); });
+    split_each(splits, [](const NStr& n, std::vector<Split>& out) {
+      split_by(n, char_matches(n.s, is_rust_whitespace), SplitBehavior::Removed, out);
+    });
   }
 };
 
 struct PunctuationPre : PreTokenizer {
   SplitBehavior behavior = SplitBehavior::Isolated;
   void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [&](const NStr& n) { return split_by(n, char_matches(n.s, is_bert_punct), behavior); });
+    split_each(splits, [&](const NStr& n, std::vector<Split>& out) { split_by(n, char_matches(n.s, is_bert_punct), behavior, out); });
   }
 };
 
 struct DigitsPre : PreTokenizer {
   bool individual = false;
   void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [&](const NStr& n) {
-      return split_by(n, char_matches(n.s, is_numeric), individual ? SplitBehavior::Isolated : SplitBehavior::Contiguous);
+    split_each(splits, [&](const NStr& n, std::vector<Split>& out) {
+      split_by(n, char_matches(n.s, is_numeric), individual ? SplitBehavior::Isolated : SplitBehavior::Contiguous, out);
     });
   }
 };
@@ -500,8 +506,8 @@ struct DigitsPre : PreTokenizer {
 struct CharDelimPre : PreTokenizer {
   char32_t delim = ' ';
   void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [&](const NStr& n) {
-      return split_by(n, char_matches(n.s, [&](char32_t c) { return c == delim; }), SplitBehavior::Removed);
+    split_each(splits, [&](const NStr& n, std::vector<Split>& out) {
+      split_by(n, char_matches(n.s, [&](char32_t c) { return c == delim; }), SplitBehavior::Removed, out);
     });
   }
 };
@@ -512,12 +518,13 @@ struct RegexSplitPre : PreTokenizer {
   bool invert = false;
   void pre_tokenize(std::vector<Split>& splits) const override {
     std::vector<std::pair<size_t, size_t>> found;
-    split_each(splits, [&](const NStr& n) {
+    Matches m;
+    split_each(splits, [&](const NStr& n, std::vector<Split>& out) {
       pattern.find(n.s, found);
-      Matches m = cover(found, n.s.size());
+      cover(found, n.s.size(), m);
       if (invert)
         for (auto& x : m) std::get<2>(x) = !std::get<2>(x);
-      return split_by(n, m, behavior);
+      split_by(n, m, behavior, out);
     });
   }
 };
@@ -603,35 +610,36 @@ void gpt2_split(std::u32string_view s, std::vector<std::pair<size_t, size_t>>& o
 struct ByteLevelPre : PreTokenizer {
   bool add_prefix_space = true, use_regex = true;
   void pre_tokenize(std::vector<Split>& splits) const override {
-    std::vector<std::pair<size_t, size_t>> found;
-    split_each(splits, [&](NStr& n) {
+    thread_local std::vector<std::pair<size_t, size_t>> found;
+    thread_local Matches m;
+    thread_local std::vector<std::pair<char32_t, int>> t;
+    thread_local std::string u;
+    const char32_t* bc = byte_chars();
+    split_each(splits, [&](NStr& n, std::vector<Split>& out) {
       if (add_prefix_space && (n.s.empty() || n.s[0] != ' ')) n.prepend(U" ");
-      std::vector<NStr> out;
+      const size_t first = out.size();
       if (use_regex) {
         gpt2_split(n.s, found);
-        out = split_by(n, cover(found, n.s.size()), SplitBehavior::Isolated);
+        cover(found, n.s.size(), m);
+        split_by(n, m, SplitBehavior::Isolated, out);
       } else {
-        out.push_back(std::move(n));
+        keep_whole(n, out);
       }
-      return out;
+      for (size_t k = first; k < out.size(); ++k) {  // each piece's bytes as characters
+        NStr& p = out[k].n;
+        if (std::all_of(p.s.begin(), p.s.end(), [](char32_t c) { return c < 0x80; })) {
+          for (char32_t& c : p.s) c = bc[c];  // one byte, one character: the alignments stay
+          continue;
+        }
+        t.clear();
+        for (char32_t c : p.s) {
+          u.clear();
+          tok::append_utf8(u, c);
+          for (size_t b = 0; b < u.size(); ++b) t.emplace_back(bc[static_cast<unsigned char>(u[b])], b ? 1 : 0);
+        }
+        p.transform_all(t, 0);
+      }
     });
-    const char32_t* bc = byte_chars();
-    std::vector<std::pair<char32_t, int>> t;
-    std::string u;
-    for (auto& sp : splits) {
-      if (sp.done) continue;
-      if (std::all_of(sp.n.s.begin(), sp.n.s.end(), [](char32_t c) { return c < 0x80; })) {
-        for (char32_t& c : sp.n.s) c = bc[c];  // one byte, one character: the alignments stay
-        continue;
-      }
-      t.clear();
-      for (char32_t c : sp.n.s) {
-        u.clear();
-        tok::append_utf8(u, c);
-        for (size_t k = 0; k < u.size(); ++k) t.emplace_back(bc[static_cast<unsigned char>(u[k])], k ? 1 : 0);
-      }
-      sp.n.transform_all(t, 0);
-    }
   }
 };
 
@@ -643,19 +651,17 @@ struct MetaspacePre : PreTokenizer {
   bool split = true;
   void pre_tokenize(std::vector<Split>& splits) const override {
     const std::u32string rs(1, repl);
-    split_each(splits, [&](NStr& n) {
+    split_each(splits, [&](NStr& n, std::vector<Split>& out) {
       for (char32_t& c : n.s)  // one character for one, as NStr::replace aligns it
         if (c == ' ') c = repl;
       const bool starts = !n.s.empty() && n.s[0] == repl;
       if (scheme == Prepend::Always && !starts) n.prepend(rs);
       // offsets_original().0 == 0: the piece starts the original text.
       if (scheme == Prepend::First && !starts && n.shift == 0) n.prepend(rs);
-      std::vector<NStr> out;
       if (split)
-        out = split_by(n, char_matches(n.s, [&](char32_t c) { return c == repl; }), SplitBehavior::MergedWithNext);
+        split_by(n, char_matches(n.s, [&](char32_t c) { return c == repl; }), SplitBehavior::MergedWithNext, out);
       else
-        out.push_back(std::move(n));
-      return out;
+        keep_whole(n, out);
     });
   }
 };
@@ -917,6 +923,9 @@ bool ws_ends(std::string_view s, size_t& lead, size_t& trail) {
     if (static_cast<unsigned char>(s[i]) < 0x80) {
       c = static_cast<unsigned char>(s[i]);
       len = 1;
+    } else if (s.compare(i, 2, "\xC4\xA0") == 0) {  // Ġ, which starts most byte-level tokens
+      c = 0x120;
+      len = 2;
     } else if (!tok::decode_utf8_at(s, i, c, len)) {
       return false;
     }

@@ -59,10 +59,6 @@ const Latin1& latin1() {
 }
 }  // namespace
 
-bool is_rust_whitespace(char32_t c) {
-  return (c >= 9 && c <= 13) || c == 32 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
-         c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
-}
 bool is_bert_drop(char32_t c) { return c < 256 ? latin1().f[c] & 1 : in_ranges(kHfDrop, c); }
 bool is_bert_space(char32_t c) { return c < 256 ? latin1().f[c] & 2 : in_ranges(kHfSpace, c); }
 bool is_bert_punct(char32_t c) { return c < 256 ? latin1().f[c] & 4 : in_ranges(kHfPunct, c); }
@@ -465,11 +461,11 @@ void Regex::find_all(std::u32string_view text, std::vector<std::pair<size_t, siz
 
 // ------------------------------------------------------------------ splitting
 
-Matches cover(const std::vector<std::pair<size_t, size_t>>& found, size_t n) {
-  Matches m;
+void cover(const std::vector<std::pair<size_t, size_t>>& found, size_t n, Matches& m) {
+  m.clear();
   if (n == 0) {
     m.emplace_back(0, 0, false);
-    return m;
+    return;
   }
   size_t prev = 0;
   for (auto [b, e] : found) {
@@ -478,10 +474,9 @@ Matches cover(const std::vector<std::pair<size_t, size_t>>& found, size_t n) {
     prev = e;
   }
   if (prev != n) m.emplace_back(prev, n, false);
-  return m;
 }
 
-std::vector<NStr> split_by(const NStr& n, const Matches& matches, SplitBehavior behavior) {
+void split_by(const NStr& n, const Matches& matches, SplitBehavior behavior, std::vector<Split>& out) {
   thread_local std::vector<std::tuple<size_t, size_t, bool>> sp;  // (b, e, remove)
   sp.clear();
   switch (behavior) {
@@ -527,11 +522,11 @@ std::vector<NStr> split_by(const NStr& n, const Matches& matches, SplitBehavior 
       break;
     }
   }
-  std::vector<NStr> out;
-  out.reserve(sp.size());
   for (auto [b, e, remove] : sp)
-    if (!remove) out.push_back(n.slice(b, e));
-  return out;
+    if (!remove && b < e) {
+      out.emplace_back();
+      out.back().n = n.slice(b, e);
+    }
 }
 
 // ------------------------------------------------------------------ JSON helpers
