@@ -72,6 +72,14 @@ struct NStr {
   void lowercase();
 };
 
+// Per-thread scratch buffers keep their capacity between calls up to kScratchKeep elements: a
+// huge input's buffers are freed, not kept by every thread.
+constexpr size_t kScratchKeep = size_t(1) << 16;
+template <class V>
+void trim_scratch(V& v) {
+  if (v.capacity() > kScratchKeep) V().swap(v);
+}
+
 // This thread's spare NormalizedStrings: a slice takes one (its buffers kept), encode_sequence gives its
 // pieces back, so pre-tokenizing allocates nothing once warm. Bounded in count and size.
 NStr spare_nstr();

@@ -387,6 +387,7 @@ void split_each(std::vector<Split>& splits, F&& f) {
     recycle(std::move(sp.n));
   }
   splits.swap(out);
+  trim_scratch(out);
 }
 
 // The whole piece, unsplit.
@@ -400,6 +401,7 @@ template <class Pred>
 const Matches& char_matches(const std::u32string& s, Pred&& p) {
   thread_local Matches m;  // valid until the next call
   m.clear();
+  trim_scratch(m);
   if (s.empty()) {
     m.emplace_back(0, 0, false);
     return m;
@@ -449,6 +451,7 @@ struct BertPre : PreTokenizer {
       recycle(std::move(sp.n));
     }
     splits.swap(out);
+    trim_scratch(out);
   }
 };
 
@@ -570,6 +573,7 @@ void gpt2_split(std::u32string_view s, std::vector<std::pair<size_t, size_t>>& o
   out.clear();
   const size_t n = s.size();
   thread_local std::vector<uint8_t> cls;
+  trim_scratch(cls);
   cls.resize(n);
   for (size_t k = 0; k < n; ++k) cls[k] = gpt2_class(s[k]);
   size_t i = 0;
@@ -614,6 +618,9 @@ struct ByteLevelPre : PreTokenizer {
     thread_local Matches m;
     thread_local std::vector<std::pair<char32_t, int>> t;
     thread_local std::string u;
+    trim_scratch(found);
+    trim_scratch(m);
+    trim_scratch(t);
     const char32_t* bc = byte_chars();
     split_each(splits, [&](NStr& n, std::vector<Split>& out) {
       if (add_prefix_space && (n.s.empty() || n.s[0] != ' ')) n.prepend(U" ");

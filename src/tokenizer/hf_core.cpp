@@ -149,6 +149,8 @@ void NStr::transform(size_t a, size_t b, const std::vector<std::pair<char32_t, i
   if (a == 0 && b == s.size()) {
     s.swap(ns);
     al.swap(nal);
+    trim_scratch(ns);
+    trim_scratch(nal);
     return;
   }
   s.replace(a, b - a, ns);
@@ -421,6 +423,8 @@ void Regex::find_all(std::u32string_view text, std::vector<std::pair<size_t, siz
   thread_local std::vector<uint32_t> byte_to_char;  // unused when the text is ASCII: bytes are characters
   u.clear();
   byte_to_char.clear();
+  trim_scratch(u);
+  trim_scratch(byte_to_char);
   const bool ascii = std::all_of(text.begin(), text.end(), [](char32_t c) { return c < 0x80; });
   if (ascii) {
     for (char32_t c : text) u.push_back(static_cast<char>(c));
@@ -479,6 +483,7 @@ void cover(const std::vector<std::pair<size_t, size_t>>& found, size_t n, Matche
 void split_by(const NStr& n, const Matches& matches, SplitBehavior behavior, std::vector<Split>& out) {
   thread_local std::vector<std::tuple<size_t, size_t, bool>> sp;  // (b, e, remove)
   sp.clear();
+  trim_scratch(sp);
   switch (behavior) {
     case SplitBehavior::Isolated:
       for (auto [b, e, m] : matches) sp.emplace_back(b, e, false);

@@ -329,6 +329,8 @@ void split_added(const Pipeline& p, bool normalized, std::vector<Split>& splits)
     recycle(std::move(sp.n));
   }
   splits.swap(out);
+  trim_scratch(out);
+  trim_scratch(found);
 }
 
 }  // namespace
@@ -440,6 +442,10 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
   e.attn.assign(n, 1);
   e.seq.assign(n, type_id);
   for (auto& sp : splits) recycle(std::move(sp.n));
+  trim_scratch(splits);
+  trim_scratch(toks_of);
+  trim_scratch(byte_to_char);
+  trim_scratch(utf8);
   return e;
 }
 

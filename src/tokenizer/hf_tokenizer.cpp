@@ -141,6 +141,7 @@ struct Text {
     thread_local std::vector<char32_t> cps;
     tok::decode_utf8(s, cps, byte_pos);
     u.assign(cps.begin(), cps.end());
+    trim_scratch(cps);
   }
 };
 
