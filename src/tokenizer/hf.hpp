@@ -2,6 +2,7 @@
 // normalizer -> pre-tokenizer -> model -> post-processor -> decoder, with added tokens split out
 // first. Internal to src/tokenizer; bertcpp::Tokenizer dispatches here for tokenizer.json folders.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -26,7 +27,11 @@ using json = nlohmann::json;
 using Align = std::pair<uint32_t, uint32_t>;  // [begin, end) in code points of the original text
 
 // Code-point properties as the Rust library sees them (hf_unicode.cpp).
-bool is_rust_whitespace(char32_t c);  // char::is_whitespace (White_Space)
+inline bool is_rust_whitespace(char32_t c) {  // char::is_whitespace (White_Space)
+  if (c < 0x80) return (c >= 9 && c <= 13) || c == 32;
+  return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+         c == 0x202F || c == 0x205F || c == 0x3000;
+}
 bool is_bert_drop(char32_t c);        // removed by BertNormalizer clean_text
 bool is_bert_space(char32_t c);       // mapped to ' ' by clean_text
 bool is_bert_punct(char32_t c);       // BertPreTokenizer / Punctuation
@@ -67,6 +72,19 @@ struct NStr {
   void lowercase();
 };
 
+// Per-thread scratch buffers keep their capacity between calls up to kScratchKeep elements: a
+// huge input's buffers are freed, not kept by every thread.
+constexpr size_t kScratchKeep = size_t(1) << 16;
+template <class V>
+void trim_scratch(V& v) {
+  if (v.capacity() > kScratchKeep) V().swap(v);
+}
+
+// This thread's spare NormalizedStrings: a slice takes one (its buffers kept), encode_sequence gives its
+// pieces back, so pre-tokenizing allocates nothing once warm. Bounded in count and size.
+NStr spare_nstr();
+void recycle(NStr&& n);
+
 // A regex (Oniguruma, Ruby syntax, UTF-8), matched over code points.
 class Regex {
  public:
@@ -82,10 +100,6 @@ class Regex {
 };
 
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
-// (begin, end, is_match) covering the text; then the split behavior.
-using Matches = std::vector<std::tuple<size_t, size_t, bool>>;
-Matches cover(const std::vector<std::pair<size_t, size_t>>& found, size_t n);
-std::vector<NStr> split_by(const NStr& n, const Matches& m, SplitBehavior b);
 
 struct Tok {
   int64_t id;
@@ -98,6 +112,12 @@ struct Split {
   bool done = false;  // has tokens (an added token)
   std::vector<Tok> toks;
 };
+
+// (begin, end, is_match) covering the text; then the split behavior, whose non-empty pieces are
+// appended to `out`.
+using Matches = std::vector<std::tuple<size_t, size_t, bool>>;
+void cover(const std::vector<std::pair<size_t, size_t>>& found, size_t n, Matches& m);
+void split_by(const NStr& n, const Matches& m, SplitBehavior b, std::vector<Split>& out);
 
 struct Normalizer {
   virtual ~Normalizer() = default;
@@ -127,8 +147,10 @@ struct Enc {
   std::vector<int> seq;  // sequence index per token, -1 for added special tokens
   std::vector<Enc> overflowing;
   size_t size() const { return ids.size(); }
+  void reserve(size_t n);
   void truncate(size_t max_len, size_t stride, bool left);
-  void merge_with(const Enc& pair);
+  void append(Enc&& other);    // other's tokens moved to the end (its overflowing windows ignored)
+  void merge_with(Enc pair);  // appends (moves) pair's tokens; overflowing windows combined as the library does
   void pad(size_t len, int64_t pad_id, int64_t pad_type, const std::string& pad_tok, bool left);
 };
 
@@ -145,12 +167,14 @@ struct AddedToken {
   bool special = false, single_word = false, lstrip = false, rstrip = false, normalized = true;
 };
 
-// Words already through the model (per thread; see Pipeline::encode_sequence).
+// Words already through the model (per thread; see Pipeline::encode_sequence): word -> index
+// into `toks`, which is reserved once so pointers into it stay valid until the next clear.
 struct WordCache {
   static constexpr size_t kMaxEntries = 16384;
   static constexpr size_t kMaxKeyBytes = 256;
   uint64_t owner = 0;
-  std::unordered_map<std::string, std::vector<Tok>> map;
+  tok::VocabMap index;
+  std::vector<std::vector<Tok>> toks;
 };
 
 struct Pipeline {
@@ -166,6 +190,7 @@ struct Pipeline {
   std::unordered_set<std::string> special_contents;
   std::vector<size_t> raw_matchers, norm_matchers;  // indices into `added`
   std::vector<char32_t> raw_first, norm_first;      // sorted first code points
+  std::array<bool, 128> raw_first_ascii{}, norm_first_ascii{};  // the ASCII ones of each
 
   static std::shared_ptr<Pipeline> load(const json& j, const std::string& file);
 

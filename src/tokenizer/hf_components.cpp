@@ -60,7 +60,30 @@ struct Pattern {
 
 struct BertNorm : Normalizer {
   bool clean = true, chinese = true, strip = false, lower = true;
+  // All ASCII: no Chinese characters, nothing to decompose or strip; one pass finds what to do.
+  bool normalize_ascii(NStr& n) const {
+    static const auto flags = [] {
+      std::array<uint8_t, 128> t{};
+      for (char32_t c = 0; c < 128; ++c)
+        t[c] = (is_bert_drop(c) ? 1 : 0) | (c != ' ' && is_bert_space(c) ? 2 : 0) | (c >= 'A' && c <= 'Z' ? 4 : 0);
+      return t;
+    }();
+    uint8_t any = 0;
+    for (char32_t c : n.s) {
+      if (c >= 128) return false;
+      any |= flags[c];
+    }
+    if (clean && (any & 1)) n.filter([](char32_t c) { return !is_bert_drop(c); });
+    if (clean && (any & 2))
+      for (char32_t& c : n.s)
+        if (c < 128 && (flags[c] & 2)) c = ' ';
+    if (lower && (any & 4))
+      for (char32_t& c : n.s)
+        if (c >= 'A' && c <= 'Z') c += 32;
+    return true;
+  }
   void normalize(NStr& n) const override {
+    if (normalize_ascii(n)) return;
     if (clean) {
       bool drop = false, space = false;
       for (char32_t c : n.s) {
@@ -221,13 +244,27 @@ struct PrecompiledNorm : Normalizer {
 
   // transform() of each one-character ASCII key, computed once.
   std::array<std::optional<std::string_view>, 128> ascii_repl;
+  std::array<char32_t, 128> ascii_one{};  // the replacement when it is one code point, else 0
   bool ascii_identity = true;
   void init_ascii() {
     for (int c = 0; c < 128; ++c) {
       const char k[1] = {static_cast<char>(c)};
       ascii_repl[c] = c == 0 ? std::nullopt : transform(std::string_view(k, 1));
       if (ascii_repl[c]) ascii_identity = false;
+      const std::u32string r = ascii_repl[c] ? to_u32(*ascii_repl[c]) : std::u32string(1, static_cast<char32_t>(c));
+      ascii_one[c] = r.size() == 1 ? r[0] : 0;
     }
+  }
+  // All ASCII, no CR LF, every replacement one code point for one: in place (alignments unchanged,
+  // what transform gives for (char, 0) changes).
+  bool normalize_ascii(NStr& n) const {
+    for (size_t i = 0; i < n.s.size(); ++i) {
+      const char32_t c = n.s[i];
+      if (c >= 0x80 || !ascii_one[c] || (c == '\r' && i + 1 < n.s.size() && n.s[i + 1] == '\n')) return false;
+    }
+    if (!ascii_identity)
+      for (char32_t& c : n.s) c = ascii_one[c];
+    return true;
   }
   // An ASCII character followed by ASCII (or the end) is a grapheme of its own, but for CR LF.
   static bool lone_ascii(const std::u32string& s, size_t i) {
@@ -235,7 +272,7 @@ struct PrecompiledNorm : Normalizer {
   }
 
   void normalize(NStr& n) const override {
-    if (ascii_identity && std::all_of(n.s.begin(), n.s.end(), [](char32_t c) { return c < 0x80 && c != '\r'; })) return;
+    if (normalize_ascii(n)) return;
     std::vector<std::pair<char32_t, int>> t;
     t.reserve(n.s.size());
     bool modified = false;
@@ -339,26 +376,32 @@ std::unique_ptr<Normalizer> make_precompiled(const json& j, const std::string& w
 
 template <class F>
 void split_each(std::vector<Split>& splits, F&& f) {
-  std::vector<Split> out;
-  out.reserve(splits.size() * 2);
+  thread_local std::vector<Split> out;  // swapped with `splits`: its capacity is kept
+  out.clear();
   for (auto& sp : splits) {
     if (sp.done) {
       out.push_back(std::move(sp));
       continue;
     }
-    for (auto& piece : f(sp.n)) {  // f may modify sp.n: it is replaced by the pieces
-      if (piece.s.empty()) continue;
-      Split x;
-      x.n = std::move(piece);
-      out.push_back(std::move(x));
-    }
+    f(sp.n, out);  // appends the pieces sp.n is replaced by (f may modify or move sp.n)
+    recycle(std::move(sp.n));
   }
-  splits = std::move(out);
+  splits.swap(out);
+  trim_scratch(out);
+}
+
+// The whole piece, unsplit.
+void keep_whole(NStr& n, std::vector<Split>& out) {
+  if (n.s.empty()) return;
+  out.emplace_back();
+  out.back().n = std::move(n);
 }
 
 template <class Pred>
-Matches char_matches(const std::u32string& s, Pred&& p) {
-  Matches m;
+const Matches& char_matches(const std::u32string& s, Pred&& p) {
+  thread_local Matches m;  // valid until the next call
+  m.clear();
+  trim_scratch(m);
   if (s.empty()) {
     m.emplace_back(0, 0, false);
     return m;
@@ -378,8 +421,8 @@ Matches char_matches(const std::u32string& s, Pred&& p) {
 // Whitespace removed, then punctuation isolated: one pass giving the same non-empty pieces.
 struct BertPre : PreTokenizer {
   void pre_tokenize(std::vector<Split>& splits) const override {
-    std::vector<Split> out;
-    out.reserve(splits.size() * 8);
+    thread_local std::vector<Split> out;  // swapped with `splits`: its capacity is kept
+    out.clear();
     for (auto& sp : splits) {
       if (sp.done) {
         out.push_back(std::move(sp));
@@ -405,8 +448,10 @@ struct BertPre : PreTokenizer {
         start = i + 1;
       }
       emit(start, s.size());
+      recycle(std::move(sp.n));
     }
-    splits = std::move(out);
+    splits.swap(out);
+    trim_scratch(out);
   }
 };
 
@@ -414,7 +459,8 @@ struct BertPre : PreTokenizer {
 struct WhitespacePre : PreTokenizer {
   void pre_tokenize(std::vector<Split>& splits) const override {
     std::vector<std::pair<size_t, size_t>> found;
-    split_each(splits, [&](const NStr& n) {
+    Matches m;
+    split_each(splits, [&](const NStr& n, std::vector<Split>& out) {
       found.clear();
       const auto& s = n.s;
       size_t i = 0;
@@ -429,31 +475,33 @@ struct WhitespacePre : PreTokenizer {
         found.emplace_back(i, e);
         i = e;
       }
-      Matches m = cover(found, s.size());
+      cover(found, s.size(), m);
       for (auto& x : m) std::get<2>(x) = !std::get<2>(x);
-      return split_by(n, m, SplitBehavior::Removed);
+      split_by(n, m, SplitBehavior::Removed, out);
     });
   }
 };
 
 struct WhitespaceSplitPre : PreTokenizer {
   void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [](const NStr& n) { return split_by(n, char_matches(n.s, is_rust_whitespace), SplitBehavior::Removed); });
+    split_each(splits, [](const NStr& n, std::vector<Split>& out) {
+      split_by(n, char_matches(n.s, is_rust_whitespace), SplitBehavior::Removed, out);
+    });
   }
 };
 
 struct PunctuationPre : PreTokenizer {
   SplitBehavior behavior = SplitBehavior::Isolated;
   void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [&](const NStr& n) { return split_by(n, char_matches(n.s, is_bert_punct), behavior); });
+    split_each(splits, [&](const NStr& n, std::vector<Split>& out) { split_by(n, char_matches(n.s, is_bert_punct), behavior, out); });
   }
 };
 
 struct DigitsPre : PreTokenizer {
   bool individual = false;
   void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [&](const NStr& n) {
-      return split_by(n, char_matches(n.s, is_numeric), individual ? SplitBehavior::Isolated : SplitBehavior::Contiguous);
+    split_each(splits, [&](const NStr& n, std::vector<Split>& out) {
+      split_by(n, char_matches(n.s, is_numeric), individual ? SplitBehavior::Isolated : SplitBehavior::Contiguous, out);
     });
   }
 };
@@ -461,8 +509,8 @@ struct DigitsPre : PreTokenizer {
 struct CharDelimPre : PreTokenizer {
   char32_t delim = ' ';
   void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [&](const NStr& n) {
-      return split_by(n, char_matches(n.s, [&](char32_t c) { return c == delim; }), SplitBehavior::Removed);
+    split_each(splits, [&](const NStr& n, std::vector<Split>& out) {
+      split_by(n, char_matches(n.s, [&](char32_t c) { return c == delim; }), SplitBehavior::Removed, out);
     });
   }
 };
@@ -473,12 +521,13 @@ struct RegexSplitPre : PreTokenizer {
   bool invert = false;
   void pre_tokenize(std::vector<Split>& splits) const override {
     std::vector<std::pair<size_t, size_t>> found;
-    split_each(splits, [&](const NStr& n) {
+    Matches m;
+    split_each(splits, [&](const NStr& n, std::vector<Split>& out) {
       pattern.find(n.s, found);
-      Matches m = cover(found, n.s.size());
+      cover(found, n.s.size(), m);
       if (invert)
         for (auto& x : m) std::get<2>(x) = !std::get<2>(x);
-      return split_by(n, m, behavior);
+      split_by(n, m, behavior, out);
     });
   }
 };
@@ -523,7 +572,9 @@ uint8_t gpt2_class(char32_t c) {
 void gpt2_split(std::u32string_view s, std::vector<std::pair<size_t, size_t>>& out) {
   out.clear();
   const size_t n = s.size();
-  std::vector<uint8_t> cls(n);
+  thread_local std::vector<uint8_t> cls;
+  trim_scratch(cls);
+  cls.resize(n);
   for (size_t k = 0; k < n; ++k) cls[k] = gpt2_class(s[k]);
   size_t i = 0;
   while (i < n) {
@@ -563,35 +614,39 @@ void gpt2_split(std::u32string_view s, std::vector<std::pair<size_t, size_t>>& o
 struct ByteLevelPre : PreTokenizer {
   bool add_prefix_space = true, use_regex = true;
   void pre_tokenize(std::vector<Split>& splits) const override {
-    std::vector<std::pair<size_t, size_t>> found;
-    split_each(splits, [&](NStr& n) {
+    thread_local std::vector<std::pair<size_t, size_t>> found;
+    thread_local Matches m;
+    thread_local std::vector<std::pair<char32_t, int>> t;
+    thread_local std::string u;
+    trim_scratch(found);
+    trim_scratch(m);
+    trim_scratch(t);
+    const char32_t* bc = byte_chars();
+    split_each(splits, [&](NStr& n, std::vector<Split>& out) {
       if (add_prefix_space && (n.s.empty() || n.s[0] != ' ')) n.prepend(U" ");
-      std::vector<NStr> out;
+      const size_t first = out.size();
       if (use_regex) {
         gpt2_split(n.s, found);
-        out = split_by(n, cover(found, n.s.size()), SplitBehavior::Isolated);
+        cover(found, n.s.size(), m);
+        split_by(n, m, SplitBehavior::Isolated, out);
       } else {
-        out.push_back(std::move(n));
+        keep_whole(n, out);
       }
-      return out;
+      for (size_t k = first; k < out.size(); ++k) {  // each piece's bytes as characters
+        NStr& p = out[k].n;
+        if (std::all_of(p.s.begin(), p.s.end(), [](char32_t c) { return c < 0x80; })) {
+          for (char32_t& c : p.s) c = bc[c];  // one byte, one character: the alignments stay
+          continue;
+        }
+        t.clear();
+        for (char32_t c : p.s) {
+          u.clear();
+          tok::append_utf8(u, c);
+          for (size_t b = 0; b < u.size(); ++b) t.emplace_back(bc[static_cast<unsigned char>(u[b])], b ? 1 : 0);
+        }
+        p.transform_all(t, 0);
+      }
     });
-    const char32_t* bc = byte_chars();
-    std::vector<std::pair<char32_t, int>> t;
-    std::string u;
-    for (auto& sp : splits) {
-      if (sp.done) continue;
-      if (std::all_of(sp.n.s.begin(), sp.n.s.end(), [](char32_t c) { return c < 0x80; })) {
-        for (char32_t& c : sp.n.s) c = bc[c];  // one byte, one character: the alignments stay
-        continue;
-      }
-      t.clear();
-      for (char32_t c : sp.n.s) {
-        u.clear();
-        tok::append_utf8(u, c);
-        for (size_t k = 0; k < u.size(); ++k) t.emplace_back(bc[static_cast<unsigned char>(u[k])], k ? 1 : 0);
-      }
-      sp.n.transform_all(t, 0);
-    }
   }
 };
 
@@ -603,19 +658,17 @@ struct MetaspacePre : PreTokenizer {
   bool split = true;
   void pre_tokenize(std::vector<Split>& splits) const override {
     const std::u32string rs(1, repl);
-    split_each(splits, [&](NStr& n) {
+    split_each(splits, [&](NStr& n, std::vector<Split>& out) {
       for (char32_t& c : n.s)  // one character for one, as NStr::replace aligns it
         if (c == ' ') c = repl;
       const bool starts = !n.s.empty() && n.s[0] == repl;
       if (scheme == Prepend::Always && !starts) n.prepend(rs);
       // offsets_original().0 == 0: the piece starts the original text.
       if (scheme == Prepend::First && !starts && n.shift == 0) n.prepend(rs);
-      std::vector<NStr> out;
       if (split)
-        out = split_by(n, char_matches(n.s, [&](char32_t c) { return c == repl; }), SplitBehavior::MergedWithNext);
+        split_by(n, char_matches(n.s, [&](char32_t c) { return c == repl; }), SplitBehavior::MergedWithNext, out);
       else
-        out.push_back(std::move(n));
-      return out;
+        keep_whole(n, out);
     });
   }
 };
@@ -874,7 +927,15 @@ bool ws_ends(std::string_view s, size_t& lead, size_t& trail) {
   char32_t c;
   size_t len;
   while (i < s.size()) {
-    if (!tok::decode_utf8_at(s, i, c, len)) return false;
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      c = static_cast<unsigned char>(s[i]);
+      len = 1;
+    } else if (s.compare(i, 2, "\xC4\xA0") == 0) {  // Ġ, which starts most byte-level tokens
+      c = 0x120;
+      len = 2;
+    } else if (!tok::decode_utf8_at(s, i, c, len)) {
+      return false;
+    }
     if (!is_ws_or_g(c)) break;
     ++lead;
     i += len;
@@ -886,6 +947,12 @@ bool ws_ends(std::string_view s, size_t& lead, size_t& trail) {
   chars = 0;
   size_t end = s.size();
   while (end > i) {
+    if (static_cast<unsigned char>(s[end - 1]) < 0x80) {
+      if (!is_ws_or_g(static_cast<unsigned char>(s[end - 1]))) break;
+      ++chars;
+      --end;
+      continue;
+    }
     size_t st = end - 1;
     while (st > i && (static_cast<unsigned char>(s[st]) & 0xC0) == 0x80 && end - st < 4) --st;
     if (!tok::decode_utf8_at(s, st, c, len) || st + len != end) return false;
@@ -930,8 +997,7 @@ struct TemplatePiece {
   int64_t type_id;
 };
 
-Enc special_enc(const SpecialTok& t, int64_t type_id) {
-  Enc e;
+void append_special(Enc& e, const SpecialTok& t, int64_t type_id) {
   for (size_t k = 0; k < t.ids.size(); ++k) {
     e.ids.push_back(t.ids[k]);
     e.type_ids.push_back(type_id);
@@ -942,6 +1008,11 @@ Enc special_enc(const SpecialTok& t, int64_t type_id) {
     e.attn.push_back(1);
     e.seq.push_back(-1);
   }
+}
+
+Enc special_enc(const SpecialTok& t, int64_t type_id) {
+  Enc e;
+  append_special(e, t, type_id);
   return e;
 }
 
@@ -977,6 +1048,34 @@ struct TemplateProc : PostProcessor {
       // The template still sets each sequence's type id, specials left out.
     }
     const auto& tpl = encs.size() == 2 ? pair : single;
+    if (std::all_of(encs.begin(), encs.end(), [](const Enc& e) { return e.overflowing.empty(); })) {
+      // No overflowing windows: the template's pieces appended into one encoding, what merging gives.
+      size_t n = 0, pieces = 0, uses[2] = {0, 0};  // a sequence is moved into its last use, copied before
+      for (const auto& p : tpl) {
+        if (p.is_seq) {
+          n += encs.at(static_cast<size_t>(p.seq)).size();
+          ++uses[p.seq];
+          ++pieces;
+        } else if (add_special) {
+          n += specials.at(p.token).ids.size();
+          ++pieces;
+        }
+      }
+      Enc out;
+      out.reserve(n);
+      for (const auto& p : tpl) {
+        if (p.is_seq) {
+          const size_t k = static_cast<size_t>(p.seq), at = out.size();
+          out.append(--uses[k] == 0 ? std::move(encs[k]) : Enc(encs[k]));
+          std::fill(out.type_ids.begin() + static_cast<std::ptrdiff_t>(at), out.type_ids.end(), p.type_id);
+        } else if (add_special) {
+          append_special(out, specials.at(p.token), p.type_id);
+        }
+      }
+      encs.clear();
+      if (pieces) encs.push_back(std::move(out));
+      return;
+    }
     std::vector<Enc> out;
     size_t uses[2] = {0, 0};  // a sequence is moved into its last use, copied before
     for (const auto& p : tpl)

@@ -59,10 +59,6 @@ const Latin1& latin1() {
 }
 }  // namespace
 
-bool is_rust_whitespace(char32_t c) {
-  return (c >= 9 && c <= 13) || c == 32 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
-         c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
-}
 bool is_bert_drop(char32_t c) { return c < 256 ? latin1().f[c] & 1 : in_ranges(kHfDrop, c); }
 bool is_bert_space(char32_t c) { return c < 256 ? latin1().f[c] & 2 : in_ranges(kHfSpace, c); }
 bool is_bert_punct(char32_t c) { return c < 256 ? latin1().f[c] & 4 : in_ranges(kHfPunct, c); }
@@ -133,10 +129,10 @@ std::string to_utf8(std::u32string_view s) { return tok::u32_to_utf8(s); }
 // ------------------------------------------------------------------ NStr
 
 void NStr::transform(size_t a, size_t b, const std::vector<std::pair<char32_t, int>>& dest, size_t initial) {
-  std::u32string ns;
-  std::vector<Align> nal;
-  ns.reserve(dest.size());
-  nal.reserve(dest.size());
+  thread_local std::u32string ns;  // scratch: swapped in whole when the whole string is transformed
+  thread_local std::vector<Align> nal;
+  ns.clear();
+  nal.clear();
   size_t offset = a + initial;
   for (const auto& [c, change] : dest) {
     Align align;
@@ -150,14 +146,46 @@ void NStr::transform(size_t a, size_t b, const std::vector<std::pair<char32_t, i
     ns.push_back(c);
     nal.push_back(align);
   }
+  if (a == 0 && b == s.size()) {
+    s.swap(ns);
+    al.swap(nal);
+    trim_scratch(ns);
+    trim_scratch(nal);
+    return;
+  }
   s.replace(a, b - a, ns);
   al.erase(al.begin() + static_cast<std::ptrdiff_t>(a), al.begin() + static_cast<std::ptrdiff_t>(b));
   al.insert(al.begin() + static_cast<std::ptrdiff_t>(a), nal.begin(), nal.end());
 }
 
+namespace {
+std::vector<NStr>& spares() {
+  thread_local std::vector<NStr> v;
+  return v;
+}
+}  // namespace
+
+NStr spare_nstr() {
+  auto& v = spares();
+  if (v.empty()) return NStr();
+  NStr r = std::move(v.back());
+  v.pop_back();
+  r.s.clear();
+  r.al.clear();
+  r.shift = 0;
+  return r;
+}
+
+void recycle(NStr&& n) {
+  constexpr size_t kMaxSpares = 1024, kMaxChars = 256;  // at most ~3 MB per thread
+  auto& v = spares();
+  if (v.size() < kMaxSpares && n.al.capacity() > 0 && n.al.capacity() <= kMaxChars && n.s.capacity() <= kMaxChars)
+    v.push_back(std::move(n));
+}
+
 NStr NStr::slice(size_t a, size_t b) const {
-  NStr r;
-  r.s = s.substr(a, b - a);
+  NStr r = spare_nstr();
+  r.s.assign(s, a, b - a);
   r.al.assign(al.begin() + static_cast<std::ptrdiff_t>(a), al.begin() + static_cast<std::ptrdiff_t>(b));
   r.shift = a < b ? al[a].first : shift;
   return r;
@@ -391,9 +419,12 @@ Regex::~Regex() {
 
 void Regex::find_all(std::u32string_view text, std::vector<std::pair<size_t, size_t>>& out) const {
   out.clear();
-  std::string u;
-  std::vector<uint32_t> byte_to_char;  // empty when the text is ASCII: bytes are characters
-  u.reserve(text.size() * 2);
+  thread_local std::string u;
+  thread_local std::vector<uint32_t> byte_to_char;  // unused when the text is ASCII: bytes are characters
+  u.clear();
+  byte_to_char.clear();
+  trim_scratch(u);
+  trim_scratch(byte_to_char);
   const bool ascii = std::all_of(text.begin(), text.end(), [](char32_t c) { return c < 0x80; });
   if (ascii) {
     for (char32_t c : text) u.push_back(static_cast<char>(c));
@@ -407,7 +438,11 @@ void Regex::find_all(std::u32string_view text, std::vector<std::pair<size_t, siz
   }
   const auto to_char = [&](size_t b) { return ascii ? b : static_cast<size_t>(byte_to_char[b]); };
   auto* re = static_cast<regex_t*>(re_);
-  OnigRegion* region = onig_region_new();
+  thread_local struct Region {
+    OnigRegion* r = onig_region_new();
+    ~Region() { onig_region_free(r, 1); }
+  } region_holder;
+  OnigRegion* region = region_holder.r;
   const auto* start = reinterpret_cast<const OnigUChar*>(u.data());
   const auto* end = start + u.size();
   size_t pos = 0;
@@ -426,16 +461,15 @@ void Regex::find_all(std::u32string_view text, std::vector<std::pair<size_t, siz
       pos = e;
     }
   }
-  onig_region_free(region, 1);
 }
 
 // ------------------------------------------------------------------ splitting
 
-Matches cover(const std::vector<std::pair<size_t, size_t>>& found, size_t n) {
-  Matches m;
+void cover(const std::vector<std::pair<size_t, size_t>>& found, size_t n, Matches& m) {
+  m.clear();
   if (n == 0) {
     m.emplace_back(0, 0, false);
-    return m;
+    return;
   }
   size_t prev = 0;
   for (auto [b, e] : found) {
@@ -444,12 +478,12 @@ Matches cover(const std::vector<std::pair<size_t, size_t>>& found, size_t n) {
     prev = e;
   }
   if (prev != n) m.emplace_back(prev, n, false);
-  return m;
 }
 
-std::vector<NStr> split_by(const NStr& n, const Matches& matches, SplitBehavior behavior) {
-  std::vector<std::tuple<size_t, size_t, bool>> sp;  // (b, e, remove)
-  sp.reserve(matches.size());
+void split_by(const NStr& n, const Matches& matches, SplitBehavior behavior, std::vector<Split>& out) {
+  thread_local std::vector<std::tuple<size_t, size_t, bool>> sp;  // (b, e, remove)
+  sp.clear();
+  trim_scratch(sp);
   switch (behavior) {
     case SplitBehavior::Isolated:
       for (auto [b, e, m] : matches) sp.emplace_back(b, e, false);
@@ -493,11 +527,11 @@ std::vector<NStr> split_by(const NStr& n, const Matches& matches, SplitBehavior 
       break;
     }
   }
-  std::vector<NStr> out;
-  out.reserve(sp.size());
   for (auto [b, e, remove] : sp)
-    if (!remove) out.push_back(n.slice(b, e));
-  return out;
+    if (!remove && b < e) {
+      out.emplace_back();
+      out.back().n = n.slice(b, e);
+    }
 }
 
 // ------------------------------------------------------------------ JSON helpers

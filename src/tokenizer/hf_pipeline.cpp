@@ -32,6 +32,17 @@ Enc slice_enc(const Enc& e, size_t a, size_t b) {
 }
 }  // namespace
 
+void Enc::reserve(size_t n) {
+  ids.reserve(n);
+  type_ids.reserve(n);
+  tokens.reserve(n);
+  words.reserve(n);
+  offsets.reserve(n);
+  special.reserve(n);
+  attn.reserve(n);
+  seq.reserve(n);
+}
+
 void Enc::truncate(size_t max_len, size_t stride, bool left) {
   const size_t n = ids.size();
   if (max_len >= n) return;
@@ -68,7 +79,7 @@ void Enc::truncate(size_t max_len, size_t stride, bool left) {
   *this = std::move(out);
 }
 
-void Enc::merge_with(const Enc& pair) {
+void Enc::merge_with(Enc pair) {
   std::vector<Enc> ov;
   for (const auto& so : overflowing) {
     Enc n = so;
@@ -86,16 +97,20 @@ void Enc::merge_with(const Enc& pair) {
     n.merge_with(po);
     ov.push_back(std::move(n));
   }
-  auto app = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
-  app(ids, pair.ids);
-  app(type_ids, pair.type_ids);
-  app(tokens, pair.tokens);
-  app(words, pair.words);
-  app(offsets, pair.offsets);
-  app(special, pair.special);
-  app(attn, pair.attn);
-  app(seq, pair.seq);
+  append(std::move(pair));
   overflowing = std::move(ov);
+}
+
+void Enc::append(Enc&& o) {
+  auto app = [](auto& a, auto& b) { a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end())); };
+  app(ids, o.ids);
+  app(type_ids, o.type_ids);
+  app(tokens, o.tokens);
+  app(words, o.words);
+  app(offsets, o.offsets);
+  app(special, o.special);
+  app(attn, o.attn);
+  app(seq, o.seq);
 }
 
 void Enc::pad(size_t len, int64_t pad_id, int64_t pad_type, const std::string& pad_tok, bool left) {
@@ -179,6 +194,10 @@ std::shared_ptr<Pipeline> Pipeline::load(const json& j, const std::string& file)
     std::sort(v->begin(), v->end());
     v->erase(std::unique(v->begin(), v->end()), v->end());
   }
+  for (char32_t c : p->raw_first)
+    if (c < 128) p->raw_first_ascii[c] = true;
+  for (char32_t c : p->norm_first)
+    if (c < 128) p->norm_first_ascii[c] = true;
   if (auto n = j.find("post_processor"); n != j.end() && !n->is_null()) {
     Pipeline* raw = p.get();
     p->post = make_post_processor(*n, file + ": post_processor", [raw](const std::string& t) { return raw->token_to_id(t); });
@@ -210,8 +229,11 @@ namespace {
 // One per thread, for the pipeline that used it last.
 WordCache& word_cache(uint64_t id) {
   thread_local WordCache c;
-  if (c.owner != id || c.map.size() >= WordCache::kMaxEntries) {
-    c.map.clear();
+  if (c.owner != id || c.toks.size() >= WordCache::kMaxEntries) {
+    c.index.clear();
+    c.index.reserve(WordCache::kMaxEntries);
+    c.toks.clear();
+    c.toks.reserve(WordCache::kMaxEntries);
     c.owner = id;
   }
   return c;
@@ -220,7 +242,8 @@ WordCache& word_cache(uint64_t id) {
 // AddedVocabulary::find_matches: leftmost-longest over the patterns, then single_word / lstrip /
 // rstrip. (added index or -1, begin, end) covering the text.
 void find_added(const Pipeline& p, const std::vector<size_t>& matchers, const std::vector<char32_t>& first,
-                const std::u32string& s, std::vector<std::tuple<long, size_t, size_t>>& out) {
+                const std::array<bool, 128>& first_ascii, const std::u32string& s,
+                std::vector<std::tuple<long, size_t, size_t>>& out) {
   out.clear();
   if (s.empty()) {
     out.emplace_back(-1, 0, 0);
@@ -232,7 +255,7 @@ void find_added(const Pipeline& p, const std::vector<size_t>& matchers, const st
   }
   size_t start_offset = 0, i = 0;
   while (i < s.size()) {
-    if (!std::binary_search(first.begin(), first.end(), s[i])) {
+    if (s[i] < 128 ? !first_ascii[s[i]] : !std::binary_search(first.begin(), first.end(), s[i])) {
       ++i;
       continue;
     }
@@ -276,16 +299,17 @@ void find_added(const Pipeline& p, const std::vector<size_t>& matchers, const st
 void split_added(const Pipeline& p, bool normalized, std::vector<Split>& splits) {
   const auto& matchers = normalized ? p.norm_matchers : p.raw_matchers;
   const auto& first = normalized ? p.norm_first : p.raw_first;
-  std::vector<Split> out;
-  out.reserve(splits.size());
-  std::vector<std::tuple<long, size_t, size_t>> found;
+  const auto& first_ascii = normalized ? p.norm_first_ascii : p.raw_first_ascii;
+  thread_local std::vector<Split> out;  // swapped with `splits`: its capacity is kept
+  thread_local std::vector<std::tuple<long, size_t, size_t>> found;
+  out.clear();
   for (auto& sp : splits) {
     if (sp.done) {
       out.push_back(std::move(sp));
       continue;
     }
     if (normalized && p.normalizer) p.normalizer->normalize(sp.n);
-    find_added(p, matchers, first, sp.n.s, found);
+    find_added(p, matchers, first, first_ascii, sp.n.s, found);
     if (found.size() == 1 && std::get<0>(found[0]) < 0) {
       if (!sp.n.s.empty()) out.push_back(std::move(sp));
       continue;
@@ -302,14 +326,19 @@ void split_added(const Pipeline& p, bool normalized, std::vector<Split>& splits)
       }
       out.push_back(std::move(x));
     }
+    recycle(std::move(sp.n));
   }
-  splits = std::move(out);
+  splits.swap(out);
+  trim_scratch(out);
+  trim_scratch(found);
 }
 
 }  // namespace
 
 Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::optional<std::pair<size_t, bool>> limit) const {
-  std::vector<Split> splits(1);
+  thread_local std::vector<Split> splits;  // this thread's pieces of the sequence being encoded
+  splits.clear();
+  splits.emplace_back();
   splits[0].n.s = text;
   splits[0].n.al.resize(text.size());
   for (uint32_t k = 0; k < text.size(); ++k) splits[0].n.al[k] = Align(k, k + 1);
@@ -319,25 +348,25 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
   // The model's output for a word depends on the word only, so it is cached per thread (bounded;
   // emptied when full at the start of a sequence, so pointers into it stay valid for this one).
   WordCache& cache = word_cache(cache_id);
-  std::vector<const std::vector<Tok>*> toks_of(splits.size(), nullptr);
-  std::string utf8;
+  thread_local std::vector<const std::vector<Tok>*> toks_of;
+  toks_of.assign(splits.size(), nullptr);
+  thread_local std::string utf8;
   auto tokenize = [&](size_t i) {
     Split& sp = splits[i];
     utf8.clear();
-    for (char32_t c : sp.n.s) {
-      if (c < 0x80)
-        utf8.push_back(static_cast<char>(c));
-      else
-        tok::append_utf8(utf8, c);
-    }
+    tok::append_utf8(utf8, sp.n.s);
     sp.done = true;
     if (utf8.size() <= WordCache::kMaxKeyBytes) {
-      if (auto it = cache.map.find(utf8); it != cache.map.end()) {
-        toks_of[i] = &it->second;
+      if (const int64_t k = cache.index.find(utf8); k >= 0) {
+        toks_of[i] = &cache.toks[static_cast<size_t>(k)];
         return;
       }
       model->tokenize(utf8, sp.toks);
-      if (cache.map.size() < WordCache::kMaxEntries) toks_of[i] = &cache.map.emplace(utf8, sp.toks).first->second;
+      if (cache.toks.size() < WordCache::kMaxEntries) {
+        cache.index.insert(utf8, static_cast<int64_t>(cache.toks.size()));
+        cache.toks.push_back(sp.toks);
+        toks_of[i] = &cache.toks.back();
+      }
       return;
     }
     model->tokenize(utf8, sp.toks);
@@ -375,15 +404,8 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
   Enc e;
   size_t ntok = 0;
   for (size_t w = first; w < last; ++w) ntok += toks(w).size();
-  e.ids.reserve(ntok);
-  e.type_ids.reserve(ntok);
-  e.tokens.reserve(ntok);
-  e.words.reserve(ntok);
-  e.offsets.reserve(ntok);
-  e.special.reserve(ntok);
-  e.attn.reserve(ntok);
-  e.seq.reserve(ntok);
-  std::vector<uint32_t> byte_to_char;
+  e.reserve(ntok);
+  thread_local std::vector<uint32_t> byte_to_char;
   for (size_t w = first; w < last; ++w) {
     const Split& sp = splits[w];
     const std::vector<Tok>& tv = toks(w);
@@ -395,7 +417,7 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
       for (size_t k = 0; k < sp.n.s.size(); ++k) {
         const char32_t c = sp.n.s[k];
         const size_t len = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-        byte_to_char.insert(byte_to_char.end(), len, static_cast<uint32_t>(k));
+        for (size_t b = 0; b < len; ++b) byte_to_char.push_back(static_cast<uint32_t>(k));
       }
       nbytes = byte_to_char.size();
     }
@@ -409,15 +431,21 @@ Enc Pipeline::encode_sequence(const std::u32string& text, int type_id, std::opti
         off = {sp.n.al[byte_to_char[t.b]].first, sp.n.al[byte_to_char[t.e - 1]].second};
       }
       e.ids.push_back(t.id);
-      e.type_ids.push_back(type_id);
       e.tokens.push_back(t.value);
       e.words.push_back(static_cast<int64_t>(w - first));
       e.offsets.push_back(off);
-      e.special.push_back(0);
-      e.attn.push_back(1);
-      e.seq.push_back(type_id);
     }
   }
+  const size_t n = e.ids.size();
+  e.type_ids.assign(n, type_id);
+  e.special.assign(n, 0);
+  e.attn.assign(n, 1);
+  e.seq.assign(n, type_id);
+  for (auto& sp : splits) recycle(std::move(sp.n));
+  trim_scratch(splits);
+  trim_scratch(toks_of);
+  trim_scratch(byte_to_char);
+  trim_scratch(utf8);
   return e;
 }
 

@@ -125,7 +125,12 @@ Enc encode_enc(const Pipeline& p, const std::u32string& a, const std::u32string*
   if (p.post) p.post->process(encs, add_special);
   // Merging into an empty encoding gives the first one as it is.
   Enc out = std::move(encs.at(0));
-  for (size_t i = 1; i < encs.size(); ++i) out.merge_with(encs[i]);
+  if (encs.size() > 1) {
+    size_t n = 0;
+    for (const auto& e : encs) n += e.size();
+    out.reserve(n);
+  }
+  for (size_t i = 1; i < encs.size(); ++i) out.merge_with(std::move(encs[i]));
   return out;
 }
 
@@ -133,9 +138,10 @@ struct Text {
   std::u32string u;
   std::vector<uint32_t> byte_pos;
   explicit Text(std::string_view s) {
-    std::vector<char32_t> cps;
+    thread_local std::vector<char32_t> cps;
     tok::decode_utf8(s, cps, byte_pos);
     u.assign(cps.begin(), cps.end());
+    trim_scratch(cps);
   }
 };
 

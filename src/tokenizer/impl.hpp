@@ -27,6 +27,7 @@ class VocabMap {
   int64_t find(std::string_view key) const;  // -1 when absent
   size_t size() const { return count_; }
   size_t max_key_bytes() const { return max_key_; }
+  void clear();  // keeps the slots' capacity
 
  private:
   struct Slot {

@@ -49,6 +49,13 @@ void VocabMap::reserve(size_t n) {
   }
 }
 
+void VocabMap::clear() {
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+  arena_.clear();
+  count_ = 0;
+  max_key_ = 0;
+}
+
 void VocabMap::grow() { reserve(slots_.empty() ? 8 : slots_.size()); }
 
 uint64_t VocabMap::prefix_of(const char* p, size_t n) {

@@ -297,8 +297,23 @@ bool decode_utf8_at(std::string_view text, size_t i, char32_t& cp, size_t& len) 
 void decode_utf8(std::string_view text, std::vector<char32_t>& cps, std::vector<uint32_t>& byte_pos) {
   cps.clear();
   byte_pos.clear();
+  cps.reserve(text.size());
+  byte_pos.reserve(text.size() + 1);
   size_t i = 0;
   while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {  // an ASCII run, written at once
+      size_t e = i + 1;
+      while (e < text.size() && static_cast<unsigned char>(text[e]) < 0x80) ++e;
+      const size_t at = cps.size();
+      cps.resize(at + (e - i));
+      byte_pos.resize(at + (e - i));
+      for (size_t k = i; k < e; ++k) {
+        cps[at + k - i] = static_cast<unsigned char>(text[k]);
+        byte_pos[at + k - i] = static_cast<uint32_t>(k);
+      }
+      i = e;
+      continue;
+    }
     char32_t cp;
     size_t len;
     const bool ok = decode_utf8_at(text, i, cp, len);
@@ -316,28 +331,37 @@ std::u32string utf8_to_u32(std::string_view text) {
   return std::u32string(cps.begin(), cps.end());
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+void append_utf8(std::string& out, char32_t cp) { append_utf8(out, std::u32string_view(&cp, 1)); }
+
+void append_utf8(std::string& out, std::u32string_view s) {
+  size_t n = 0;
+  for (char32_t c : s) n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  const size_t at = out.size();
+  out.resize(at + n);  // then written in place
+  auto* p = reinterpret_cast<unsigned char*>(out.data() + at);
+  for (char32_t c : s) {
+    if (c < 0x80) {
+      *p++ = static_cast<unsigned char>(c);
+    } else if (c < 0x800) {
+      *p++ = static_cast<unsigned char>(0xC0 | (c >> 6));
+      *p++ = static_cast<unsigned char>(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+      *p++ = static_cast<unsigned char>(0xE0 | (c >> 12));
+      *p++ = static_cast<unsigned char>(0x80 | ((c >> 6) & 0x3F));
+      *p++ = static_cast<unsigned char>(0x80 | (c & 0x3F));
+    } else {
+      *p++ = static_cast<unsigned char>(0xF0 | (c >> 18));
+      *p++ = static_cast<unsigned char>(0x80 | ((c >> 12) & 0x3F));
+      *p++ = static_cast<unsigned char>(0x80 | ((c >> 6) & 0x3F));
+      *p++ = static_cast<unsigned char>(0x80 | (c & 0x3F));
+    }
   }
 }
 
 std::string u32_to_utf8(std::u32string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char32_t c : s) append_utf8(out, c);
+  append_utf8(out, s);
   return out;
 }
 

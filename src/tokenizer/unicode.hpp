@@ -61,6 +61,7 @@ void decode_utf8(std::string_view text, std::vector<char32_t>& cps, std::vector<
 bool decode_utf8_at(std::string_view text, size_t i, char32_t& cp, size_t& len);
 std::u32string utf8_to_u32(std::string_view text);
 void append_utf8(std::string& out, char32_t cp);
+void append_utf8(std::string& out, std::u32string_view s);
 std::string u32_to_utf8(std::u32string_view s);
 // True when text is valid UTF-8 (no surrogates, no overlongs).
 bool valid_utf8(std::string_view text);
