@@ -67,15 +67,11 @@ def import_reference(repo, commit):
     sys.path.insert(0, pkg)
     ref = importlib.import_module("jinaref.modeling_bert")
 
-    def get_extended_attention_mask(self, attention_mask, input_shape, *a, **k):  # transformers 4, 2-D, encoder
-        e = attention_mask[:, None, None, :].to(torch.float32)
-        return (1.0 - e) * torch.finfo(torch.float32).min
-
     def get_head_mask(self, head_mask, num_hidden_layers, *a, **k):
         assert head_mask is None
         return [None] * num_hidden_layers
 
-    ref.JinaBertPreTrainedModel.get_extended_attention_mask = get_extended_attention_mask
+    ref.JinaBertPreTrainedModel.get_extended_attention_mask = fg.transformers4_extended_attention_mask
     ref.JinaBertPreTrainedModel.get_head_mask = get_head_mask
     return ref, sha
 
