@@ -253,8 +253,9 @@ def encode_cases(tok, texts, max_len):
     }
 
 
-def run_cases(model, encs, type_ids, big_logits_cases=("single",)):
-    """Every output the model returns, per case; [B,S,vocab] MLM logits only for the small cases."""
+def run_cases(model, encs, type_ids, big_logits_cases=("single",), attentions=True):
+    """Every output the model returns, per case; [B,S,vocab] MLM logits only for the small cases; attentions for
+    single unless `attentions` is False (a reference that cannot return them)."""
     out = {}
     with torch.no_grad():
         for case, enc in encs.items():
@@ -263,12 +264,14 @@ def run_cases(model, encs, type_ids, big_logits_cases=("single",)):
             if type_ids:
                 tt = enc["token_type_ids"] if "token_type_ids" in enc else torch.zeros_like(enc["input_ids"])
                 out[f"{case}.token_type_ids"] = tt.numpy().astype(np.int64)
-            res = model(**enc, output_hidden_states=True, output_attentions=(case == "single"), return_dict=True)
+            res = model(**enc, output_hidden_states=True, output_attentions=attentions and case == "single",
+                        return_dict=True)
             hs = res.hidden_states
             out[f"{case}.last_hidden_state"] = hs[-1].numpy()
             if case == "single":
                 out[f"{case}.hidden_states"] = torch.stack(hs).numpy()
-                out[f"{case}.attentions"] = torch.stack(res.attentions).numpy()
+                if attentions:
+                    out[f"{case}.attentions"] = torch.stack(res.attentions).numpy()
             if getattr(res, "pooler_output", None) is not None:
                 out[f"{case}.pooler_output"] = res.pooler_output.numpy()
             for name in ("logits", "start_logits", "end_logits"):
@@ -279,6 +282,13 @@ def run_cases(model, encs, type_ids, big_logits_cases=("single",)):
                     continue
                 out[f"{case}.{name}"] = v.numpy()
     return out
+
+
+def transformers4_extended_attention_mask(self, attention_mask, input_shape, *a, **k):
+    """PreTrainedModel.get_extended_attention_mask as transformers 4 defined it for a 2-D encoder mask (5 removed
+    it; remote modeling files still call it): [B, 1, 1, S], 0 where attended, float32 min where masked."""
+    e = attention_mask[:, None, None, :].to(torch.float32)
+    return (1.0 - e) * torch.finfo(torch.float32).min
 
 
 def write_expected(d, outputs, meta):

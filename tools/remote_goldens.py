@@ -45,15 +45,11 @@ def import_reference(repo, commit, src, files, package):
 def give_back_transformers4_masks(cls, head_mask=False):
     """transformers 5 dropped ModuleUtilsMixin.get_extended_attention_mask (and get_head_mask): transformers 4's
     definitions for an encoder's 2-D mask and no head mask."""
-    def get_extended_attention_mask(self, attention_mask, input_shape, *a, **k):
-        e = attention_mask[:, None, None, :].to(torch.float32)
-        return (1.0 - e) * torch.finfo(torch.float32).min
-
     def get_head_mask(self, mask, num_hidden_layers, *a, **k):
         assert mask is None
         return [None] * num_hidden_layers
 
-    cls.get_extended_attention_mask = get_extended_attention_mask
+    cls.get_extended_attention_mask = fg.transformers4_extended_attention_mask
     if head_mask:
         cls.get_head_mask = get_head_mask
 

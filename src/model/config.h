@@ -2,6 +2,7 @@
 // hyperparameters every family maps onto (its entry in model/families/ reads its own names).
 #pragma once
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,12 +36,20 @@ struct EncoderConfig : io::CommonConfig {
   bool rotary_interleaved = false;
   double rotary_ntk_factor = 0;          // NomicBERT's dynamic NTK (rotary_scaling_factor); 0 = none
   int64_t rotary_trained_positions = 0;  // the NTK scaling starts past this padded length
+  // GTE-v1.5's (model_type "new") fixed NTK, rope_scaling {"type": "ntk", ...}: frequencies from
+  // ops::ntk_frequencies at every position; 0 = none. mixed_b: its "mixed_b", when given.
+  double rotary_fixed_ntk_factor = 0;
+  std::optional<double> rotary_ntk_mixed_b;
   bool qkv_fused = false;  // QKV stored as one [3·hidden, hidden] weight (slot attention.self.qkv)
   bool glu = false;        // gated MLP: act(gate) · up, gate in slot intermediate.gate, up in intermediate.dense
   bool glu_fused_up_gate = false;  // ... or both in one stored [2I, hidden] weight [up | gate] (slot intermediate.up_gate)
   bool glu_fused_gate_up = false;  // ... or [gate | up], ops::glu's own order (slot intermediate.gate_up: JinaBERT)
   bool alibi = false;  // JinaBERT: ALiBi (ops/alibi.h) on the attention scores instead of a position table
   bool attn_linear_bias = true, mlp_in_bias = true, mlp_out_bias = true, mlm_bias = true;
+  bool layer_rms_norm = false;  // GTE-v1.5's layer_norm_type "rms_norm": each layer's two norms are RMSNorm (weight only)
+  // GTE-v1.5's logn_attention_scale (without logn_attention_clip1): each text's queries (after rotary) times
+  // log(its length) / log(max_position_embeddings), in float32.
+  bool logn_attention_scale = false;
 
   // Pre-norm rotary encoders (ModernBERT, model/modernbert.h); the encoder ignores them.
   double global_rope_theta = 160000.0, local_rope_theta = 10000.0;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <span>
 #include <string>
 #include <utility>
@@ -31,7 +32,8 @@ namespace bertcpp::model {
 namespace {
 
 struct LayerNormWeights {
-  Tensor gamma, beta;
+  Tensor gamma, beta;  // beta undefined: no bias
+  bool rms = false;    // RMSNorm (gamma only)
 };
 
 // Int8 smoothing input: an estimate of max |y_j| over the tokens of a LayerNorm's output
@@ -41,7 +43,7 @@ Tensor layer_norm_absmax(const LayerNormWeights& ln) {
   const int64_t n = ln.gamma.numel();
   Tensor a = Tensor::empty(DType::F32, {n});
   for (int64_t j = 0; j < n; ++j)
-    a.data<float>()[j] = 4.0f * std::fabs(ln.gamma.data<float>()[j]) + std::fabs(ln.beta.data<float>()[j]);
+    a.data<float>()[j] = 4.0f * std::fabs(ln.gamma.data<float>()[j]) + (ln.beta.defined() ? std::fabs(ln.beta.data<float>()[j]) : 0.0f);
   return a;
 }
 
@@ -101,7 +103,8 @@ ops::Linear linear(const Weights& w, const std::string& slot, ops::Activation ac
   return ops::Linear(w.get(slot + ".weight"), w.has(bias) ? w.get(bias) : Tensor(), act, gemm, input_absmax);
 }
 
-LayerNormWeights layer_norm_weights(const Weights& w, const std::string& slot) {
+LayerNormWeights layer_norm_weights(const Weights& w, const std::string& slot, bool rms = false) {
+  if (rms) return {w.get(slot + ".weight"), Tensor(), true};
   return {w.get(slot + ".weight"), w.get(slot + ".bias")};
 }
 
@@ -220,7 +223,8 @@ struct Encoder::Impl {
   ops::Linear nsp, discriminator_dense, discriminator_out, token_classifier, qa_outputs;
 
   void layer_norm(float* x, const float* residual, int64_t rows, int64_t cols, const LayerNormWeights& ln) const {
-    ops::layer_norm(x, residual, rows, cols, ln.gamma.data<float>(), ln.beta.data<float>(), config.layer_norm_eps, x);
+    if (ln.rms) ops::rms_norm(x, residual, rows, cols, ln.gamma.data<float>(), config.layer_norm_eps, x);
+    else ops::layer_norm(x, residual, rows, cols, ln.gamma.data<float>(), ln.beta.data<float>(), config.layer_norm_eps, x);
   }
   Tensor embeddings(const Input& in) const;
   Tensor position_ids(const Input& in) const;
@@ -251,6 +255,11 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
   impl->word_embeddings = w.get("embeddings.word_embeddings.weight");
   if (cfg.has_position_table()) impl->position_embeddings = w.get("embeddings.position_embeddings.weight");
   else if (cfg.alibi) impl->alibi_slopes = ops::alibi_slopes(cfg.num_attention_heads);
+  else if (cfg.rotary_fixed_ntk_factor > 0)
+    impl->rope = ops::rotary_table(cfg.max_position_embeddings,
+                                   ops::ntk_frequencies(cfg.rotary_dim, cfg.rotary_theta, cfg.rotary_fixed_ntk_factor,
+                                                        cfg.rotary_ntk_mixed_b ? &*cfg.rotary_ntk_mixed_b : nullptr),
+                                   cfg.rotary_interleaved);
   else impl->rope = ops::rotary_table(cfg.max_position_embeddings, cfg.rotary_dim, cfg.rotary_theta, cfg.rotary_interleaved);
   if (cfg.type_vocab_size > 0) impl->token_type_embeddings = w.get("embeddings.token_type_embeddings.weight");
   impl->embeddings_ln = layer_norm_weights(w, "embeddings.LayerNorm");
@@ -264,14 +273,14 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
     layer.qkv = cfg.qkv_fused ? linear(w, p + "attention.self.qkv", ops::Activation::Identity, gemm)
                               : stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, gemm);
     layer.attn_out = linear(w, p + "attention.output.dense", ops::Activation::Identity, gemm);
-    layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm");
+    layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm", cfg.layer_rms_norm);
     const Tensor absmax = smooth ? layer_norm_absmax(layer.attn_ln) : Tensor();
     if (cfg.glu_fused_up_gate) layer.intermediate = gate_first_linear(w, p + "intermediate.up_gate", gemm, absmax);
     else if (cfg.glu_fused_gate_up) layer.intermediate = linear(w, p + "intermediate.gate_up", ops::Activation::Identity, gemm, absmax);
     else if (cfg.glu) layer.intermediate = stacked_linear(w, {p + "intermediate.gate", p + "intermediate.dense"}, gemm, absmax);
     else layer.intermediate = linear(w, p + "intermediate.dense", cfg.hidden_act, gemm, absmax);
     layer.output = linear(w, p + "output.dense", ops::Activation::Identity, gemm);
-    layer.out_ln = layer_norm_weights(w, p + "output.LayerNorm");
+    layer.out_ln = layer_norm_weights(w, p + "output.LayerNorm", cfg.layer_rms_norm);
     impl->layers.push_back(std::move(layer));
     // Its weights are packed now: drop the file's pages from RSS (forward re-reads the rest on demand).
     for (const auto& [name, t] : w.tensors)
@@ -425,6 +434,15 @@ Output Encoder::forward(const Input& input, const Request& request) const {
                                                         cfg.rotary_trained_positions),
                                  cfg.rotary_interleaved);
   const ops::RotaryTable& rope = ntk ? ntk_rope : m.rope;
+  // GTE-v1.5's logn attention scale: log(real tokens) / log(max_position_embeddings) per text, float32.
+  std::vector<float> logn(static_cast<size_t>(cfg.logn_attention_scale ? B : 0));
+  for (int64_t b = 0; b < static_cast<int64_t>(logn.size()); ++b) {
+    int64_t len = S;
+    if (input.attention_mask.defined()) len = std::accumulate(input.attention_mask.data<int64_t>() + b * S,
+                                                              input.attention_mask.data<int64_t>() + (b + 1) * S, int64_t{0});
+    logn[static_cast<size_t>(b)] = static_cast<float>(std::log(static_cast<double>(len))) /
+                                   static_cast<float>(std::log(static_cast<double>(cfg.max_position_embeddings)));
+  }
 
   // The packed batch: when every text is right-padded and no per-layer outputs are requested,
   // the encoder runs on the real tokens only, [N, H] (text b's rows start at off[b]); the result
@@ -552,6 +570,11 @@ Output Encoder::forward(const Input& input, const Request& request) const {
         for (int64_t b = sl.b0; b < sl.b1; ++b)
           ops::rotary(rope, qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H, seqs[static_cast<size_t>(b)].rows,
                       3 * H, 2 * heads, 0, d);
+      for (int64_t b = sl.b0; b < static_cast<int64_t>(logn.size()) && b < sl.b1; ++b) {  // queries only
+        float* q = qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H;
+        for (int64_t r = 0; r < seqs[static_cast<size_t>(b)].rows; ++r)
+          for (int64_t c = 0; c < H; ++c) q[r * 3 * H + c] *= logn[static_cast<size_t>(b)];
+      }
       ops::attention(ashape, slab_seqs);
       if (fused) {
         NormQuantize attn_ln{&layer.attn_ln, cfg.layer_norm_eps, x, H, &layer.intermediate, qa, sa};

@@ -4,7 +4,7 @@
 namespace bertcpp::model {
 
 namespace families {
-extern const Family bert, roberta, distilbert, electra, mpnet, modernbert, nomic_bert, gte, jina_bert;
+extern const Family bert, roberta, distilbert, electra, mpnet, modernbert, nomic_bert, gte, gte_new, jina_bert;
 }  // namespace families
 
 namespace {
@@ -17,6 +17,7 @@ const Family* const kFamilies[] = {
     &families::modernbert,
     &families::nomic_bert,
     &families::gte,
+    &families::gte_new,
     &families::jina_bert,
 };
 }  // namespace

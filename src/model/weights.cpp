@@ -25,9 +25,9 @@ struct Table {
     wants.push_back({slot + ".weight", {out, in}, part});
     if (bias) wants.push_back({slot + ".bias", {out}, part});
   }
-  void layer_norm(const std::string& slot, int64_t n, Part part = Part::Base) {
+  void layer_norm(const std::string& slot, int64_t n, Part part = Part::Base, bool bias = true) {
     wants.push_back({slot + ".weight", {n}, part});
-    wants.push_back({slot + ".bias", {n}, part});
+    if (bias) wants.push_back({slot + ".bias", {n}, part});
   }
   void tensor(const std::string& slot, Shape shape, Part part = Part::Base) { wants.push_back({slot, std::move(shape), part}); }
 };
@@ -66,7 +66,7 @@ Table slot_table(const EncoderConfig& c, HeadKind head) {
       t.linear(p + "attention.self.value", H, H, Part::Base, ab);
     }
     t.linear(p + "attention.output.dense", H, H, Part::Base, ab);
-    t.layer_norm(p + "attention.output.LayerNorm", H);
+    t.layer_norm(p + "attention.output.LayerNorm", H, Part::Base, !c.layer_rms_norm);
     if (c.glu_fused_up_gate || c.glu_fused_gate_up) {
       t.linear(p + (c.glu_fused_up_gate ? "intermediate.up_gate" : "intermediate.gate_up"), 2 * I, H, Part::Base, c.mlp_in_bias);
     } else {
@@ -74,7 +74,7 @@ Table slot_table(const EncoderConfig& c, HeadKind head) {
       if (c.glu) t.linear(p + "intermediate.gate", I, H, Part::Base, c.mlp_in_bias);
     }
     t.linear(p + "output.dense", H, I, Part::Base, c.mlp_out_bias);
-    t.layer_norm(p + "output.LayerNorm", H);
+    t.layer_norm(p + "output.LayerNorm", H, Part::Base, !c.layer_rms_norm);
   }
   t.linear("pooler.dense", H, H, Part::Optional);
   switch (head) {

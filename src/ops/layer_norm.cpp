@@ -51,7 +51,29 @@ void layer_norm_row(const float* xr, const float* rr, int64_t cols, const float*
     for (int64_t c = 0; c < cols; ++c) yr[c] = (yr[c] - m) * rstd * gamma[c];
   }
 }
+
+BERTCPP_MULTIVERSION
+void rms_norm_row(const float* xr, const float* rr, int64_t cols, const float* gamma, double eps, float* yr) {
+  double sq = 0.0;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t c = 0; c < cols; ++c) {
+    const float v = rr ? xr[c] + rr[c] : xr[c];
+    yr[c] = v;
+    sq += static_cast<double>(v) * static_cast<double>(v);
+  }
+  const float r = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(cols) + eps));
+#pragma omp simd
+  for (int64_t c = 0; c < cols; ++c) yr[c] = gamma[c] * (yr[c] * r);
+}
 }  // namespace
+
+void rms_norm(const float* x, const float* residual, int64_t rows, int64_t cols, const float* gamma, double eps,
+              float* y) {
+  if (rows <= 0 || cols <= 0) return;
+#pragma omp parallel for schedule(static) if (rows * cols >= 16384)
+  for (int64_t r = 0; r < rows; ++r)
+    rms_norm_row(x + r * cols, residual ? residual + r * cols : nullptr, cols, gamma, eps, y + r * cols);
+}
 
 void layer_norm(const float* x, const float* residual, int64_t rows, int64_t cols, const float* gamma,
                 const float* beta, double eps, float* y) {

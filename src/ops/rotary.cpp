@@ -8,24 +8,57 @@
 
 namespace bertcpp::ops {
 
+std::vector<float> rotary_frequencies(int64_t head_dim, double theta) {
+  if (head_dim <= 0 || head_dim % 2 != 0 || !(theta > 0))
+    throw invalid_argument("rotary_table: head_dim " + std::to_string(head_dim) + " must be even and positive, theta " +
+                           std::to_string(theta) + " > 0");
+  // inv_freq = 1 / base ** (arange(0, d, 2).float() / d), every step rounded to float32 as torch.
+  std::vector<float> inv(static_cast<size_t>(head_dim / 2));
+  const float base = static_cast<float>(theta);
+  for (size_t i = 0; i < inv.size(); ++i) {
+    const float e = static_cast<float>(2 * i) / static_cast<float>(head_dim);
+    inv[i] = 1.0f / static_cast<float>(std::pow(static_cast<double>(base), static_cast<double>(e)));
+  }
+  return inv;
+}
+
+std::vector<float> ntk_frequencies(int64_t head_dim, double theta, double factor, const double* mixed_b) {
+  if (!(factor > 0)) throw invalid_argument("ntk_frequencies: factor " + std::to_string(factor) + " must be > 0");
+  const double d = static_cast<double>(head_dim);
+  if (!mixed_b) {  // inv_freq / factor ** (2 / dim): the Python float rounded to float32 by the division
+    std::vector<float> inv = rotary_frequencies(head_dim, theta * factor);
+    const float s = static_cast<float>(std::pow(factor, 2.0 / d));
+    for (float& f : inv) f /= s;
+    return inv;
+  }
+  std::vector<float> inv = rotary_frequencies(head_dim, theta);
+  // a = tensor(factor).log() / (dim / 2) ** b; lambda_m = (a · m.float() ** b).exp(), m = 1 .. d/2 — float32.
+  const float a = static_cast<float>(std::log(static_cast<double>(static_cast<float>(factor)))) /
+                  static_cast<float>(std::pow(d / 2, *mixed_b));
+  const float b = static_cast<float>(*mixed_b);
+  for (size_t i = 0; i < inv.size(); ++i) {
+    const float mb = static_cast<float>(std::pow(static_cast<double>(i + 1), static_cast<double>(b)));
+    inv[i] /= static_cast<float>(std::exp(static_cast<double>(a * mb)));
+  }
+  return inv;
+}
+
 RotaryTable rotary_table(int64_t positions, int64_t head_dim, double theta, bool interleaved) {
-  if (head_dim <= 0 || head_dim % 2 != 0 || positions < 0 || !(theta > 0))
-    throw invalid_argument("rotary_table: head_dim " + std::to_string(head_dim) + " must be even and positive, positions " +
-                           std::to_string(positions) + " >= 0, theta " + std::to_string(theta) + " > 0");
-  const int64_t half = head_dim / 2;
+  if (positions < 0) throw invalid_argument("rotary_table: positions " + std::to_string(positions) + " must be >= 0");
+  return rotary_table(positions, rotary_frequencies(head_dim, theta), interleaved);
+}
+
+RotaryTable rotary_table(int64_t positions, const std::vector<float>& inv, bool interleaved) {
+  const int64_t half = static_cast<int64_t>(inv.size());
+  if (half <= 0 || positions < 0)
+    throw invalid_argument("rotary_table: " + std::to_string(half) + " frequencies and " + std::to_string(positions) +
+                           " positions: need > 0 and >= 0");
   RotaryTable t;
   t.positions = positions;
-  t.head_dim = head_dim;
+  t.head_dim = 2 * half;
   t.interleaved = interleaved;
   t.cos.resize(static_cast<size_t>(positions * half));
   t.sin.resize(t.cos.size());
-  // inv_freq = 1 / base ** (arange(0, d, 2).float() / d), every step rounded to float32 as torch.
-  std::vector<float> inv(static_cast<size_t>(half));
-  const float base = static_cast<float>(theta);
-  for (int64_t i = 0; i < half; ++i) {
-    const float e = static_cast<float>(2 * i) / static_cast<float>(head_dim);
-    inv[static_cast<size_t>(i)] = 1.0f / static_cast<float>(std::pow(static_cast<double>(base), static_cast<double>(e)));
-  }
   for (int64_t p = 0; p < positions; ++p)
     for (int64_t i = 0; i < half; ++i) {
       const float f = static_cast<float>(p) * inv[static_cast<size_t>(i)];

@@ -19,6 +19,16 @@ struct RotaryTable {
 };
 // Throws InvalidArgument unless head_dim is even and positive, positions ≥ 0 and θ > 0.
 RotaryTable rotary_table(int64_t positions, int64_t head_dim, double theta, bool interleaved = false);
+// The same from given frequencies f_i, [head_dim / 2] (head_dim = 2·size).
+RotaryTable rotary_table(int64_t positions, const std::vector<float>& inv_freq, bool interleaved = false);
+// f_i = 1 / θ^(2i/d), i < d/2, in float32 as torch (what rotary_table(positions, d, θ) uses).
+std::vector<float> rotary_frequencies(int64_t head_dim, double theta);
+
+// GTE-v1.5's (Alibaba-NLP/new-impl) fixed NTK scaling, rope_scaling {"type": "ntk", "factor": k[, "mixed_b": b]},
+// applied at every position: without b, f_i = rotary_frequencies(d, θ·k)_i / k^(2/d); with b,
+// f_i = rotary_frequencies(d, θ)_i / exp(a·(i+1)^b), a = ln k / (d/2)^b — each in float32 as the reference.
+// Throws InvalidArgument unless d is even and positive, θ > 0, k > 0.
+std::vector<float> ntk_frequencies(int64_t head_dim, double theta, double factor, const double* mixed_b);
 
 // NomicBERT's dynamic NTK scaling: past `trained` positions the base grows with the sequence length,
 // θ' = θ·(factor·seq_len / trained − (factor − 1))^(d / (d − 2)) (in double, as the reference's Python

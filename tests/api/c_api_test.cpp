@@ -151,7 +151,7 @@ TEST(CApi, FamiliesEmbed) {
   std::vector<float> e(32);
   EXPECT_EQ(bertcpp_embed(m, one, 1, BERTCPP_POOLING_CLS, 0, e.data(), e.size()), BERTCPP_OK) << bertcpp_last_error();
   bertcpp_model_free(m);
-  for (const char* name : {"tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-jina-bert"}) {
+  for (const char* name : {"tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-gte-new", "tiny-jina-bert"}) {
     SCOPED_TRACE(name);
     ASSERT_EQ(bertcpp_model_load(dir(name).c_str(), nullptr, &m), BERTCPP_OK) << bertcpp_last_error();
     const bertcpp::apitest::Golden gr(name);

@@ -113,7 +113,8 @@ TEST(CliEmbed, DenseModulesAndPromptsAsSentenceTransformers) {
 // The rotary families through `bertcpp embed`: the golden's batch texts, mean-pooled, equal the
 // mean over real tokens of transformers' last_hidden_state (the golden) within 1e-4.
 TEST(CliEmbed, RotaryFamiliesEqualTheGolden) {
-  for (const char* name : {"tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-jina-bert"}) {
+  for (const char* name : {"tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-gte-new", "tiny-gte-new-mixed",
+                           "tiny-jina-bert"}) {
     SCOPED_TRACE(name);
     const bertcpp::apitest::Golden g(name);
     const std::vector<std::string> texts = g.texts("batch");

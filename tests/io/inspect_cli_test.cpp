@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "builders.h"
 
@@ -74,14 +75,16 @@ TEST_F(InspectCli, GoldenModelJson) {
 // The rotary families (their own weight names and config fields) inspect with their family named
 // and their weights checked against config.json.
 TEST_F(InspectCli, RotaryFamiliesAreNamedAndChecked) {
-  for (const auto& [name, family] : {std::pair{"tiny-modernbert", "modernbert"}, std::pair{"tiny-nomic-bert", "nomic_bert"},
-                                     std::pair{"tiny-gte", "gte"}, std::pair{"tiny-jina-bert", "jina_bert"}}) {
+  for (const auto& [name, family, model_type] :
+       {std::tuple{"tiny-modernbert", "modernbert", "modernbert"}, std::tuple{"tiny-nomic-bert", "nomic_bert", "nomic_bert"},
+        std::tuple{"tiny-gte", "gte", "gte"}, std::tuple{"tiny-gte-new", "gte_new", "new"},
+        std::tuple{"tiny-jina-bert", "jina_bert", "jina_bert"}}) {
     SCOPED_TRACE(name);
     CliRun r = run_cli("inspect --json " + kModels + name, dir_);
     ASSERT_EQ(r.code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["config"]["family"], family);
-    EXPECT_EQ(j["config"]["model_type"], family);
+    EXPECT_EQ(j["config"]["model_type"], model_type);
     EXPECT_EQ(j["config"]["hidden_size"], 32);
     EXPECT_EQ(j["weights_check"].get<std::string>().rfind("ok (", 0), 0u) << j["weights_check"];
     CliRun t = run_cli("inspect " + kModels + name, dir_);

@@ -42,7 +42,7 @@ std::filesystem::path temp_file(const std::string& name) {
 
 TEST(CliForward, EveryModelAndCaseMatchesGoldens) {
   for (const char* name : {"tiny-bert", "tiny-bert-pretraining-f16", "tiny-bert-classifier-bf16", "tiny-modernbert",
-                           "tiny-nomic-bert", "tiny-gte", "tiny-jina-bert"}) {
+                           "tiny-nomic-bert", "tiny-gte", "tiny-gte-new", "tiny-gte-new-classifier", "tiny-jina-bert"}) {
     const auto dir = bertcpp::testing::model_dir(name);
     const Golden g(dir);
     for (const char* c : {"single", "batch", "pair", "long"}) {

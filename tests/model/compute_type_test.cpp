@@ -40,7 +40,7 @@ double masked_cosine(const Tensor& a, const Tensor& b, const Tensor& mask) {
 }  // namespace
 
 TEST(ComputeType, Bf16LastHiddenStateCosineVsF32) {
-  for (const char* name : {"tiny-bert", "tiny-bert-pretraining-f16", "tiny-bert-classifier-bf16", "tiny-roberta", "tiny-xlm-roberta", "tiny-distilbert", "tiny-electra", "tiny-mpnet", "tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-jina-bert"}) {
+  for (const char* name : {"tiny-bert", "tiny-bert-pretraining-f16", "tiny-bert-classifier-bf16", "tiny-roberta", "tiny-xlm-roberta", "tiny-distilbert", "tiny-electra", "tiny-mpnet", "tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-gte-new", "tiny-jina-bert"}) {
     SCOPED_TRACE(name);
     const auto dir = bertcpp::testing::model_dir(name);
     model::Options bf16;
@@ -144,7 +144,7 @@ std::unique_ptr<model::Network> load_int8(const std::filesystem::path& dir) {
 }  // namespace
 
 TEST(ComputeType, Int8PooledEmbeddingsCosineVsF32) {
-  for (const char* name : {"tiny-bert", "tiny-bert-pretraining-f16", "tiny-bert-classifier-bf16", "tiny-roberta", "tiny-xlm-roberta", "tiny-distilbert", "tiny-electra", "tiny-mpnet", "tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-jina-bert"}) {
+  for (const char* name : {"tiny-bert", "tiny-bert-pretraining-f16", "tiny-bert-classifier-bf16", "tiny-roberta", "tiny-xlm-roberta", "tiny-distilbert", "tiny-electra", "tiny-mpnet", "tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-gte-new", "tiny-jina-bert"}) {
     SCOPED_TRACE(name);
     const auto dir = bertcpp::testing::model_dir(name);
     auto low = load_int8(dir);

@@ -159,6 +159,78 @@ TEST(Config, FamiliesMapTheirFields) {
   EXPECT_NE(msg.find("pad_token_id"), std::string::npos);
 }
 
+// model_type "new" (GTE-v1.5's remote code, Alibaba-NLP/new-impl): NewConfig's defaults and fields.
+TEST(Config, GteNewReadsNewConfig) {
+  const EncoderConfig d = parse_config(R"({"model_type": "new"})", "c");
+  EXPECT_EQ(find_family(d.model_type)->name, "gte_new");
+  EXPECT_EQ(d.vocab_size, 30528);
+  EXPECT_EQ(d.max_position_embeddings, 2048);
+  EXPECT_EQ(d.type_vocab_size, 1);
+  EXPECT_EQ(d.rotary_dim, 64);
+  EXPECT_DOUBLE_EQ(d.rotary_theta, 10000.0);
+  EXPECT_EQ(d.rotary_fixed_ntk_factor, 0.0);
+  EXPECT_TRUE(d.qkv_fused);
+  EXPECT_TRUE(d.glu_fused_up_gate);
+  EXPECT_FALSE(d.layer_rms_norm);
+  EXPECT_FALSE(d.logn_attention_scale);
+  // gte-base-en-v1.5's config (numerically irrelevant xformers switches on).
+  const EncoderConfig b = parse_config(R"({"model_type": "new", "hidden_size": 768, "num_attention_heads": 12,
+      "max_position_embeddings": 8192, "type_vocab_size": 0, "rope_theta": 500000, "rope_scaling": {"factor": 2.0, "type": "ntk"},
+      "pack_qkv": true, "unpad_inputs": true, "use_memory_efficient_attention": true, "layer_norm_type": "layer_norm"})", "c");
+  EXPECT_EQ(b.type_vocab_size, 0);
+  EXPECT_DOUBLE_EQ(b.rotary_theta, 500000.0);
+  EXPECT_DOUBLE_EQ(b.rotary_fixed_ntk_factor, 2.0);
+  EXPECT_FALSE(b.rotary_ntk_mixed_b.has_value());
+  const EncoderConfig m = parse_config(R"({"model_type": "new", "rope_scaling": {"type": "ntk", "factor": 4, "mixed_b": 0.5},
+      "layer_norm_type": "rms_norm", "pack_qkv": false, "logn_attention_scale": true})", "c");
+  EXPECT_DOUBLE_EQ(m.rotary_ntk_mixed_b.value(), 0.5);
+  EXPECT_TRUE(m.layer_rms_norm);
+  EXPECT_FALSE(m.qkv_fused);
+  EXPECT_TRUE(m.logn_attention_scale);
+  // clip1: max(log n / log max_position_embeddings, 1) is 1 for inputs up to max_position_embeddings.
+  EXPECT_FALSE(parse_config(R"({"model_type": "new", "logn_attention_scale": true, "logn_attention_clip1": true})", "c")
+                   .logn_attention_scale);
+  // factor <= 1: new-impl's cache is not longer than max_position_embeddings, nothing is rescaled.
+  EXPECT_EQ(parse_config(R"({"model_type": "new", "rope_scaling": {"type": "ntk", "factor": 1.0}})", "c").rotary_fixed_ntk_factor, 0.0);
+  const EncoderConfig a = parse_config(R"({"model_type": "new", "position_embedding_type": "absolute"})", "c");
+  EXPECT_EQ(a.rotary_dim, 0);
+  EXPECT_TRUE(a.has_position_table());
+  const Family& f = *find_family("new");
+  EXPECT_EQ(f.prefix, "new");
+  EXPECT_TRUE(f.mlm_act_is_hidden_act);
+  EXPECT_FALSE(find_family("gte")->mlm_act_is_hidden_act);
+  EXPECT_EQ(head_from_architectures(f, {"NewForQuestionAnswering"}), HeadKind::QuestionAnswering);
+  EXPECT_EQ(head_from_architectures(f, {"NewForTokenClassification"}), HeadKind::TokenClassification);
+  EXPECT_EQ(head_from_architectures(f, {"NewForMaskedLM"}), HeadKind::MaskedLM);
+  EXPECT_EQ(head_from_architectures(f, {"NewForSequenceClassification"}), HeadKind::SequenceClassification);
+}
+
+TEST(Config, GteNewRefusesWhatItCannotRunNamingTheField) {
+  struct Case {
+    const char* json;
+    ErrorKind kind;
+    const char* says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"model_type": "new", "position_embedding_type": "alibi"})", ErrorKind::Unsupported, "position_embedding_type \"alibi\""},
+           {R"({"model_type": "new", "rope_scaling": {"type": "linear", "factor": 2}})", ErrorKind::Unsupported, "rope_scaling.type \"linear\""},
+           {R"({"model_type": "new", "rope_scaling": {"type": "dynamic", "factor": 2}})", ErrorKind::Unsupported, "\"dynamic\""},
+           {R"({"model_type": "new", "rope_scaling": {"type": "ntk"}})", ErrorKind::InvalidFile, "factor"},
+           {R"({"model_type": "new", "rope_scaling": {"type": "ntk", "factor": 0}})", ErrorKind::InvalidFile, "factor"},
+           {R"({"model_type": "new", "rope_scaling": 2})", ErrorKind::InvalidFile, "rope_scaling"},
+           {R"({"model_type": "new", "rope_theta": 0})", ErrorKind::InvalidFile, "rope_theta"},
+           {R"({"model_type": "new", "layer_norm_type": "scale_norm"})", ErrorKind::Unsupported, "layer_norm_type \"scale_norm\""},
+           {R"({"model_type": "new", "pack_qkv": "yes"})", ErrorKind::InvalidFile, "pack_qkv"},
+           {R"({"model_type": "new", "logn_attention_scale": 1})", ErrorKind::InvalidFile, "logn_attention_scale"},
+           {R"({"model_type": "new", "type_vocab_size": -1})", ErrorKind::InvalidFile, "type_vocab_size"},
+           {R"({"model_type": "new", "hidden_size": 36, "num_attention_heads": 4})", ErrorKind::InvalidFile, "rotary"},
+       }) {
+    std::string msg;
+    EXPECT_EQ(kind_of(c.json, &msg), c.kind) << c.json << ": " << msg;
+    EXPECT_NE(msg.find(c.says), std::string::npos) << c.json << ": " << msg;
+  }
+}
+
 TEST(Config, HeadFromArchitecturesPerFamily) {
   const Family& bert = *find_family("bert");
   const Family& electra = *find_family("electra");

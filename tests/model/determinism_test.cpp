@@ -75,7 +75,7 @@ TEST(Determinism, LinearRowsDoNotDependOnRowCountOrThreads) {
 
 TEST(Determinism, ModelOutputIsBitwiseStableAcrossThreadsAndBatches) {
   for (const char* name : {"tiny-bert", "tiny-bert-pretraining-f16", "tiny-roberta", "tiny-distilbert", "tiny-electra", "tiny-mpnet",
-                           "tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-jina-bert"}) {
+                           "tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-gte-new", "tiny-jina-bert"}) {
     SCOPED_TRACE(name);
     const auto dir = bertcpp::testing::model_dir(name);
     const bertcpp::testing::Golden g(dir);

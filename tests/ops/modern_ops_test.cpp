@@ -101,6 +101,34 @@ TEST(Rotary, DynamicNtkTheta) {
   EXPECT_THROW(ops::dynamic_ntk_theta(1000.0, 2, 2.0, 10, 5), Error);
 }
 
+// GTE-v1.5's fixed NTK (new-impl's NTKScalingRotaryEmbedding) against its formulas in double.
+TEST(Rotary, FixedAndMixedNtkFrequencies) {
+  const int64_t d = 16;
+  const double theta = 500000.0, k = 2.0, b = 0.75;
+  const auto plain = ops::rotary_frequencies(d, theta);
+  const auto fixed = ops::ntk_frequencies(d, theta, k, nullptr);
+  const auto mixed = ops::ntk_frequencies(d, theta, k, &b);
+  ASSERT_EQ(fixed.size(), 8u);
+  ASSERT_EQ(mixed.size(), 8u);
+  const double a = std::log(k) / std::pow(d / 2.0, b);
+  for (int64_t i = 0; i < d / 2; ++i) {
+    const double e = 2.0 * double(i) / double(d);
+    EXPECT_NEAR(plain[i], 1.0 / std::pow(theta, e), 1e-6 / std::pow(theta, e)) << i;
+    const double f = 1.0 / std::pow(theta * k, e) / std::pow(k, 2.0 / double(d));  // base θ·k, then / k^(2/d)
+    EXPECT_NEAR(fixed[i], f, 1e-6 * f) << i;
+    const double m = 1.0 / std::pow(theta, e) / std::exp(a * std::pow(double(i + 1), b));  // base θ, / λ_m
+    EXPECT_NEAR(mixed[i], m, 1e-6 * m) << i;
+  }
+  EXPECT_LT(fixed[7], plain[7]);  // both slow the rotation down
+  EXPECT_NEAR(mixed[7], plain[7] / k, 1e-6 * plain[7]);  // λ at m = d/2 is the factor itself
+  // The table from frequencies is the θ table when given θ's.
+  const auto t1 = ops::rotary_table(5, d, theta), t2 = ops::rotary_table(5, plain);
+  EXPECT_EQ(t1.cos, t2.cos);
+  EXPECT_EQ(t1.sin, t2.sin);
+  EXPECT_THROW(ops::ntk_frequencies(d, theta, 0.0, nullptr), Error);
+  EXPECT_THROW(ops::rotary_table(5, std::vector<float>{}), Error);
+}
+
 TEST(Glu, GegluAndSwigluMatchDoubleReference) {
   const int64_t rows = 37, n = 48;
   const auto in = random_vec(static_cast<size_t>(rows * 2 * n), 5, -4.0f, 4.0f);

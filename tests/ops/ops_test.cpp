@@ -259,6 +259,33 @@ TEST(LayerNorm, MatchesDoubleReferenceWithAndWithoutResidual) {
   EXPECT_EQ(max_abs_diff(x, y), 0.0);
 }
 
+TEST(RmsNorm, MatchesDoubleReferenceWithAndWithoutResidual) {
+  const int64_t rows = 9, cols = 48;
+  auto x = random_vec(rows * cols, 23, -3.0f, 5.0f);
+  const auto r = random_vec(rows * cols, 24);
+  const auto g = random_vec(cols, 25, 0.5f, 1.5f);
+  for (double eps : {1e-6, 1e-5}) {
+    for (bool with_res : {false, true}) {
+      std::vector<float> y(x.size());
+      ops::rms_norm(x.data(), with_res ? r.data() : nullptr, rows, cols, g.data(), eps, y.data());
+      std::vector<double> ref(x.size());
+      for (int64_t i = 0; i < rows; ++i) {
+        double ms = 0;
+        std::vector<double> v(cols);
+        for (int64_t c = 0; c < cols; ++c) v[c] = double(float(x[i * cols + c] + (with_res ? r[i * cols + c] : 0.0f)));
+        for (double e : v) ms += e * e;
+        ms /= cols;
+        for (int64_t c = 0; c < cols; ++c) ref[i * cols + c] = g[c] * v[c] / std::sqrt(ms + eps);  // no mean, no bias
+      }
+      EXPECT_LT(max_abs_diff(y, ref), 2e-6) << eps << " " << with_res;
+    }
+  }
+  std::vector<float> y(x.size());  // in place (y aliases x)
+  ops::rms_norm(x.data(), r.data(), rows, cols, g.data(), 1e-6, y.data());
+  ops::rms_norm(x.data(), r.data(), rows, cols, g.data(), 1e-6, x.data());
+  EXPECT_EQ(max_abs_diff(x, y), 0.0);
+}
+
 TEST(Softmax, MatchesReferenceAndSurvivesLargeValues) {
   const int64_t rows = 4, cols = 17;
   auto x = random_vec(rows * cols, 17, -30.0f, 30.0f);

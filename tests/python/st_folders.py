@@ -1,6 +1,6 @@
 """sentence-transformers folders built around tests/data/models/tiny-bert (weights and vocabulary
 copied: bertcpp refuses links that leave a model folder): shared by the tests and by tools/make_st_expected.py, which runs the real library on
-the very same folders. ROTARY_VARIANTS do the same around the NomicBERT and GTE goldens
+the very same folders. ROTARY_VARIANTS do the same around the NomicBERT, GTE and JinaBERT goldens
 (tools/make_st_rotary_expected.py)."""
 import json
 import os
@@ -34,6 +34,14 @@ ROTARY_VARIANTS = {
     "gte-cls-normalize-prompts": ("tiny-gte", "cls", True, {
         "prompts": {"query": "Represent this sentence for searching relevant passages: ", "document": ""},
         "default_prompt_name": "query"}),
+    # gte-base-en-v1.5 as the hub ships it (model_type "new", new-impl's remote code): the same ST configuration.
+    "gte-new-cls-normalize-prompts": ("tiny-gte-new", "cls", True, {
+        "prompts": {"query": "Represent this sentence for searching relevant passages: ", "document": ""},
+        "default_prompt_name": "query"}),
+    # jina-embeddings-v2: mean pooling, Normalize; retrieval prefixes as prompts, none by default.
+    "jina-mean-normalize-prompts": ("tiny-jina-bert", "mean", True, {
+        "prompts": {"query": "Represent the query for retrieving evidence documents: ", "document": ""},
+        "default_prompt_name": None}),
 }
 _ROTARY_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
 

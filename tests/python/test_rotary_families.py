@@ -1,6 +1,7 @@
 """The rotary post-norm families through the Python API: bertcpp's AutoModel classes on each golden folder made
 by the family's own reference code (NomicBERT: tools/make_nomic_goldens.py, Nomic's modeling_hf_nomic_bert.py;
-GTE: tools/make_gte_goldens.py, transformers' modeling_gte) equal the golden, max |diff| <= 1e-4 where attention_mask is 1."""
+GTE: tools/make_gte_goldens.py, transformers' modeling_gte, and with --new-impl new-impl's modeling.py for model_type
+"new") equal the golden, max |diff| <= 1e-4 where attention_mask is 1."""
 import os
 
 import numpy as np
@@ -14,9 +15,11 @@ import bertcpp
 TOL = 1e-4
 CASES = ("single", "batch", "pair", "long")
 BASE = [("tiny-nomic-bert", "nomic_bert"), ("tiny-nomic-bert-ntk", "nomic_bert"), ("tiny-gte", "gte"),
-        ("tiny-gte-notypes", "gte"), ("tiny-jina-bert", "jina_bert"), ("tiny-jina-bert-reglu", "jina_bert")]
-MLM = ["tiny-nomic-bert-mlm", "tiny-gte-mlm", "tiny-jina-bert-mlm"]
-CLASSIFIER = ["tiny-nomic-bert-classifier", "tiny-gte-classifier", "tiny-jina-bert-classifier"]
+        ("tiny-gte-notypes", "gte"), ("tiny-gte-new", "gte_new"), ("tiny-gte-new-mixed", "gte_new"),
+        ("tiny-gte-new-absolute", "gte_new"), ("tiny-jina-bert", "jina_bert"), ("tiny-jina-bert-reglu", "jina_bert")]
+MODEL_TYPE = {"gte_new": "new"}  # config.json's model_type where it is not the family's name
+MLM = ["tiny-nomic-bert-mlm", "tiny-gte-mlm", "tiny-gte-new-mlm", "tiny-jina-bert-mlm"]
+CLASSIFIER = ["tiny-nomic-bert-classifier", "tiny-gte-classifier", "tiny-gte-new-classifier", "tiny-jina-bert-classifier"]
 
 
 def _golden(name):
@@ -38,7 +41,7 @@ def _masked(got, want, mask):
 def test_auto_model_matches_reference(name, family):
     folder, exp = _golden(name)
     model = bertcpp.AutoModel.from_pretrained(folder)
-    assert model.config.model_type == family
+    assert model.config.model_type == MODEL_TYPE.get(family, family)
     assert model.config.family == family
     for case in CASES:
         inputs = _inputs(exp, case)
@@ -63,3 +66,21 @@ def test_auto_model_for_sequence_classification_matches_reference(name):
     for case in CASES:
         logits = model(**_inputs(exp, case)).logits
         assert float(np.max(np.abs(logits - exp[f"{case}.logits"]))) <= TOL, case
+
+
+def test_gte_new_token_classification_matches_reference():
+    folder, exp = _golden("tiny-gte-new-token")  # RMSNorm layers
+    model = bertcpp.AutoModelForTokenClassification.from_pretrained(folder)
+    for case in CASES:
+        inputs = _inputs(exp, case)
+        assert _masked(model(**inputs).logits, exp[f"{case}.logits"], inputs["attention_mask"]) <= TOL, case
+
+
+def test_gte_new_question_answering_matches_reference():
+    folder, exp = _golden("tiny-gte-new-qa")
+    model = bertcpp.AutoModelForQuestionAnswering.from_pretrained(folder)
+    for case in CASES:
+        inputs = _inputs(exp, case)
+        out = model(**inputs)
+        for name in ("start_logits", "end_logits"):
+            assert _masked(getattr(out, name), exp[f"{case}.{name}"], inputs["attention_mask"]) <= TOL, (case, name)

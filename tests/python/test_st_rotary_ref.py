@@ -1,4 +1,4 @@
-"""SentenceTransformer on the rotary families (NomicBERT, GTE) against the real sentence-transformers:
+"""SentenceTransformer on the rotary and ALiBi families (NomicBERT, GTE and its remote-code "new", JinaBERT) against the real sentence-transformers:
 expected outputs in tests/data/sentence_transformers/rotary_expected.json, written by
 tools/make_st_rotary_expected.py (reference venv; NomicBERT through trust_remote_code with Nomic's own
 modeling file) on the ROTARY_VARIANTS folders of st_folders.py, which these tests build the same way:

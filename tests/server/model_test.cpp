@@ -240,10 +240,11 @@ TEST(ServerModel, EmbedSparseIsSpladeOfMlmLogits) {
 }
 
 // The families through the server: /embed of an MPNet sentence-transformers folder and of a
-// RoBERTa base model and of the rotary and ALiBi families (ModernBERT, NomicBERT, GTE, JinaBERT) equal Model::embed; /predict on a DistilBERT classifier equals classify,
+// RoBERTa base model and of the rotary and ALiBi families (ModernBERT, NomicBERT, GTE, GTE-v1.5's remote code, JinaBERT) equal Model::embed; /predict on a DistilBERT classifier equals classify,
 // pairs included (it has no token types); /rerank on an XLM-R reranker ranks as Model::rerank.
 TEST(ServerModel, FamiliesEqualTheModelApi) {
-  for (const char* name : {"tiny-mpnet-st", "tiny-roberta", "tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-jina-bert"}) {
+  for (const char* name : {"tiny-mpnet-st", "tiny-roberta", "tiny-modernbert", "tiny-nomic-bert", "tiny-gte", "tiny-gte-new",
+                           "tiny-jina-bert"}) {
     SCOPED_TRACE(name);
     Served s(model_dir(name));
     const Model model = Model::from_pretrained(model_dir(name));
