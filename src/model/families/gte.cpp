@@ -147,18 +147,19 @@ extern const Family gte{
     .mlm_act_is_hidden_act = false,           // lm_head: GELU (erf)
 };
 
-extern const Family gte_new{
-    .name = "gte_new",
-    .model_types = {"new"},
-    .prefix = "new",
-    .read_config = read_new_config,
-    .weight_names = gte_weight_names(),
-    .heads = {{"ForMaskedLM", HeadKind::MaskedLM},
-              {"ForSequenceClassification", HeadKind::SequenceClassification},
-              {"ForTokenClassification", HeadKind::TokenClassification},
-              {"ForQuestionAnswering", HeadKind::QuestionAnswering}},
-    .classifier_act = ops::Activation::Tanh,  // NewPooler
-    .mlm_act_is_hidden_act = true,            // NewLMPredictionHead: ACT2FN[hidden_act]
-};
+namespace {
+// gte's table and heads; NewConfig's fields, the "new." prefix, a QA head and lm_head's activation differ.
+Family new_impl(Family f) {
+  f.name = "gte_new";
+  f.model_types = {"new"};
+  f.prefix = "new";
+  f.read_config = read_new_config;
+  f.heads.emplace_back("ForQuestionAnswering", HeadKind::QuestionAnswering);
+  f.mlm_act_is_hidden_act = true;  // NewLMPredictionHead: ACT2FN[hidden_act]
+  return f;
+}
+}  // namespace
+
+extern const Family gte_new = new_impl(gte);  // after gte: one translation unit initializes in order
 
 }  // namespace bertcpp::model::families
