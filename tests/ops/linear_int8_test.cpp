@@ -227,6 +227,50 @@ TEST(LinearInt8, ZeroAndNonFiniteRows) {
   for (int64_t c = 0; c < out; ++c) EXPECT_EQ(y[c], b[c]);
 }
 
+// forward_int8 (the encoder's fused path) gives forward's bits, from f32 or pre-quantized rows, and
+// finishes every row exactly once, on rows that are already final. 200 rows: 16-row tasks with a
+// tail block that overlaps; 40 rows: one block on all threads.
+TEST(LinearInt8, FusedForwardEqualsForwardAndFinishesEachRowOnce) {
+  const int64_t in = 96, out = 72;
+  const auto w = normal_vec(static_cast<size_t>(out * in), 21, 0.1f);
+  const auto b = normal_vec(static_cast<size_t>(out), 22, 0.1f);
+  std::vector<float> absmax(static_cast<size_t>(in), 1.0f);
+  absmax[3] = 20.0f;
+  const Linear lin = int8_linear(w, b, out, in, ops::Activation::GeluErf, absmax);
+  for (int64_t rows : {200, 40}) {
+    const auto x = normal_vec(static_cast<size_t>(rows * in), 23, 1.0f);
+    std::vector<float> ref(static_cast<size_t>(rows * out));
+    lin.forward(x.data(), rows, ref.data());
+    std::vector<int8_t> q(static_cast<size_t>(rows * in));
+    std::vector<float> scale(static_cast<size_t>(rows));
+    lin.quantize_input(x.data(), rows, q.data(), scale.data());
+    struct Seen {
+      std::vector<float> y;
+      std::vector<int> count;
+      int64_t out;
+      static void run(void* self, int64_t first, int64_t n, float* r) {
+        Seen& s = *static_cast<Seen*>(self);
+        for (int64_t i = 0; i < n; ++i) {
+          std::memcpy(s.y.data() + (first + i) * s.out, r + i * s.out, static_cast<size_t>(s.out) * sizeof(float));
+#pragma omp atomic
+          ++s.count[static_cast<size_t>(first + i)];
+        }
+      }
+    };
+    for (const bool prequantized : {false, true}) {
+      Seen seen{std::vector<float>(ref.size(), -1.0f), std::vector<int>(static_cast<size_t>(rows), 0), out};
+      lin.forward_int8(prequantized ? nullptr : x.data(), q.data(), scale.data(), rows, nullptr, Seen::run, &seen);
+      EXPECT_EQ(0, std::memcmp(seen.y.data(), ref.data(), ref.size() * sizeof(float))) << rows << " " << prequantized;
+      for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(seen.count[static_cast<size_t>(r)], 1) << "row " << r;
+      std::vector<float> y(ref.size());  // into y: the rows handed to finish are y's own
+      Seen in_y{std::vector<float>(ref.size()), std::vector<int>(static_cast<size_t>(rows), 0), out};
+      lin.forward_int8(prequantized ? nullptr : x.data(), q.data(), scale.data(), rows, y.data(), Seen::run, &in_y);
+      EXPECT_EQ(0, std::memcmp(y.data(), ref.data(), ref.size() * sizeof(float)));
+      EXPECT_EQ(0, std::memcmp(in_y.y.data(), ref.data(), ref.size() * sizeof(float)));
+    }
+  }
+}
+
 TEST(LinearInt8, RejectsBadSmoothing) {
   const auto w = normal_vec(16, 15, 0.1f);
   EXPECT_THROW(Linear(tensor_of(w, {4, 4}), Tensor(), ops::Activation::Identity, ops::GemmType::Int8,
