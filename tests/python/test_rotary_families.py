@@ -1,5 +1,5 @@
-"""The rotary post-norm families through the Python API: bertcpp's AutoModel classes on each golden folder made
-by the family's own reference code (NomicBERT: tools/make_nomic_goldens.py, Nomic's modeling_hf_nomic_bert.py;
+"""The new encoder families through the Python API: bertcpp's AutoModel classes on each golden folder made
+by the family's own reference code (ModernBERT: tools/make_modernbert_goldens.py, transformers' modeling_modernbert; NomicBERT: tools/make_nomic_goldens.py, Nomic's modeling_hf_nomic_bert.py;
 GTE: tools/make_gte_goldens.py, transformers' modeling_gte, and with --new-impl new-impl's modeling.py for model_type
 "new") equal the golden, max |diff| <= 1e-4 where attention_mask is 1."""
 import os
@@ -16,10 +16,12 @@ TOL = 1e-4
 CASES = ("single", "batch", "pair", "long")
 BASE = [("tiny-nomic-bert", "nomic_bert"), ("tiny-nomic-bert-ntk", "nomic_bert"), ("tiny-gte", "gte"),
         ("tiny-gte-notypes", "gte"), ("tiny-gte-new", "gte_new"), ("tiny-gte-new-mixed", "gte_new"),
-        ("tiny-gte-new-absolute", "gte_new"), ("tiny-jina-bert", "jina_bert"), ("tiny-jina-bert-reglu", "jina_bert")]
+        ("tiny-gte-new-absolute", "gte_new"), ("tiny-jina-bert", "jina_bert"), ("tiny-jina-bert-reglu", "jina_bert"),
+        ("tiny-modernbert", "modernbert")]
 MODEL_TYPE = {"gte_new": "new"}  # config.json's model_type where it is not the family's name
-MLM = ["tiny-nomic-bert-mlm", "tiny-gte-mlm", "tiny-gte-new-mlm", "tiny-jina-bert-mlm"]
-CLASSIFIER = ["tiny-nomic-bert-classifier", "tiny-gte-classifier", "tiny-gte-new-classifier", "tiny-jina-bert-classifier"]
+MLM = ["tiny-nomic-bert-mlm", "tiny-gte-mlm", "tiny-gte-new-mlm", "tiny-jina-bert-mlm", "tiny-modernbert-mlm"]
+CLASSIFIER = ["tiny-nomic-bert-classifier", "tiny-gte-classifier", "tiny-gte-new-classifier", "tiny-jina-bert-classifier",
+              "tiny-modernbert-classifier"]
 
 
 def _golden(name):
@@ -84,3 +86,18 @@ def test_gte_new_question_answering_matches_reference():
         out = model(**inputs)
         for name in ("start_logits", "end_logits"):
             assert _masked(getattr(out, name), exp[f"{case}.{name}"], inputs["attention_mask"]) <= TOL, (case, name)
+
+
+@pytest.mark.parametrize("name,labels,logits", [("tiny-modernbert-token", 5, 3), ("tiny-modernbert-classifier-cls", 1, 2)])
+def test_modernbert_heads_match_reference(name, labels, logits):
+    folder, exp = _golden(name)
+    cls = bertcpp.AutoModelForTokenClassification if logits == 3 else bertcpp.AutoModelForSequenceClassification
+    model = cls.from_pretrained(folder)
+    assert model.config.num_labels == labels
+    for case in CASES:
+        inputs = _inputs(exp, case)
+        got = model(**inputs).logits
+        assert got.ndim == logits
+        diff = _masked(got, exp[f"{case}.logits"], inputs["attention_mask"]) if logits == 3 else \
+            float(np.max(np.abs(got - exp[f"{case}.logits"])))
+        assert diff <= TOL, case
