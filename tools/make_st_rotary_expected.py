@@ -1,5 +1,5 @@
 """Runs the real sentence-transformers on the rotary families' folders of tests/python/st_folders.py
-(ROTARY_VARIANTS: the NomicBERT, GTE (native and new-impl's) and JinaBERT golden checkpoints with Pooling,
+(ROTARY_VARIANTS: the ModernBERT, NomicBERT, GTE (native and new-impl's) and JinaBERT golden checkpoints with Pooling,
 Normalize and prompts) and writes
 tests/data/sentence_transformers/rotary_expected.json, which tests/python/test_st_rotary_ref.py compares
 bertcpp against. Run with the reference venv, outside the tree:

@@ -42,6 +42,9 @@ ROTARY_VARIANTS = {
     "jina-mean-normalize-prompts": ("tiny-jina-bert", "mean", True, {
         "prompts": {"query": "Represent the query for retrieving evidence documents: ", "document": ""},
         "default_prompt_name": None}),
+    # modernbert-embed-base: mean pooling, Normalize; nomic's task prefixes as prompts, none by default.
+    "modernbert-mean-normalize-prompts": ("tiny-modernbert", "mean", True, {
+        "prompts": {"query": "search_query: ", "document": "search_document: "}, "default_prompt_name": None}),
 }
 _ROTARY_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
 
@@ -61,7 +64,7 @@ def _write(model_dir, model_files, out_dir, mode, normalize, st_config, max_seq_
     os.makedirs(os.path.join(out_dir, "1_Pooling"), exist_ok=True)
     for name in model_files:
         dst = os.path.join(out_dir, name)
-        if not os.path.lexists(dst):
+        if not os.path.lexists(dst) and os.path.exists(os.path.join(tiny, name)):  # ModernBERT: no vocab.txt
             shutil.copyfile(os.path.join(tiny, name), dst)
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
