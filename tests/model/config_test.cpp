@@ -231,6 +231,21 @@ TEST(Config, GteNewRefusesWhatItCannotRunNamingTheField) {
   }
 }
 
+// jina-embeddings-v2-base-code (remote code jinaai/jina-bert-v2-qk-post-norm) has Q/K LayerNorms this graph lacks:
+// refused by its auto_map or name instead of running without them; the plain JinaBERT v2 config still loads.
+TEST(Config, JinaBertQkPostNormVariantIsRefused) {
+  const char* base = R"("model_type": "bert", "position_embedding_type": "alibi", "feed_forward_type": "geglu")";
+  std::string msg;
+  EXPECT_EQ(kind_of(std::string("{") + base + R"(, "auto_map": {"AutoModel": "jinaai/jina-bert-v2-qk-post-norm--modeling_bert.JinaBertModel"}})", &msg),
+            ErrorKind::Unsupported);
+  EXPECT_NE(msg.find("auto_map names jinaai/jina-bert-v2-qk-post-norm"), std::string::npos) << msg;
+  EXPECT_EQ(kind_of(std::string("{") + base + R"(, "_name_or_path": "jinaai/jina-bert-v2-qk-post-norm"})", &msg),
+            ErrorKind::Unsupported);
+  EXPECT_EQ(parse_config(std::string("{") + base + R"(, "auto_map": {"AutoModel": "jinaai/jina-bert-implementation--modeling_bert.JinaBertModel"}})", "c")
+                .alibi,
+            true);
+}
+
 TEST(Config, HeadFromArchitecturesPerFamily) {
   const Family& bert = *find_family("bert");
   const Family& electra = *find_family("electra");

@@ -25,6 +25,12 @@ void read_jina_bert_config(const io::ConfigReader& r, EncoderConfig& c) {
   c.glu = true;
   c.glu_fused_gate_up = true;
   c.mlp_in_bias = false;
+  // jina-embeddings-v2-base-code's remote code (jinaai/jina-bert-v2-qk-post-norm) adds LayerNorms on Q and K
+  // that this graph lacks: loading it would silently drop them, so it is refused (no runnable reference found).
+  for (const char* key : {"auto_map", "_name_or_path"})
+    if (const auto* v = r.field(key); v && v->dump().find("jina-bert-v2-qk-post-norm") != std::string::npos)
+      throw unsupported(r.source() + ": " + key + " names jinaai/jina-bert-v2-qk-post-norm, JinaBERT's QK-LayerNorm "
+                        "variant (jina-embeddings-v2-base-code), which is not supported");
   double scaling = 1;
   if (const auto* v = r.field("alibi_scaling"); v && !v->is_null()) r.float_field("alibi_scaling", scaling, 0, 1e6, /*lo_exclusive=*/true);
   if (scaling != 1)
