@@ -7,7 +7,8 @@ Runs with the reference venv's python (outside the tree; transformers, tokenizer
 Trains small SentencePiece models with the `sentencepiece` trainer (unigram and bpe, with and
 without byte_fallback, with and without the nmt_nfkc charsmap, one with a user-defined symbol)
 on generated multilingual text plus /usr/share/common-licenses, lays them out as XLM-R-,
-CamemBERT-, ALBERT- and DeBERTa-v2-style folders (tests/data/sentencepiece/<name>/), loads each with
+CamemBERT-, ALBERT-, DeBERTa-v2-, T5- and XLNet-style folders (tests/data/sentencepiece/<name>/; three
+with their own extra special tokens in tokenizer_config.json / special_tokens_map.json), loads each with
 AutoTokenizer (the fast tokenizer transformers converts the model to) and writes the goldens of
 its backend tokenizer (ids, tokens, offsets, word ids, pairs, truncation with stride, padding,
 decode) beside them as <name>.json.gz, in the format of tools/make_tokenizer_goldens.py.
@@ -70,6 +71,30 @@ FOLDERS = [
      dict(model_type="bpe", vocab_size=1500, unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
           control_symbols=["<cls>", "<sep>", "<pad>", "<mask>", "<eod>", "<eop>"]),
      "spiece.model", {"do_lower_case": True, "keep_accents": True}, {"model_type": "xlnet"}),
+    # The folder's own extra special tokens: they replace the class's list (control / user-defined
+    # pieces, T5's sentinels); new ones get ids after the vocabulary. The config's additional list,
+    # then special_tokens_map.json's extra list appended; the map's additional list is never read.
+    ("xlmr-unigram-extra-specials", dict(model_type="unigram", vocab_size=1500, user_defined_symbols=["<url>"]),
+     "sentencepiece.bpe.model",
+     {"tokenizer_class": "XLMRobertaTokenizer", "additional_special_tokens": [
+         "<ent>", {"__type": "AddedToken", "content": "<ent2>", "lstrip": True, "rstrip": False, "normalized": False,
+                   "single_word": False, "special": True}, "\u2581the", "<url>", "<s>"]},
+     None,
+     {"extra_special_tokens": ["<ent>", {"content": "<rs>", "lstrip": False, "rstrip": True, "normalized": False,
+                                         "single_word": False}], "additional_special_tokens": ["<never>"]}),
+    ("t5-unigram-extra-specials",
+     dict(model_type="unigram", vocab_size=1500, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, user_defined_symbols=["<url>"]),
+     "spiece.model",
+     {"tokenizer_class": "T5Tokenizer", "extra_ids": 4, "extra_special_tokens": [
+         "<extra_id_1>", "<q>", {"__type": "AddedToken", "content": "<lr>", "lstrip": True, "rstrip": True,
+                                 "normalized": False, "single_word": False, "special": True}, "\u2581of"],
+      "additional_special_tokens": ["<never>"]}, None, None),
+    ("albert-unigram-extra-specials",
+     dict(model_type="unigram", vocab_size=1500, pad_id=0, unk_id=1, bos_id=2, eos_id=3, bos_piece="[CLS]",
+          eos_piece="[SEP]", control_symbols=["[MASK]", "<ctl>"]),
+     "spiece.model", {"tokenizer_class": "AlbertTokenizer"}, None,
+     {"extra_special_tokens": ["[MASK]", "<sep2>", {"content": "<ls>", "lstrip": True, "rstrip": False,
+                                                     "normalized": False, "single_word": False}]}),
 ]
 
 
@@ -85,7 +110,7 @@ def training_text():
     return lines
 
 
-def make_folder(name, args, fname, tcfg, mcfg, lines):
+def make_folder(name, args, fname, tcfg, mcfg, lines, smap=None):
     import sentencepiece as spm
 
     d = os.path.join(OUT, name)
@@ -101,6 +126,9 @@ def make_folder(name, args, fname, tcfg, mcfg, lines):
     if mcfg is not None:
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump(mcfg, f, indent=2)
+    if smap is not None:
+        with open(os.path.join(d, "special_tokens_map.json"), "w") as f:
+            json.dump(smap, f, indent=2)
     return d
 
 
@@ -147,8 +175,13 @@ def add_auto_padding(name, auto, texts):
         json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
 
 
+# Strings typed into the texts besides the added tokens: ones the folder's own list keeps from being added.
+TYPED = {"xlmr-unigram-extra-specials": ["<never>", "\u2581of"],
+         "t5-unigram-extra-specials": ["<extra_id_0>", "<extra_id_3>", "<url>", "<never>"],
+         "albert-unigram-extra-specials": ["<ctl>", "\u2581the"]}
+
 # Folders whose golden also records AutoTokenizer's own batch padding.
-AUTO_PADDING = {"t5-unigram", "t5-bpe-extra5", "xlnet-unigram", "xlnet-bpe-lower"}
+AUTO_PADDING = {"t5-unigram", "t5-bpe-extra5", "xlnet-unigram", "xlnet-bpe-lower", "t5-unigram-extra-specials"}
 
 
 def main():
@@ -157,21 +190,21 @@ def main():
 
     only = set(sys.argv[1:])  # folder names to (re)make; all when none
     lines = training_text()
-    for k, (name, args, fname, tcfg, mcfg) in enumerate(FOLDERS):
+    for k, (name, args, fname, tcfg, mcfg, *smap) in enumerate(FOLDERS):
         if only and name not in only:
             continue
-        d = make_folder(name, args, fname, tcfg, mcfg, lines)
+        d = make_folder(name, args, fname, tcfg, mcfg, lines, *smap)
         auto = AutoTokenizer.from_pretrained(d)
         assert auto.is_fast, name
         raw = auto.backend_tokenizer.to_str()
-        specials = [t.content for t in auto.backend_tokenizer.get_added_tokens_decoder().values()]
+        specials = [t.content for t in auto.backend_tokenizer.get_added_tokens_decoder().values()] + TYPED.get(name, [])
         texts = mtg.corpus(40 + k, 600, specials)
         bad = check_auto(auto, auto.backend_tokenizer, texts)
         if bad:
             raise SystemExit(f"{name}: AutoTokenizer and its backend disagree on {bad} texts")
         mtg.make_goldens(name, "../sentencepiece/" + name, 600, 40 + k, raw=raw, out_dir=OUT,
                          generator="transformers " + transformers.__version__ + " AutoTokenizer (" +
-                         type(auto).__name__ + ")")
+                         type(auto).__name__ + ")", typed=TYPED.get(name, []))
         if name in AUTO_PADDING:
             add_auto_padding(name, auto, texts)
         n = compare_spm(os.path.join(d, fname), auto.backend_tokenizer, texts)

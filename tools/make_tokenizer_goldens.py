@@ -137,8 +137,9 @@ def enc_dict(e, with_overflow=True):
     return d
 
 
-def make_goldens(name, folder, count, seed, raw=None, out_dir=OUT, generator=None):
-    """`raw`: the tokenizer.json text (default: the folder's file); `folder` is relative to tests/data/vocabs."""
+def make_goldens(name, folder, count, seed, raw=None, out_dir=OUT, generator=None, typed=()):
+    """`raw`: the tokenizer.json text (default: the folder's file); `folder` is relative to tests/data/vocabs.
+    `typed`: more strings the corpus types into the texts besides the added tokens."""
     from tokenizers import Tokenizer
 
     if raw is None:
@@ -147,7 +148,7 @@ def make_goldens(name, folder, count, seed, raw=None, out_dir=OUT, generator=Non
     base = Tokenizer.from_str(raw)
     base.no_truncation()
     base.no_padding()
-    specials = [t.content for t in base.get_added_tokens_decoder().values()]
+    specials = [t.content for t in base.get_added_tokens_decoder().values()] + list(typed)
     texts = corpus(seed, count, specials)
     rng = random.Random(seed + 1)
     cases = []

@@ -334,14 +334,20 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
   // T5 / XLNet (TokenizersBackend classes) get the pieces first, as the extractor's
   // additional_special_tokens: a control <mask> keeps lstrip false there.
   const bool pieces_first = f == Family::T5 || f == Family::XLNet;
+  // The folder's own list takes the place of the class's (transformers' extra_special_tokens win over
+  // the additional_special_tokens the extractor passes): every entry special, ids appended when new.
   auto add_pieces = [&] {
+    if (!o.additional.empty()) {
+      for (const auto& s : o.additional) add_token(s.content, true, s.lstrip, s.rstrip);
+      return;
+    }
     for (const auto& p : m.pieces)
       if (p.type == 3 || p.type == 4) add_token(p.piece, p.type == 3, false, false);
   };
   if (pieces_first) add_pieces();
   for (const auto& s : sp) add_token(s.content, true, s.lstrip, s.rstrip);
   if (!pieces_first) add_pieces();
-  if (f == Family::T5)
+  if (f == Family::T5 && o.additional.empty())  // with a list of its own the sentinels stay plain pieces
     for (int64_t i = 0; i < o.extra_ids; ++i) add_token("<extra_id_" + std::to_string(i) + ">", true, false, false);
   std::stable_sort(added.begin(), added.end(), [](const json& a, const json& b) { return a["id"].get<int64_t>() < b["id"].get<int64_t>(); });
   j["added_tokens"] = added;

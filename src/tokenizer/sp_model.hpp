@@ -53,6 +53,10 @@ struct Options {
   bool keep_accents = false;   // ALBERT
   bool split_by_punct = false; // DeBERTa-v2
   int64_t extra_ids = 100;     // T5: <extra_id_0> .. <extra_id_{n-1}> sentinels
+  // The folder's extra special tokens (tokenizer_config.json extra_special_tokens, else
+  // additional_special_tokens, then special_tokens_map.json extra_special_tokens). When not empty
+  // they replace the list the class would add (the model's control / user-defined pieces, T5's sentinels).
+  std::vector<Special> additional;
 };
 extern const char* const kSpecialAttrs[7];
 // The family's default special tokens (XLM-R / CamemBERT <s> </s> <unk> </s> <pad> <s> <mask>,

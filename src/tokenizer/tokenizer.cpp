@@ -510,8 +510,31 @@ void load_sentencepiece_dir(Tokenizer::Impl& t, const fs::path& dir, const fs::p
       }
     }
   };
+  // Extra special tokens, as transformers 5's from_pretrained gathers them: tokenizer_config.json's
+  // extra_special_tokens (when a non-empty list) else its additional_special_tokens, then
+  // special_tokens_map.json's extra_special_tokens appended when new (its additional_special_tokens
+  // are overwritten by the SentencePiece extractor's list, so never used).
+  auto extra_list = [&](const json& j, const char* key, const std::string& file) {
+    std::vector<sp::Options::Special> out;
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return out;
+    if (!it->is_array()) throw invalid_file(file, std::string("\"") + key + "\" must be a list, got " + io::json_brief(*it));
+    for (const auto& e : *it)
+      if (auto s = parse_special(e, file, key)) out.push_back({s->content, s->lstrip, s->rstrip, true, s->added_token});
+    return out;
+  };
+  o.additional = extra_list(cfg, "extra_special_tokens", cfg_json.string());
+  if (o.additional.empty()) o.additional = extra_list(cfg, "additional_special_tokens", cfg_json.string());
   apply(cfg, cfg_json.string());
-  if (fs::exists(map_json, ec)) apply(read_json(map_json), map_json.string());
+  if (fs::exists(map_json, ec)) {
+    const json map = read_json(map_json);
+    apply(map, map_json.string());
+    for (auto& s : extra_list(map, "extra_special_tokens", map_json.string())) {
+      bool seen = false;
+      for (const auto& a : o.additional) seen = seen || a.content == s.content;
+      if (!seen) o.additional.push_back(std::move(s));
+    }
+  }
   auto flag = [&](const char* key, bool& dst) {
     if (auto it = cfg.find(key); it != cfg.end() && !it->is_null()) dst = get_bool(*it, cfg_json.string(), key);
   };

@@ -223,7 +223,10 @@ INSTANTIATE_TEST_SUITE_P(SentencePiece, FastGolden,
                                            "sentencepiece/deberta-v2-unigram",
                                            "sentencepiece/deberta-v2-bpe-lower-punct-noprefix",
                                            "sentencepiece/t5-unigram", "sentencepiece/t5-bpe-extra5",
-                                           "sentencepiece/xlnet-unigram", "sentencepiece/xlnet-bpe-lower"),
+                                           "sentencepiece/xlnet-unigram", "sentencepiece/xlnet-bpe-lower",
+                                           "sentencepiece/xlmr-unigram-extra-specials",
+                                           "sentencepiece/t5-unigram-extra-specials",
+                                           "sentencepiece/albert-unigram-extra-specials"),
                          [](const auto& info) {
                            std::string s = info.param.substr(info.param.find('/') + 1);
                            for (char& c : s)
