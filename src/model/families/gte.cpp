@@ -25,11 +25,8 @@ void rotary_over_heads(const io::ConfigReader& r, EncoderConfig& c) {
     throw invalid_file(r.source(), "head dim " + std::to_string(c.rotary_dim) + " must be even for rotary embeddings");
 }
 
-void read_gte_config(const io::ConfigReader& r, EncoderConfig& c) {
-  c.vocab_size = 250048;
-  c.max_position_embeddings = 8192;
-  c.type_vocab_size = 1;
-  c.pad_token_id = 1;
+// What both config shapes share: BERT's sizes, optional token types, and gte's graph (fused qkv, gated MLP).
+void read_gte_graph(const io::ConfigReader& r, EncoderConfig& c) {
   read_bert_style_sizes(r, c);
   r.int_field("type_vocab_size", c.type_vocab_size, 0, io::kMaxConfigDim);  // 0: gte-base-en-v1.5 has none
   r.float_field("layer_norm_eps", c.layer_norm_eps, 0, 1, /*lo_exclusive=*/true);
@@ -39,6 +36,14 @@ void read_gte_config(const io::ConfigReader& r, EncoderConfig& c) {
   c.glu_fused_up_gate = true;
   c.mlp_in_bias = false;
   c.qkv_fused = true;
+}
+
+void read_gte_config(const io::ConfigReader& r, EncoderConfig& c) {
+  c.vocab_size = 250048;
+  c.max_position_embeddings = 8192;
+  c.type_vocab_size = 1;
+  c.pad_token_id = 1;
+  read_gte_graph(r, c);
   c.rotary_theta = 160000.0;  // GteConfig.default_theta
   if (const Json* rp = r.field("rope_parameters"); rp && !rp->is_null()) {
     if (!rp->is_object()) r.type_error("rope_parameters", *rp, "an object");
@@ -58,15 +63,7 @@ void read_new_config(const io::ConfigReader& r, EncoderConfig& c) {
   c.vocab_size = 30528;
   c.max_position_embeddings = 2048;
   c.type_vocab_size = 1;
-  read_bert_style_sizes(r, c);
-  r.int_field("type_vocab_size", c.type_vocab_size, 0, io::kMaxConfigDim);
-  r.float_field("layer_norm_eps", c.layer_norm_eps, 0, 1, /*lo_exclusive=*/true);
-  r.string_field("hidden_act", c.hidden_act_name);
-  c.hidden_act = parse_activation(c.hidden_act_name, r.source());
-  c.glu = true;
-  c.glu_fused_up_gate = true;
-  c.mlp_in_bias = false;
-  c.qkv_fused = true;
+  read_gte_graph(r, c);
   r.bool_field("pack_qkv", c.qkv_fused);  // false: q_proj, k_proj, v_proj
   bool unpad = false, memory_efficient = false;  // xformers' paths: the same attention per text
   r.bool_field("unpad_inputs", unpad);
