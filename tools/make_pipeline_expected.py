@@ -14,6 +14,7 @@ from transformers import pipeline
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 import head_folders  # noqa: E402
+from golden_json import plain  # noqa: E402
 
 MODELS = os.path.join(ROOT, "tests", "data", "models")
 CLASSIFIER = os.path.join(MODELS, "tiny-bert-classifier-bf16")
@@ -22,16 +23,6 @@ TEXT = "I love this movie, it is great."
 NER_TEXT = "John Smith lives in New York and works for Acme Corporation."
 NER_TEXT_WORDS = ("Zoë Müller-Lüdenscheidt met Dr. O'Neil at Café Ångström in São Paulo ☃ on 2019-05-03, "
                   "then flew Lufthansa to Reykjavík with Wojciechowski.")
-
-
-def plain(x):
-    if isinstance(x, dict):
-        return {k: plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [plain(v) for v in x]
-    if hasattr(x, "item"):
-        return x.item()
-    return x
 
 
 def main():

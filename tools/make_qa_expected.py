@@ -16,6 +16,7 @@ from transformers import pipeline
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 import head_folders  # noqa: E402
+from golden_json import plain  # noqa: E402
 
 MODELS = os.path.join(ROOT, "tests", "data", "models")
 SHORT_Q = "Where does Ana live?"
@@ -46,16 +47,6 @@ CASES = [
     ("long_seq48_top3", {"question": LONG_Q, "context": LONG_C, "top_k": 3, "max_seq_len": 48, "doc_stride": 8}),
     ("long_impossible_top5", {"question": LONG_Q, "context": LONG_C, "top_k": 5, "handle_impossible_answer": True}),
 ]
-
-
-def plain(x):
-    if isinstance(x, dict):
-        return {k: plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [plain(v) for v in x]
-    if hasattr(x, "item"):
-        return x.item()
-    return x
 
 
 def main():

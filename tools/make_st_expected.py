@@ -17,17 +17,9 @@ from sentence_transformers import SentenceTransformer, util
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 import st_folders  # noqa: E402
+from golden_json import arr  # noqa: E402
 
 TEXTS = ["Replace me by any text you'd like.", "Hello, world!", "a b c d e f g h i j", "The cat sits on the mat."]
-
-
-def arr(x):
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    if isinstance(x, list):
-        return [arr(v) for v in x]
-    x = np.asarray(x)
-    return {"dtype": str(x.dtype), "shape": list(x.shape), "data": x.reshape(-1).tolist()}
 
 
 def main():

@@ -39,20 +39,12 @@ import make_family_goldens as fg  # noqa: E402
 import make_gte_goldens  # noqa: E402
 import make_jina_goldens  # noqa: E402
 import st_folders  # noqa: E402
+from golden_json import arr  # noqa: E402
 
 DEFAULT_COMMIT = "613ddfd37309e538cceadb05b1e6423e7b09f603"  # tools/make_nomic_goldens.py's
 JINA_COMMIT = "09cc4c7e14d1d75318c5cb3660e0e38ba5542509"  # tools/make_jina_goldens.py's (tiny-jina-bert)
 SRC = "src/contrastors/models/huggingface/"
 TEXTS = ["Replace me by any text you'd like.", "Hello, world!", "a b c d e f g h i j", "The cat sits on the mat."]
-
-
-def arr(x):
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    if isinstance(x, list):
-        return [arr(v) for v in x]
-    x = np.asarray(x)
-    return {"dtype": str(x.dtype), "shape": list(x.shape), "data": x.reshape(-1).tolist()}
 
 
 def add_nomic_code(folder, repo, commit):

@@ -26,15 +26,14 @@ import argparse
 import inspect
 import json
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 import safetensors_np  # noqa: E402
+import worker  # noqa: E402  (bench/peers/worker.py, beside this file)
 
 ONNX_OPSET = 17
 
@@ -303,33 +302,14 @@ def cmd_serve(a):
         print(json.dumps({"ready": False, "error": err}), flush=True)
         return 1
     print(json.dumps({"ready": True, "engine": a.engine, "version": eng.version}), flush=True)
-    cache = {}
-    for line in sys.stdin:
-        req = json.loads(line)
-        try:
-            if req["op"] == "quit":
-                break
-            if req["inputs"] not in cache:
-                cache[req["inputs"]] = load_inputs(req["inputs"])
-            x = cache[req["inputs"]]
-            if req["op"] == "forward":
-                safetensors_np.write(req["out"], {"last_hidden_state": eng.run(*x)})
-                rep = {"ok": True}
-            elif req["op"] == "bench":
-                for _ in range(int(req.get("warmup", 1))):
-                    eng.run(*x)
-                times = []
-                for _ in range(int(req.get("iters", 10))):
-                    t0 = time.perf_counter()
-                    eng.run(*x)
-                    times.append((time.perf_counter() - t0) * 1e3)
-                rep = {"median_ms": statistics.median(times), "min_ms": min(times), "times_ms": times}
-            else:
-                rep = {"error": f"unknown op {req['op']!r}"}
-        except Exception as e:
-            rep = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(rep), flush=True)
-    return 0
+    def forward(req, x):
+        safetensors_np.write(req["out"], {"last_hidden_state": eng.run(*x)})
+        return {"ok": True}
+
+    def bench(req, x):
+        return worker.summary(worker.time_calls(lambda: eng.run(*x), int(req.get("iters", 10)), int(req.get("warmup", 1))))
+
+    return worker.serve(load_inputs, {"forward": forward, "bench": bench})
 
 
 def main(argv=None):

@@ -22,7 +22,6 @@ import math
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
 import torch
@@ -31,6 +30,7 @@ from torch import nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 import safetensors_np  # noqa: E402
+import worker  # noqa: E402  (bench/peers/worker.py, beside this file)
 
 
 def _gelu_new(x):
@@ -217,21 +217,8 @@ def run_forward(model, inputs, dtype="fp32"):
     return [o.float() for o in out]
 
 
-def time_forward(model, inputs, dtype, iters, warmup):
-    for _ in range(warmup):
-        run_forward(model, inputs, dtype)
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        run_forward(model, inputs, dtype)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return times
-
-
 def summary(times, real_tokens):
-    med = statistics.median(times)
-    return {"median_ms": med, "min_ms": min(times), "iters": len(times), "times_ms": times,
-            "tokens_per_s": real_tokens / (med / 1e3)}
+    return {**worker.summary(times), "tokens_per_s": real_tokens / (statistics.median(times) / 1e3)}
 
 
 def cmd_verify(args):
@@ -278,7 +265,7 @@ def cmd_bench(args):
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
     inputs = load_inputs(args.inputs)
-    times = time_forward(model, inputs, args.dtype, args.iters, args.warmup)
+    times = worker.time_calls(lambda: run_forward(model, inputs, args.dtype), args.iters, args.warmup)
     res = summary(times, int(inputs[1].sum()))
     res.update({"engine": f"pytorch-{args.dtype}", "threads": torch.get_num_threads(),
                 "batch": int(inputs[0].shape[0]), "seq": int(inputs[0].shape[1])})
@@ -318,32 +305,19 @@ def cmd_serve(args):
     {"op": "forward", "inputs": F, "out": OUT, "dtype": "fp32"}   {"op": "quit"}"""
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
-    cache = {}
     print(json.dumps({"ready": True, "threads": torch.get_num_threads(),
                       "torch": torch.__version__}), flush=True)
-    for line in sys.stdin:
-        req = json.loads(line)
-        try:
-            if req["op"] == "quit":
-                break
-            if req["inputs"] not in cache:
-                cache[req["inputs"]] = load_inputs(req["inputs"])
-            inputs = cache[req["inputs"]]
-            if req["op"] == "bench":
-                times = time_forward(model, inputs, req.get("dtype", "fp32"),
-                                     int(req.get("iters", 10)), int(req.get("warmup", 1)))
-                rep = summary(times, int(inputs[1].sum()))
-            elif req["op"] == "forward":
-                last, pooled = run_forward(model, inputs, req.get("dtype", "fp32"))
-                safetensors_np.write(req["out"], {"last_hidden_state": last.numpy(),
-                                                  "pooler_output": pooled.numpy()})
-                rep = {"ok": True}
-            else:
-                rep = {"error": f"unknown op {req['op']!r}"}
-        except Exception as e:  # report, keep serving
-            rep = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(rep), flush=True)
-    return 0
+    def bench(req, inputs):
+        times = worker.time_calls(lambda: run_forward(model, inputs, req.get("dtype", "fp32")),
+                                  int(req.get("iters", 10)), int(req.get("warmup", 1)))
+        return summary(times, int(inputs[1].sum()))
+
+    def forward(req, inputs):
+        last, pooled = run_forward(model, inputs, req.get("dtype", "fp32"))
+        safetensors_np.write(req["out"], {"last_hidden_state": last.numpy(), "pooler_output": pooled.numpy()})
+        return {"ok": True}
+
+    return worker.serve(load_inputs, {"bench": bench, "forward": forward})
 
 
 def main(argv=None):

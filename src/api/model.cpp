@@ -11,6 +11,7 @@
 #include "api/resolve.h"
 #include "api/sentence_transformers.h"
 #include "model/network.h"
+#include "ops/softmax.h"
 #include "tokenizer/unicode.hpp"
 
 namespace bertcpp {
@@ -54,18 +55,12 @@ const char* api_head_name(model::HeadKind h) {
 // the final-sigma rule; invalid UTF-8 decoded with U+FFFD as the tokenizer does).
 std::string lower_utf8(std::string_view s) { return tok::u32_to_utf8(tok::py_lower(tok::utf8_to_u32(s))); }
 
-// Numerically stable softmax of n floats (double accumulation).
 std::vector<float> softmax(const float* x, size_t n) {
-  std::vector<float> out(n);
-  if (n == 0) return out;
-  const float mx = *std::max_element(x, x + n);
-  double sum = 0;
-  for (size_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i]) - mx);
-  for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(std::exp(static_cast<double>(x[i]) - mx) / sum);
-  return out;
+  const std::vector<double> p = ops::probabilities(x, n);
+  return std::vector<float>(p.begin(), p.end());
 }
 
-float sigmoid(float x) { return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(x)))); }
+float sigmoid(float x) { return static_cast<float>(ops::sigmoid(x)); }
 
 Tensor need(const Tensor& t, const char* what, const std::string& model) {
   if (!t.defined()) throw Error(ErrorKind::Internal, "model " + model + " produced no " + what);

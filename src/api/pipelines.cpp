@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "bertcpp/error.h"
+#include "ops/softmax.h"
 #include "tokenizer/unicode.hpp"
 
 namespace bertcpp {
@@ -154,12 +155,9 @@ std::vector<Answer> decode_answers(std::span<const AnswerWindow> windows, std::s
       allowed[i] = (!masked || cls) && attended;
     }
     auto probabilities = [&](std::span<const float> logits) {
-      std::vector<double> p(n);
-      double mx = -std::numeric_limits<double>::infinity(), sum = 0;
-      for (size_t i = 0; i < n; ++i) mx = std::max(mx, p[i] = allowed[i] ? logits[i] : -10000.0);
-      for (size_t i = 0; i < n; ++i) sum += p[i] = std::exp(p[i] - mx);
-      for (double& x : p) x /= sum;
-      return p;
+      std::vector<float> masked(n);
+      for (size_t i = 0; i < n; ++i) masked[i] = allowed[i] ? logits[i] : -10000.0f;
+      return ops::probabilities(masked.data(), n);
     };
     std::vector<double> ps = probabilities(windows[w].start_logits), pe = probabilities(windows[w].end_logits);
     if (o.handle_impossible_answer) min_null = std::min(min_null, ps[0] * pe[0]);

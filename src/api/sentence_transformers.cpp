@@ -9,6 +9,7 @@
 #include "bertcpp/error.h"
 #include "io/checkpoint.h"
 #include "io/json_util.h"
+#include "ops/softmax.h"
 
 namespace bertcpp::api {
 namespace fs = std::filesystem;
@@ -113,7 +114,7 @@ std::vector<float> apply_dense(const DenseModule& d, const float* x, size_t n) {
   if (n == 0) return y;
   d.linear.forward(x, static_cast<int64_t>(n), y.data());
   if (d.activation == DenseActivation::Sigmoid)
-    for (float& v : y) v = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v))));
+    for (float& v : y) v = static_cast<float>(ops::sigmoid(v));
   return y;
 }
 

@@ -1,6 +1,7 @@
 // Weight slots -> checkpoint names (a family's table) -> F32 tensors, with presence/shape checks.
 #include "model/weights.h"
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <unordered_map>
@@ -180,6 +181,47 @@ Weights load_weights(const io::Checkpoint& checkpoint, const EncoderConfig& c, c
       continue;
     }
     found.emplace_back(&want, it->second);
+  }
+  // A tensor inside a layer that no slot reads is a variant of the graph (extra norms, adapters,
+  // quantization state) that would otherwise run silently without it.
+  std::set<std::string> layer_roots;
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string slot_root = "encoder.layer." + std::to_string(l) + ".";
+    std::string root;
+    bool first = true;
+    for (const Want& want : table.wants) {
+      if (want.slot.rfind(slot_root, 0) != 0) continue;
+      const std::string n = stored_name(family, want.slot);
+      if (first) root = n, first = false;
+      size_t k = 0;
+      while (k < root.size() && k < n.size() && root[k] == n[k]) ++k;
+      root.resize(k);
+    }
+    if (const size_t dot = root.rfind('.'); dot != std::string::npos) layer_roots.insert(root.substr(0, dot + 1));
+  }
+  std::set<std::string> read;
+  for (const auto& f : found) read.insert(f.second);
+  auto is_buffer = [](const std::string& n) {
+    for (const char* b : {"inv_freq", "position_ids", "num_batches_tracked"})
+      if (n.size() >= std::strlen(b) && n.compare(n.size() - std::strlen(b), std::strlen(b), b) == 0) return true;
+    return false;
+  };
+  std::vector<std::string> unread;
+  for (const auto& [n, file_name] : stored)
+    if (!read.count(file_name) && !is_buffer(n))
+      for (const std::string& root : layer_roots)
+        if (n.rfind(root, 0) == 0) {
+          unread.push_back(file_name);
+          break;
+        }
+  if (!unread.empty()) {
+    std::sort(unread.begin(), unread.end());
+    std::string list;
+    for (size_t i = 0; i < unread.size() && i < 6; ++i) list += (i ? ", " : "") + unread[i];
+    if (unread.size() > 6) list += ", ...";
+    problems.push_back(std::to_string(unread.size()) + " tensor" + (unread.size() > 1 ? "s" : "") +
+                       " inside the layers that the " + family.name +
+                       " graph does not use (" + list + "): a variant of the architecture bertcpp does not implement");
   }
   // The pooler is all or nothing.
   const bool pooler_w = std::any_of(found.begin(), found.end(), [](auto& f) { return f.first->slot == "pooler.dense.weight"; });

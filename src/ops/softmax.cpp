@@ -2,6 +2,9 @@
 // depend on the thread count. (Attention has its own fused kernel: ops/attention.cpp.)
 #include "ops/softmax.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "ops/cpu/multiversion.h"
 #include "ops/cpu/vec_math.h"
 
@@ -19,5 +22,17 @@ void softmax(float* x, int64_t rows, int64_t cols) {
 #pragma omp parallel for schedule(static) if (rows * cols >= 16384)
   for (int64_t r = 0; r < rows; ++r) row(x + r * cols, cols);
 }
+
+std::vector<double> probabilities(const float* logits, size_t n) {
+  std::vector<double> p(n);
+  if (n == 0) return p;
+  const double mx = *std::max_element(logits, logits + n);
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += p[i] = std::exp(static_cast<double>(logits[i]) - mx);
+  for (double& x : p) x /= sum;
+  return p;
+}
+
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 }  // namespace bertcpp::ops

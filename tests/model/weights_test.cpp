@@ -190,3 +190,40 @@ TEST(Weights, PoolerOptionalAndMlmBiasFallback) {
   EXPECT_NE(cls.head_missing.find("pooler.dense.weight"), std::string::npos) << cls.head_missing;
   std::filesystem::remove_all(dir);
 }
+
+// A tensor inside a layer that no slot reads (here JinaBERT-code-style Q/K norms, and a
+// bitsandbytes-style quantization state) means a variant the graph would run without: refused,
+// naming it. Buffers (inv_freq) and tensors outside the layers (other heads) stay ignored.
+TEST(Weights, TensorsInsideALayerThatNoSlotReadsAreRefused) {
+  for (const std::string model : {"tiny-bert", "tiny-distilbert"}) {
+    SCOPED_TRACE(model);
+    Checkpoint src = Checkpoint::open(kModels + model);
+    const EncoderConfig cfg = load_config(kModels + model + "/config.json");
+    const Family& family = *find_family(cfg.model_type);
+    const std::string root = model == "tiny-bert" ? "encoder.layer.1." : "transformer.layer.1.";
+    std::vector<std::pair<std::string, Tensor>> base;
+    for (const auto& t : src.tensors()) base.emplace_back(t.name, src.get(t.name));
+    const Tensor norm = src.get_f32(src.tensors().front().name);
+    auto load_with = [&](const std::vector<std::string>& extra) {
+      auto ts = base;
+      for (const auto& n : extra) ts.emplace_back(n, norm);
+      const auto dir = std::filesystem::temp_directory_path() / ("bertcpp-unread-" + std::to_string(::getpid()));
+      std::filesystem::create_directories(dir);
+      write_safetensors(dir / "model.safetensors", ts);
+      Checkpoint c = Checkpoint::open(dir / "model.safetensors");
+      try {
+        load_weights(c, cfg, family, HeadKind::None);
+      } catch (const Error& e) {
+        std::filesystem::remove_all(dir);
+        return std::string(e.what());
+      }
+      std::filesystem::remove_all(dir);
+      return std::string();
+    };
+    EXPECT_EQ(load_with({root + "attention.self.rotary_emb.inv_freq", "classifier.weight"}), "");
+    const std::string e = load_with({root + "attention.self.layer_norm_q.weight", root + "output.dense.SCB"});
+    EXPECT_NE(e.find("2 tensors inside the layers"), std::string::npos) << e;
+    EXPECT_NE(e.find(root + "attention.self.layer_norm_q.weight"), std::string::npos) << e;
+    EXPECT_NE(e.find(root + "output.dense.SCB"), std::string::npos) << e;
+  }
+}
