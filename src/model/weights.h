@@ -3,7 +3,8 @@
 // prefix ("embeddings.word_embeddings.weight", "encoder.layer.3.attention.self.query.weight",
 // "pooler.dense.weight"), plus head slots ("head.mlm.dense.weight", "head.classifier.out.bias", ...).
 // Stored names are found with or without the family's "{prefix}." and with legacy LayerNorm
-// gamma/beta; everything else in the file (other heads, buffers such as position_ids) is ignored.
+// gamma/beta; other heads and buffers (position_ids, inv_freq) are ignored, a tensor inside a layer
+// that no slot reads is an error (a variant of the graph).
 // Every tensor is F32 (converted exactly from F16/BF16; zero-copy for F32 safetensors).
 #pragma once
 #include <map>
