@@ -6,9 +6,10 @@ that a shared machine can gate it (prepare/convert = heavy, timing = exclusive):
     PY=~/.cache/bertcpp/venv-peers/bin/python
     $PY bench/real.py prepare  [--model DIR]   inputs from the real corpus (bench/make_sentences.py)
     $PY bench/real.py kernel   [--model DIR]   agreement with PyTorch fp32, then interleaved timing
+    $PY bench/real.py kernel --sweep           the same at b1 x 16..512 tokens (latency vs sequence length)
     $PY bench/real.py e2e      [--model DIR]   20,000 sentences: bertcpp embed vs the peer pipelines
     $PY bench/real.py report                   charts docs/bench-real-*.svg + docs/benchmarks.md block
-Results: ~/.cache/bertcpp/bench/<model>/{kernel,e2e}.json (outside the tree).
+Results: ~/.cache/bertcpp/bench/<model>/{kernel,kernel-sweep,e2e}.json (outside the tree).
 """
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ PEER_ENGINES = ["torch-fp32", "torch-bf16", "ort-fp32", "ort-int8", "ort-int8pc"
                 "ov-fp32", "ov-int8", "ct2-int8", "llama-f32", "llama-f16", "llama-q8_0"]
 BERTCPP_DTYPES = ["f32", "bf16", "int8"]
 SHAPES = [("b1x128", 1, 128, 20), ("b32x128", 32, 128, 3)]  # name, batch, seq, iters per round
+# kernel --sweep: one row of real tokens at each length (latency vs sequence length), kernel-sweep.json
+SWEEP = [(f"b1x{n}", 1, n, 20 if n <= 128 else 10) for n in (16, 32, 64, 128, 256, 512)]
 E2E_PEERS = ["st-torch-fp32", "st-torch-bf16", "st-onnx-fp32", "st-openvino-fp32", "fe-ort-fp32",
              "fe-ort-int8", "fe-ort-int8pc", "fe-ov-fp32", "fe-ov-int8"]
 FP32_TOL = 1e-3    # max |d| of last_hidden_state (real tokens) for an fp32 peer to be timed
@@ -95,6 +98,10 @@ def cmd_prepare(a):
                                                      "token_type_ids": np.zeros_like(ids)})
 
     write("b1x128.safetensors", windows(0, 1, 128))
+    max_pos = json.load(open(os.path.join(a.model, "config.json"))).get("max_position_embeddings", 512)
+    for _, _, n, _ in SWEEP:
+        if n != 128 and n <= max_pos:
+            write(f"b1x{n}.safetensors", windows(2000, 1, n))
     write("b32x128.safetensors", windows(126, 32, 128))
     write("calib.safetensors", windows(126 * 40, 32, 128))
     picks = [sents[i] for i in (0, 7, 100, 1000, 5000, 9000, 15000, 19999)]
@@ -194,7 +201,8 @@ def cmd_kernel(a):
     else:
         res["skipped"]["bertcpp"] = "no bertcpp binary (build/bin/bertcpp, $BERTCPP or --bertcpp)"
     names = [f"bertcpp-{d}" for d in bc_dtypes] + list(workers)
-    shapes = [s for s in SHAPES if not a.shapes or s[0] in a.shapes.split(",")]
+    shapes = [s for s in (SWEEP if a.sweep else SHAPES) if not a.shapes or s[0] in a.shapes.split(",")]
+    shapes = [s for s in shapes if os.path.exists(os.path.join(w, f"{s[0]}.safetensors"))]
     if a.iters:  # e.g. "5,1" for a bigger model
         shapes = [(n, b, s, int(i)) for (n, b, s, _), i in zip(shapes, a.iters.split(","))]
     for name, b, s, iters in shapes:
@@ -218,7 +226,7 @@ def cmd_kernel(a):
         res["timing"][name]["_cpu_busy_before"] = busy0
     for wk in workers.values():
         wk.close()
-    path = os.path.join(w, "kernel.json")
+    path = os.path.join(w, "kernel-sweep.json" if a.sweep else "kernel.json")
     with open(path, "w") as f:
         json.dump(res, f, indent=1)
     log(f"kernel: wrote {path}")
@@ -386,6 +394,34 @@ def verdict(r, target):
     return "met" if r >= target else f"missed: needs {target / r:.3f}× more"
 
 
+def sweep_report(k, mname, sfx, cpu):
+    """Latency vs sequence length (kernel --sweep): a table and docs/bench-real-latency-vs-seq*.svg."""
+    shapes = sorted(k["timing"], key=lambda s: int(s.split("x")[1]))
+    names = [n for n in k["timing"][shapes[0]] if not n.startswith("_")]
+    nr = len(k["timing"][shapes[0]][names[0]]["round_medians_ms"])
+    core.svg_chart(os.path.join(ROOT, "docs", f"bench-real-latency-vs-seq{sfx}.svg"),
+                   f"{mname}: latency vs sequence length, batch 1 (lower is better)",
+                   "real tokens", "ms (median of interleaved rounds)",
+                   {n: [(int(s.split("x")[1]), k["timing"][s][n]["median_ms"]) for s in shapes] for n in names},
+                   note="bench/real.py kernel --sweep", subtitle=f"threads {k['threads']}, {k['date'][:16]} UTC, {cpu}")
+    out = [f"Latency vs sequence length (`bench/real.py kernel --sweep`, {k['date'][:16]} UTC, batch 1, one window "
+           f"of real tokens per length, {nr} interleaved rounds, median ms; in brackets bertcpp's speed-up over "
+           "the fastest peer of the same precision):", "",
+           "| engine | precision | " + " | ".join(s.split("x")[1] for s in shapes) + " |",
+           "|---|---|" + "---:|" * len(shapes)]
+    for n in names:
+        cells = []
+        for s in shapes:
+            t = k["timing"][s]
+            ms = t[n]["median_ms"]
+            peers = [t[p]["median_ms"] for p in names if not p.startswith("bertcpp") and precision(p) == precision(n)]
+            ratio = f" ({min(peers) / ms:.2f}×)" if n.startswith("bertcpp") and peers else ""
+            cells.append(core.fmt_ms(ms) + ratio)
+        out.append(f"| {n} | {precision(n)} | " + " | ".join(cells) + " |")
+    skipped = "; ".join(f"{n}: {esc(v)[:120]}" for n, v in k["skipped"].items())
+    return out + ([""] + [f"Not timed in the sweep: {skipped}"] if skipped else []) + [""]
+
+
 def cmd_report(a):
     w = workdir(a.model)
     k = json.load(open(os.path.join(w, "kernel.json")))
@@ -446,6 +482,9 @@ def cmd_report(a):
               f"threads {k['threads']}, median of interleaved rounds, {cpu}",
               [(s, [(n, k["timing"][s][n]["median_ms"]) for n in names]) for s in shapes], "ms",
               "bench/real.py kernel; bertcpp via `bertcpp bench`, peers in bench/peers/real_peers.py")
+    sweep_path = os.path.join(w, "kernel-sweep.json")
+    if os.path.exists(sweep_path):
+        lines += sweep_report(json.load(open(sweep_path)), mname, sfx, cpu)
     pts = [(n, k["timing"][shapes[-1]][n]["median_ms"], k["agreement"][n]["min_cos_pooled"])
            for n in names if n in k["agreement"] and precision(n) != "fp32"]
     if pts:
@@ -519,6 +558,8 @@ def main(argv=None):
     ap.add_argument("--dtypes", default="", help="kernel: bertcpp dtypes, comma list of f32,bf16,int8 (default: all)")
     ap.add_argument("--shapes", default="", help="kernel: comma list of b1x128,b32x128")
     ap.add_argument("--iters", default="", help="kernel: iterations per round per shape (default 20,3)")
+    ap.add_argument("--sweep", action="store_true",
+                    help="kernel: b1 x 16..512 real tokens instead (latency vs sequence length), kernel-sweep.json")
     ap.add_argument("--keep", action="store_true", help="e2e: keep other rows of an earlier e2e.json")
     a = ap.parse_args(argv)
     if a.rounds is None:
