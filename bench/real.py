@@ -8,6 +8,7 @@ that a shared machine can gate it (prepare/convert = heavy, timing = exclusive):
     $PY bench/real.py kernel   [--model DIR]   agreement with PyTorch fp32, then interleaved timing
     $PY bench/real.py kernel --sweep           the same at b1 x 16..512 tokens (latency vs sequence length)
     $PY bench/real.py e2e      [--model DIR]   20,000 sentences: bertcpp embed vs the peer pipelines
+    $PY bench/real.py peak                     this machine's fp32 FMA peak (bench/fma_peak.cpp)
     $PY bench/real.py report                   charts docs/bench-real-*.svg + docs/benchmarks.md block
 Results: ~/.cache/bertcpp/bench/<model>/{kernel,kernel-sweep,e2e}.json (outside the tree).
 """
@@ -233,6 +234,29 @@ def cmd_kernel(a):
     return 0
 
 
+def cmd_peak(a):
+    """The fp32 FMA peak of this machine at --threads (build/bin/fma_peak), for the fp32 target."""
+    bertcpp = core.find_bertcpp(a.bertcpp)
+    exe = os.path.join(os.path.dirname(bertcpp), "fma_peak") if bertcpp else None
+    if not exe or not os.access(exe, os.X_OK):
+        raise SystemExit(f"peak: no fma_peak beside the bertcpp binary ({bertcpp}); build with scripts/build.sh")
+    r = json.loads(subprocess.run([exe, "--threads", str(a.threads)], check=True, capture_output=True,
+                                  text=True).stdout)
+    r.update(date=datetime.datetime.utcnow().isoformat() + "Z", cpu=core._cpu_model())
+    with open(os.path.join(CACHE, "fma-peak.json"), "w") as f:
+        json.dump(r, f, indent=1)
+    log(f"peak: {r}")
+    return 0
+
+
+def forward_gflop(model_dir, batch, seq):
+    """FLOPs of one encoder forward (the GEMMs and attention's two matmuls; 2 per multiply-add)."""
+    c = json.load(open(os.path.join(model_dir, "config.json")))
+    H, I, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    per_token = 4 * H * H + 2 * H * I  # QKV + attention output + intermediate + output
+    return 2 * L * batch * (seq * per_token + 2 * seq * seq * H) / 1e9
+
+
 # ---------------------------------------------------------------- end to end
 def timed(argv, log_path):
     """Run argv; (wall s, peak RSS MiB of that child, stdout)."""
@@ -456,6 +480,8 @@ def cmd_report(a):
     lines.append("")
     # targets
     tl = ["**Targets (issue 17)**", ""]
+    peak_path = os.path.join(CACHE, "fma-peak.json")
+    peak = json.load(open(peak_path)) if os.path.exists(peak_path) else None
     for s in shapes:
         t = k["timing"][s]
 
@@ -477,6 +503,13 @@ def cmd_report(a):
             r = pf[0] / bf[0]
             tl.append(f"- {s} fp32: bertcpp {bf[0]:.2f} ms vs fastest fp32 peer {pf[1]} {pf[0]:.2f} ms = {r:.2f}× "
                       f"(target: ahead of every fp32 peer: {'met' if r > 1 else 'missed'})")
+        if bf and peak and s == "b1x128":
+            gf = forward_gflop(a.model, 1, 128)
+            frac = gf / (bf[0] / 1e3) / peak["gflops"]
+            tl.append(f"- {s} fp32 vs the FMA peak: {gf:.2f} GFLOP in {bf[0]:.2f} ms = {gf / (bf[0] / 1e3):.0f} "
+                      f"GFLOP/s = {frac:.2f} of this machine's measured {peak['gflops']:.0f} GFLOP/s "
+                      f"({peak['isa']}, {peak['threads']} threads, `bench/real.py peak` {peak['date'][:16]}) "
+                      f"(target ≥ 0.9: {verdict(frac, 0.9)})")
     bar_chart(os.path.join(ROOT, "docs", f"bench-real-latency{sfx}.svg"),
               f"{mname}: forward latency, real weights (lower is better)",
               f"threads {k['threads']}, median of interleaved rounds, {cpu}",
@@ -549,7 +582,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 1)[1])
-    ap.add_argument("step", choices=["prepare", "kernel", "e2e", "report"])
+    ap.add_argument("step", choices=["prepare", "kernel", "e2e", "peak", "report"])
     ap.add_argument("--model", default=os.path.join(MODELS, "all-MiniLM-L6-v2"))
     ap.add_argument("--bertcpp", default=None, help="bertcpp binary (default: $BERTCPP or build*/bin)")
     ap.add_argument("--threads", type=int, default=2)
@@ -564,7 +597,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.rounds is None:
         a.rounds = 5 if a.step == "kernel" else 1
-    return {"prepare": cmd_prepare, "kernel": cmd_kernel, "e2e": cmd_e2e, "report": cmd_report}[a.step](a)
+    return {"prepare": cmd_prepare, "kernel": cmd_kernel, "e2e": cmd_e2e, "peak": cmd_peak,
+            "report": cmd_report}[a.step](a)
 
 
 if __name__ == "__main__":
