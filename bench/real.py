@@ -45,7 +45,7 @@ PEER_ENGINES = ["torch-fp32", "torch-bf16", "ort-fp32", "ort-int8", "ort-int8pc"
 BERTCPP_DTYPES = ["f32", "bf16", "int8"]
 SHAPES = [("b1x128", 1, 128, 20), ("b32x128", 32, 128, 3)]  # name, batch, seq, iters per round
 E2E_PEERS = ["st-torch-fp32", "st-torch-bf16", "st-onnx-fp32", "st-onnx-int8", "st-openvino-fp32",
-             "st-openvino-int8", "fe-ort-fp32",
+             "st-openvino-bf16", "st-openvino-int8", "fe-ort-fp32",
              "fe-ort-int8", "fe-ort-int8pc", "fe-ov-fp32", "fe-ov-int8"]
 FP32_TOL = 1e-3    # max |d| of last_hidden_state (real tokens) for an fp32 peer to be timed
 LOWP_COS = 0.90    # min cosine of mean-pooled rows for a bf16/int8 peer to be timed (same model)

@@ -13,6 +13,8 @@ sentence-transformers modules say, and writes one row per input line):
                      export_dynamic_quantized_onnx_model(model, "avx512_vnni", ...)
   st-openvino-fp32   SentenceTransformer(--work/st-openvino, backend="openvino") (optimum-intel export;
                      ov_config INFERENCE_PRECISION_HINT f32, as fe-ov-*)
+  st-openvino-bf16   the same fp32 model without the hint: OpenVINO's CPU default, bf16 on a CPU with
+                     AVX-512 BF16 or AMX
   st-openvino-int8   the same on openvino/openvino_model_qint8_quantized.xml: sentence-transformers'
                      export_static_quantized_openvino_model recipe (OVQuantizationConfig(), 300 samples
                      padded to 384) with the calibration sentences taken from --input (every 67th line)
@@ -42,6 +44,7 @@ import numpy as np
 ST_FILES = {"st-onnx-fp32": ("st-onnx", "onnx", "model.onnx"),
             "st-onnx-int8": ("st-onnx", "onnx", "model_qint8_avx512_vnni.onnx"),
             "st-openvino-fp32": ("st-openvino", "openvino", "openvino_model.xml"),
+            "st-openvino-bf16": ("st-openvino", "openvino", "openvino_model.xml"),
             "st-openvino-int8": ("st-openvino", "openvino", "openvino_model_qint8_quantized.xml")}
 
 
@@ -55,8 +58,10 @@ def st_backend_kwargs(a, engine):
         so.inter_op_num_threads = 1
         return {"backend": "onnx", "model_kwargs": {"file_name": name, "session_options": so,
                                                      "provider": "CPUExecutionProvider"}}
-    return {"backend": "openvino", "model_kwargs": {"file_name": name, "ov_config": {
-        "INFERENCE_NUM_THREADS": a.threads, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}}}
+    cfg = {"INFERENCE_NUM_THREADS": a.threads, "PERFORMANCE_HINT": "LATENCY"}
+    if engine != "st-openvino-bf16":  # bf16: OpenVINO's own default precision on a CPU with AVX-512 BF16
+        cfg["INFERENCE_PRECISION_HINT"] = "f32"
+    return {"backend": "openvino", "model_kwargs": {"file_name": name, "ov_config": cfg}}
 
 
 def st_prepare(a, texts):
@@ -69,7 +74,7 @@ def st_prepare(a, texts):
     fp32 = os.path.join(out, backend, ST_FILES[f"st-{backend}-fp32"][2])
     if not os.path.exists(fp32):
         SentenceTransformer(a.model, device="cpu", backend=backend).save_pretrained(out)
-    if a.engine.endswith("fp32"):
+    if not a.engine.endswith("int8"):
         return
     m = SentenceTransformer(out, device="cpu", backend=backend,
                             model_kwargs={"file_name": ST_FILES[f"st-{backend}-fp32"][2]})
@@ -124,7 +129,11 @@ def st_engine(a, texts):
         if "onnx" in a.engine:
             ver += f", optimum-onnx {version('optimum-onnx')}, onnxruntime {version('onnxruntime')}"
         else:
-            ver += f", optimum-intel {version('optimum-intel')}, openvino {version('openvino')}"
+            try:
+                prec = m.transformers_model.request.get_property("INFERENCE_PRECISION_HINT")
+            except Exception as e:  # noqa: BLE001  (only reported)
+                prec = f"? ({type(e).__name__})"
+            ver += f", optimum-intel {version('optimum-intel')}, openvino {version('openvino')}, precision {prec}"
     return e, load, enc, ver
 
 
