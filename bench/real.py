@@ -653,7 +653,7 @@ def main(argv=None):
     ap.add_argument("--bertcpp", default=None, help="bertcpp binary (default: $BERTCPP or build*/bin)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=None, help="kernel: 5, e2e: 3")
-    ap.add_argument("--engines", default="", help="comma list (default: all)")
+    ap.add_argument("--engines", default="", help="comma list (default: all); e2e: the schedule's entries of the others are passed over")
     ap.add_argument("--dtypes", default="", help="kernel: bertcpp dtypes, comma list of f32,bf16,int8 (default: all)")
     ap.add_argument("--shapes", default="", help="kernel: comma list of b1x128,b32x128")
     ap.add_argument("--iters", default="", help="kernel: iterations per round per shape (default 20,3)")
