@@ -6,6 +6,9 @@
 #   REF_PY=/work/venv/ref/bin/python bash scripts/setup_peers.sh
 #   WITH_LLAMA=1 bash scripts/setup_peers.sh    # also llama-cpp-python (compiles llama.cpp: ~15 min) and
 #                                               # its GGUF converter (~/.cache/bertcpp/llama.cpp-convert)
+#   WITH_ST_BACKENDS=1 bash scripts/setup_peers.sh  # also a second venv for sentence-transformers'
+#                                               # backend="onnx"/"openvino" (bench/real.py e2e st-onnx-*,
+#                                               # st-openvino-*): ${BERTCPP_ST_VENV:-~/.cache/bertcpp/venv-st4}
 #
 # PyTorch CPU wheels are not on PyPI, so torch, transformers, sentence-transformers and tokenizers
 # come from the reference venv ($REF_PY's site-packages, appended to this venv's sys.path by a .pth
@@ -35,9 +38,9 @@ pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q -c "$cons"
 # Core peers: each pinned to what was verified here (see docs/benchmarks.md).
 "${pip[@]}" onnx onnxruntime openvino ctranslate2
 # Optional: a failure leaves the peer out (the harness says so) instead of failing the set-up.
-# Not installed: optimum / optimum-intel (sentence-transformers' backend="onnx"/"openvino"): every
-# release that imports with transformers 5.x is missing (optimum-onnx 0.1.0 wants transformers<4.58;
-# under the pin pip falls back to optimum 1.17.1 / optimum-intel 1.15.0, which fail to import).
+# Not here: optimum / optimum-intel (sentence-transformers' backend="onnx"/"openvino"): no release
+# imports with transformers 5.x (optimum-onnx 0.1.0 wants transformers<4.58); WITH_ST_BACKENDS=1 below
+# puts them in a venv of their own with transformers 4.57.
 for extra in nncf onnxscript; do
   "${pip[@]}" "$extra" || echo "setup_peers.sh: warning: $extra did not install; its peer is skipped" >&2
 done
@@ -58,6 +61,29 @@ if [ "${WITH_LLAMA:-0}" = 1 ]; then
     echo "setup_peers.sh: warning: llama-cpp-python did not build; its peer is skipped" >&2
   fi
   rm -rf "$sdist_dir"
+fi
+if [ "${WITH_ST_BACKENDS:-0}" = 1 ]; then
+  # Only torch comes from the reference venv (.pth, pinned); transformers 4.57.x, the
+  # sentence-transformers release that supports it (pip's pick: 5.7.0 here), optimum-onnx[onnxruntime]
+  # and optimum-intel[openvino] are this venv's own and shadow the reference venv's (the .pth is last).
+  ST_VENV=${BERTCPP_ST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/bertcpp/venv-st4}
+  case "$ST_VENV" in "$here"/*) echo "setup_peers.sh: venv $ST_VENV is inside the source tree" >&2; exit 2;; esac
+  if [ ! -x "$ST_VENV/bin/python" ]; then "$REF_PY" -m venv "$ST_VENV"; fi
+  st_site=$("$ST_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "$ref_site" > "$st_site/zz_bertcpp_ref_site.pth"
+  torch_pin=$("$REF_PY" -c 'from importlib.metadata import version; print(version("torch"))')
+  "$ST_VENV/bin/python" -m pip install --disable-pip-version-check -q "torch==$torch_pin" \
+    "transformers==${ST_TRANSFORMERS:-4.57.*}" sentence-transformers "optimum-onnx[onnxruntime]" \
+    "optimum-intel[openvino]"
+  "$ST_VENV/bin/python" -c 'import sentence_transformers, optimum.onnxruntime, optimum.intel' ||
+    { echo "setup_peers.sh: $ST_VENV: sentence-transformers' onnx/openvino backends do not import" >&2; exit 1; }
+  "$ST_VENV/bin/python" - <<'PY'
+from importlib.metadata import version
+print("venv-st4:", ", ".join(f"{p} {version(p)}" for p in (
+    "torch", "transformers", "sentence-transformers", "tokenizers", "optimum", "optimum-onnx",
+    "optimum-intel", "onnxruntime", "openvino", "nncf")))
+PY
+  echo "$ST_VENV/bin/python"
 fi
 "$VENV/bin/python" - <<'PY'
 from importlib.metadata import version, PackageNotFoundError
