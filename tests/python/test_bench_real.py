@@ -1,5 +1,6 @@
 """The real-weight benchmark's own logic (bench/make_sentences.py, bench/real.py): the corpus
-filter and the agreement numbers that decide whether a peer is timed. No peer is run here."""
+filter, the agreement numbers that decide whether a peer is timed, the e2e summary (median of
+rounds, cosine gate) and corpus subset. No peer is run here."""
 import importlib.util
 import os
 import sys
@@ -117,3 +118,43 @@ def test_agreement_gate_per_precision():
     assert not real.agrees("ov-fp32", {"max_abs_diff": 2e-3, "min_cos_pooled": 1.0})
     assert real.agrees("ov-int8", {"max_abs_diff": 0.5, "min_cos_pooled": 0.95})
     assert not real.agrees("ov-int8", {"max_abs_diff": 0.5, "min_cos_pooled": 0.5})
+
+
+def test_e2e_summary_medians_and_cosine_gate(tmp_path):
+    ref = np.eye(4, 8, dtype=np.float32) + 0.1
+    np.save(tmp_path / "e2e-st-torch-fp32.npy", ref)
+    near = ref.copy()
+    near[0, 1] += 1e-3  # cosine ~0.99999: too far for fp32 (0.9999 is the rule), fine for int8
+    np.save(tmp_path / "e2e-st-onnx-fp32.npy", near * 1.0 + np.array([0, 0, 0, 0, 0, 0, 0, 0.05]))
+    np.save(tmp_path / "e2e-fe-ov-int8.npy", near)
+    np.save(tmp_path / "e2e-st-openvino-fp32.npy", ref * 2.0)  # same direction: cosine 1
+    res = {"n": 100, "commands": {n: n for n in ("st-torch-fp32", "st-onnx-fp32", "fe-ov-int8",
+                                                 "st-openvino-fp32")},
+           "samples": {"st-torch-fp32": [{"round": 0, "wall_s": 10.0, "peak_rss_mb": 5}],
+                       "st-onnx-fp32": [{"round": r, "wall_s": w, "peak_rss_mb": m}
+                                        for r, w, m in ((0, 4.0, 7), (1, 2.0, 9), (2, 5.0, 8))],
+                       "fe-ov-int8": [{"round": 0, "wall_s": 1.0, "peak_rss_mb": 1}],
+                       "st-openvino-fp32": [{"round": 0, "wall_s": 3.0, "peak_rss_mb": 1, "encode_s": 2.5}],
+                       "st-onnx-int8": []}}
+    real.e2e_summary(res, str(tmp_path))
+    r = res["runs"]
+    assert "st-onnx-int8" not in r  # never ran
+    assert r["st-onnx-fp32"]["wall_s"] == 4.0 and r["st-onnx-fp32"]["sent_per_s"] == 25.0  # median of rounds
+    assert r["st-onnx-fp32"]["peak_rss_mb"] == 9 and r["st-onnx-fp32"]["walls_s"] == [4.0, 2.0, 5.0]
+    assert not r["st-onnx-fp32"]["agrees"] and r["st-onnx-fp32"]["min_cos"] < real.E2E_FP32_COS
+    assert r["fe-ov-int8"]["agrees"] and r["fe-ov-int8"]["min_cos"] < 1.0
+    assert r["st-openvino-fp32"]["agrees"] and r["st-openvino-fp32"]["encode_s"] == 2.5
+    assert r["st-torch-fp32"]["min_cos"] == pytest.approx(1.0)
+
+
+def test_e2e_subset_every_kth_sentence(tmp_path, monkeypatch):
+    src = tmp_path / "sentences.txt"
+    src.write_text("".join(f"s{i}\n" for i in range(100)), encoding="utf-8")
+    monkeypatch.setattr(real, "SENTENCES", str(src))
+
+    class A:
+        subset = 25
+    path = real.e2e_corpus(A(), str(tmp_path))
+    assert open(path, encoding="utf-8").read().split() == [f"s{i}" for i in range(0, 100, 4)]
+    A.subset = 0
+    assert real.e2e_corpus(A(), str(tmp_path)) == str(src)
