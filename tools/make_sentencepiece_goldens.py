@@ -95,6 +95,43 @@ FOLDERS = [
      "spiece.model", {"tokenizer_class": "AlbertTokenizer"}, None,
      {"extra_special_tokens": ["[MASK]", "<sep2>", {"content": "<ls>", "lstrip": True, "rstrip": False,
                                                      "normalized": False, "single_word": False}]}),
+    # extra_special_tokens as a dict (model-specific named tokens: a new one, a piece, the user-defined
+    # <url>, which becomes special, an lstrip AddedToken); additional_special_tokens is then not read.
+    ("xlmr-unigram-extra-dict", dict(model_type="unigram", vocab_size=1500, user_defined_symbols=["<url>"]),
+     "sentencepiece.bpe.model",
+     {"tokenizer_class": "XLMRobertaTokenizer",
+      "extra_special_tokens": {"image_token": "<image>", "the_token": "\u2581the", "url_token": "<url>",
+                               "ent_token": {"__type": "AddedToken", "content": "<ent>", "lstrip": True, "rstrip": False,
+                                             "normalized": False, "single_word": False, "special": True}},
+      "additional_special_tokens": ["<never>"]},
+     None),
+    # single_word / normalized AddedTokens in the extra_special_tokens list.
+    ("xlmr-unigram-extra-flags", dict(model_type="unigram", vocab_size=1500, user_defined_symbols=["<url>"]),
+     "sentencepiece.bpe.model",
+     {"tokenizer_class": "XLMRobertaTokenizer", "extra_special_tokens": [
+         "<ent>", {"__type": "AddedToken", "content": "<sw>", "lstrip": False, "rstrip": False, "normalized": False,
+                   "single_word": True, "special": True},
+         {"__type": "AddedToken", "content": "\ufb01x", "lstrip": False, "rstrip": False, "normalized": True,
+          "single_word": False, "special": True}]},
+     None),
+    # added_tokens_decoder in tokenizer_config.json: its flags replace the class's (<mask> rstrip, not
+    # lstrip), new tokens get the next ids whatever the keys say, a piece keeps its id; single_word and
+    # normalized honoured; special_tokens_map.json is then not read (its mask_token and list ignored).
+    ("xlmr-unigram-added-tokens-decoder", dict(model_type="unigram", vocab_size=1500, user_defined_symbols=["<url>"]),
+     "sentencepiece.bpe.model",
+     {"tokenizer_class": "XLMRobertaTokenizer", "added_tokens_decoder": {
+         "0": {"content": "<s>", "lstrip": False, "rstrip": False, "normalized": False, "single_word": False, "special": True},
+         "3": {"content": "<unk>", "lstrip": False, "rstrip": False, "normalized": False, "single_word": False, "special": True},
+         "1501": {"content": "<mask>", "lstrip": False, "rstrip": True, "normalized": False, "single_word": False,
+                  "special": True},
+         "1600": {"content": "<sw>", "lstrip": False, "rstrip": False, "normalized": True, "single_word": True,
+                  "special": False},
+         "1700": {"content": "\ufb01n", "lstrip": False, "rstrip": False, "normalized": True, "single_word": False,
+                  "special": True},
+         "5": {"content": "\u2581the", "lstrip": False, "rstrip": False, "normalized": False, "single_word": False,
+               "special": False}}},
+     None,
+     {"mask_token": "<mask9>", "extra_special_tokens": ["<never>"], "additional_special_tokens": ["<never2>"]}),
 ]
 
 
@@ -178,7 +215,10 @@ def add_auto_padding(name, auto, texts):
 # Strings typed into the texts besides the added tokens: ones the folder's own list keeps from being added.
 TYPED = {"xlmr-unigram-extra-specials": ["<never>", "\u2581of"],
          "t5-unigram-extra-specials": ["<extra_id_0>", "<extra_id_3>", "<url>", "<never>"],
-         "albert-unigram-extra-specials": ["<ctl>", "\u2581the"]}
+         "albert-unigram-extra-specials": ["<ctl>", "\u2581the"],
+         "xlmr-unigram-extra-dict": ["<never>", "\u2581the", "the", "a<ent>b"],
+         "xlmr-unigram-extra-flags": ["fix", "a<sw>b", "x <sw> y", "<sw>z", "efix"],
+         "xlmr-unigram-added-tokens-decoder": ["<mask9>", "<never>", "<never2>", "fin", "a<sw>b", "x <sw>", "the"]}
 
 # Folders whose golden also records AutoTokenizer's own batch padding.
 AUTO_PADDING = {"t5-unigram", "t5-bpe-extra5", "xlnet-unigram", "xlnet-bpe-lower", "t5-unigram-extra-specials"}

@@ -6,10 +6,17 @@ Runs with the reference venv's python (outside the tree):
     /work/venv/tok/bin/python tools/make_tokenizer_goldens.py unigram   # (re)makes tests/data/vocabs/unigram-xlmr
     /work/venv/tok/bin/python tools/make_tokenizer_goldens.py goldens   # writes tests/data/tokenizer_fast/*.json.gz
     /work/venv/tok/bin/python tools/make_tokenizer_goldens.py components  # small per-component tokenizers + goldens
+    /work/venv/ref/bin/python tools/make_tokenizer_goldens.py backend   # TokenizersBackend folders (transformers 5)
 
 `unigram` trains a small SentencePiece unigram model (default nmt_nfkc normalization, so its
 tokenizer.json carries a Precompiled charsmap) on generated multilingual text and converts it
 with transformers' XLMRobertaConverter, as XLM-R's tokenizer.json was made.
+
+`backend` loads the roberta-base and unigram-xlmr tokenizer.json files with transformers'
+AutoTokenizer (no tokenizer_class: its generic `TokenizersBackend`), writes them back with
+`save_pretrained` (tests/data/vocabs/backend-<name>/: what a transformers 5 user's folder holds,
+tokenizer_class "TokenizersBackend", merges as pairs, Unigram scores re-serialized) and makes the
+goldens of that folder as AutoTokenizer loads it (tokenizer_fast/backend-<name>.json.gz).
 
 `goldens` writes, per tokenizer folder, a generated corpus (many scripts, control and format
 characters, combining marks, emoji sequences, typed special tokens, very long words, whitespace
@@ -215,6 +222,39 @@ def make_goldens(name, folder, count, seed, raw=None, out_dir=OUT, generator=Non
     print(name, len(cases), "cases")
 
 
+def make_backend(name, count, seed):
+    """A tokenizer.json folder as transformers 5's save_pretrained writes it (TokenizersBackend) and
+    the goldens of AutoTokenizer on it; its own call is checked equal to its backend's."""
+    import shutil
+    import tempfile
+    import transformers
+    from transformers import AutoTokenizer
+
+    src = tempfile.mkdtemp()
+    shutil.copy(os.path.join(VOCABS, name, "tokenizer.json"), src)
+    with open(os.path.join(src, "tokenizer_config.json"), "w") as f:
+        json.dump({"model_max_length": 512}, f)  # no tokenizer_class: AutoTokenizer's generic backend
+    auto = AutoTokenizer.from_pretrained(src)
+    assert type(auto).__name__ == "TokenizersBackend", type(auto).__name__
+    out = os.path.join(VOCABS, "backend-" + name)
+    shutil.rmtree(out, ignore_errors=True)
+    auto.save_pretrained(out)
+    auto = AutoTokenizer.from_pretrained(out)
+    assert type(auto).__name__ == "TokenizersBackend", type(auto).__name__
+    backend = auto.backend_tokenizer
+    specials = [t.content for t in backend.get_added_tokens_decoder().values()]
+    bad = 0
+    for t in corpus(seed, count, specials):
+        a = auto(t, return_offsets_mapping=True)
+        e = backend.encode(t)
+        bad += a["input_ids"] != e.ids or [tuple(o) for o in a["offset_mapping"]] != [tuple(o) for o in e.offsets]
+    if bad:
+        raise SystemExit(f"{name}: AutoTokenizer and its backend disagree on {bad} texts")
+    make_goldens("backend-" + name, "backend-" + name, count, seed, raw=backend.to_str(),
+                 generator="transformers " + transformers.__version__ + " AutoTokenizer (TokenizersBackend) of "
+                 "save_pretrained's folder")
+
+
 def make_unigram():
     import sentencepiece as spm
     import tempfile
@@ -273,13 +313,16 @@ def make_unigram():
 
 
 def main(argv):
-    if len(argv) < 2 or argv[1] not in ("unigram", "goldens", "components"):
+    if len(argv) < 2 or argv[1] not in ("unigram", "goldens", "components", "backend"):
         print(__doc__)
         return 2
     if argv[1] == "unigram":
         make_unigram()
     elif argv[1] == "components":
         make_components()
+    elif argv[1] == "backend":
+        make_backend("roberta-base", 600, 15)
+        make_backend("unigram-xlmr", 1000, 13)
     else:
         make_goldens("bert-base-uncased", "bert-base-uncased", 1500, 11)
         make_goldens("roberta-base", "roberta-base", 1000, 12)

@@ -16,7 +16,10 @@ Probed for every code point c (surrogates excluded):
     Unicode data is older again than unicode_categories');
   * lower:  normalizers.Lowercase() of c (char::to_lowercase), when it differs from c;
   * nfd / nfkd: normalizers.NFD() / NFKD() of c, when it differs from c (Hangul syllables excepted:
-    they are decomposed algorithmically, which is asserted here).
+    they are decomposed algorithmically, which is asserted here);
+  * onig_letter / onig_number / onig_space: what \\p{L}, \\p{N} and \\s match in the library's bundled
+    Oniguruma (Split with each regex, "removed"), the classes of ByteLevel's GPT-2 pattern: its Unicode
+    data is newer than utf8proc's (e.g. Egyptian Hieroglyphs Extended-A, Unicode 16, are letters).
 """
 import sys
 
@@ -91,6 +94,20 @@ def emit_map(name, m):
     print("};")
 
 
+def onig_class(rx):
+    """Code points the library's Oniguruma matches with `rx` (one code point wide)."""
+    split = P.Split(tokenizers.Regex(rx), "removed")
+    out = set()
+    for base in range(0, MAXCP, 4096):
+        cs = [c for c in range(base, min(base + 4096, MAXCP)) if not 0xD800 <= c <= 0xDFFF]
+        kept = [False] * len(cs)
+        for _, (a, b) in split.pre_tokenize_str("".join(chr(c) for c in cs)):  # offsets in code points
+            for k in range(a, b):
+                kept[k] = True
+        out.update(c for c, k in zip(cs, kept) if not k)
+    return out
+
+
 def main():
     clean = N.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=False, lowercase=False)
     strip = N.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True, lowercase=False)
@@ -138,6 +155,9 @@ def main():
     emit_ranges("kHfPunct", punct)
     emit_ranges("kHfMn", mn)
     emit_ranges("kHfMark", mark)
+    emit_ranges("kHfOnigLetter", onig_class(r"\p{L}"))
+    emit_ranges("kHfOnigNumber", onig_class(r"\p{N}"))
+    emit_ranges("kHfOnigSpace", onig_class(r"\s"))
     emit_map("kHfLower", lmap)
     emit_map("kHfNfd", dmap)
     emit_map("kHfNfkd", kmap)

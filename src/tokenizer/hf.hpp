@@ -40,6 +40,8 @@ bool is_combining_mark(char32_t c);  // removed by StripAccents (unicode-normali
 bool is_chinese(char32_t c);
 bool is_numeric(char32_t c);          // char::is_numeric (Nd, Nl, No)
 bool is_word_char(char32_t c);        // regex \w (added tokens' single_word)
+// \p{L} = 1, \p{N} = 2, \s = 3, else 0, as the library's bundled Oniguruma has them (ByteLevel's pattern).
+uint8_t onig_class(char32_t c);
 // char::to_lowercase (appends 1..3 code points).
 void to_lower(char32_t c, std::u32string& out);
 // Full canonical / compatibility decomposition of one code point; false when it is its own.

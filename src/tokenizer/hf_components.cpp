@@ -547,8 +547,8 @@ const char32_t* byte_chars() {
   return table;
 }
 
-// The GPT-2 pattern 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+, hand-written: exact for it, on utf8proc's Unicode data (the library's
-// bundled Oniguruma knows newer letters than Debian's, e.g. CJK extension H).
+// The GPT-2 pattern 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+, hand-written: exact for it, on
+// the classes of the library's bundled Oniguruma (newer Unicode data than utf8proc's or Debian's Oniguruma).
 enum : uint8_t { kOther = 0, kLetter = 1, kNumber = 2, kSpace = 3 };
 uint8_t gpt2_class(char32_t c) {
   if (c < 128) {
@@ -557,16 +557,7 @@ uint8_t gpt2_class(char32_t c) {
     if (c == ' ' || (c >= 9 && c <= 13)) return kSpace;
     return kOther;
   }
-  if (is_rust_whitespace(c)) return kSpace;
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO:
-      return kLetter;
-    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
-      return kNumber;
-    default:
-      return kOther;
-  }
+  return onig_class(c);
 }
 
 void gpt2_split(std::u32string_view s, std::vector<std::pair<size_t, size_t>>& out) {

@@ -2,6 +2,7 @@
 // regexes and the split behaviors.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 #include <mutex>
 
 #include <oniguruma.h>
@@ -64,6 +65,39 @@ bool is_bert_space(char32_t c) { return c < 256 ? latin1().f[c] & 2 : in_ranges(
 bool is_bert_punct(char32_t c) { return c < 256 ? latin1().f[c] & 4 : in_ranges(kHfPunct, c); }
 bool is_mn(char32_t c) { return c < 256 ? latin1().f[c] & 8 : in_ranges(kHfMn, c); }
 bool is_combining_mark(char32_t c) { return c >= 0x300 && in_ranges(kHfMark, c); }
+
+uint8_t onig_class(char32_t c) {
+  // Two stages: 256-code-point blocks; the uniform ones (most of them) share one of four blocks.
+  struct Table {
+    std::vector<uint16_t> block;  // code point >> 8 -> index into cls / 256
+    std::vector<uint8_t> cls;
+    Table() {
+      std::vector<uint8_t> all(0x110000, 0);
+      auto mark = [&](const auto& ranges, uint8_t v) {
+        for (const auto& r : ranges)
+          for (uint32_t x = r[0]; x <= r[1]; ++x) all[x] = v;
+      };
+      mark(kHfOnigLetter, 1);
+      mark(kHfOnigNumber, 2);
+      mark(kHfOnigSpace, 3);
+      cls.resize(4 * 256);
+      for (size_t v = 0; v < 4; ++v) std::fill_n(cls.begin() + static_cast<std::ptrdiff_t>(v * 256), 256, static_cast<uint8_t>(v));
+      block.resize(0x1100);
+      for (size_t b = 0; b < block.size(); ++b) {
+        const uint8_t* p = all.data() + b * 256;
+        if (std::all_of(p, p + 256, [&](uint8_t x) { return x == p[0]; })) {
+          block[b] = p[0];
+        } else {
+          block[b] = static_cast<uint16_t>(cls.size() / 256);
+          cls.insert(cls.end(), p, p + 256);
+        }
+      }
+    }
+  };
+  static const Table t;
+  if (c >= 0x110000) return 0;
+  return t.cls[static_cast<size_t>(t.block[c >> 8]) * 256 + (c & 0xFF)];
+}
 bool is_chinese(char32_t c) {
   if (c < 0x3400) return false;
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||

@@ -174,9 +174,10 @@ std::string b64encode(std::string_view in) {
 
 using json = nlohmann::json;
 
-json added_token(int64_t id, const std::string& content, bool special, bool lstrip, bool rstrip) {
-  return json{{"id", id},         {"content", content}, {"single_word", false}, {"lstrip", lstrip},
-              {"rstrip", rstrip}, {"normalized", false}, {"special", special}};
+json added_token(int64_t id, const std::string& content, bool special, bool lstrip, bool rstrip, bool single_word = false,
+                 bool normalized = false) {
+  return json{{"id", id},         {"content", content},       {"single_word", single_word}, {"lstrip", lstrip},
+              {"rstrip", rstrip}, {"normalized", normalized}, {"special", special}};
 }
 
 json template_piece(const std::string& special, int type_id) { return json{{"SpecialToken", {{"id", special}, {"type_id", type_id}}}}; }
@@ -321,7 +322,8 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
   json added = json::array();
   std::unordered_map<std::string, int64_t> added_ids;
   int64_t next_id = static_cast<int64_t>(vocab.size());
-  auto add_token = [&](const std::string& content, bool special, bool lstrip, bool rstrip) {
+  auto add_token = [&](const std::string& content, bool special, bool lstrip, bool rstrip, bool single_word = false,
+                       bool normalized = false) {
     if (content.empty() || added_ids.count(content)) return;
     int64_t id;
     if (auto it = ids.find(content); it != ids.end())
@@ -329,7 +331,7 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
     else
       id = next_id++;
     added_ids[content] = id;
-    added.push_back(added_token(id, content, special, lstrip, rstrip));
+    added.push_back(added_token(id, content, special, lstrip, rstrip, single_word, normalized));
   };
   // T5 / XLNet (TokenizersBackend classes) get the pieces first, as the extractor's
   // additional_special_tokens: a control <mask> keeps lstrip false there.
@@ -338,17 +340,35 @@ json to_tokenizer_json(const ModelProto& m, Family f, const Options& o, const st
   // the additional_special_tokens the extractor passes): every entry special, ids appended when new.
   auto add_pieces = [&] {
     if (!o.additional.empty()) {
-      for (const auto& s : o.additional) add_token(s.content, true, s.lstrip, s.rstrip);
+      for (const auto& s : o.additional) add_token(s.content, true, s.lstrip, s.rstrip, s.single_word, s.normalized);
       return;
     }
+    // A user-defined piece that is also a named token is special (TokenizersBackend.__init__).
+    auto named = [&](const std::string& t) {
+      for (const auto& s : o.named_extra)
+        if (s.content == t) return true;
+      return false;
+    };
     for (const auto& p : m.pieces)
-      if (p.type == 3 || p.type == 4) add_token(p.piece, p.type == 3, false, false);
+      if (p.type == 3 || p.type == 4) add_token(p.piece, p.type == 3 || named(p.piece), false, false);
   };
   if (pieces_first) add_pieces();
   for (const auto& s : sp) add_token(s.content, true, s.lstrip, s.rstrip);
   if (!pieces_first) add_pieces();
   if (f == Family::T5 && o.additional.empty())  // with a list of its own the sentinels stay plain pieces
     for (int64_t i = 0; i < o.extra_ids; ++i) add_token("<extra_id_" + std::to_string(i) + ">", true, false, false);
+  // Then what TokenizersBackend.__init__ adds: added_tokens_decoder's tokens (an added one takes the
+  // new flags, as the library's add_tokens replaces it), then the model-specific named tokens.
+  for (const auto& a : o.added_decoder) {
+    if (added_ids.count(a.content)) {
+      for (auto& e : added)
+        if (e["content"].get_ref<const std::string&>() == a.content)
+          e = added_token(e["id"].get<int64_t>(), a.content, a.special, a.lstrip, a.rstrip, a.single_word, a.normalized);
+    } else {
+      add_token(a.content, a.special, a.lstrip, a.rstrip, a.single_word, a.normalized);
+    }
+  }
+  for (const auto& s : o.named_extra) add_token(s.content, true, s.lstrip, s.rstrip, s.single_word, s.normalized);
   std::stable_sort(added.begin(), added.end(), [](const json& a, const json& b) { return a["id"].get<int64_t>() < b["id"].get<int64_t>(); });
   j["added_tokens"] = added;
   auto token_id = [&](const std::string& t) -> int64_t {

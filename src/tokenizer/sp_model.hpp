@@ -45,6 +45,7 @@ struct Options {
     bool lstrip = false, rstrip = false;
     bool given = false;  // set by a config file (else the family default)
     bool added_token = false;  // given as an AddedToken object
+    bool single_word = false, normalized = false;  // an AddedToken's flags (a string: false, false)
   };
   // bos, eos, unk, sep, pad, cls, mask (transformers' SPECIAL_TOKENS_ATTRIBUTES order)
   Special specials[7];
@@ -57,6 +58,16 @@ struct Options {
   // additional_special_tokens, then special_tokens_map.json extra_special_tokens). When not empty
   // they replace the list the class would add (the model's control / user-defined pieces, T5's sentinels).
   std::vector<Special> additional;
+  // tokenizer_config.json's extra_special_tokens as a dict (name -> token): model-specific named
+  // special tokens, added after the class's tokens when new.
+  std::vector<Special> named_extra;
+  // tokenizer_config.json's added_tokens_decoder in id order (the ids themselves are not used: a
+  // token already added gets these flags, a piece keeps its id, a new one the next id).
+  struct Added {
+    std::string content;
+    bool lstrip = false, rstrip = false, single_word = false, normalized = false, special = false;
+  };
+  std::vector<Added> added_decoder;
 };
 extern const char* const kSpecialAttrs[7];
 // The family's default special tokens (XLM-R / CamemBERT <s> </s> <unk> </s> <pad> <s> <mask>,

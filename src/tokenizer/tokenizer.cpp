@@ -514,22 +514,91 @@ void load_sentencepiece_dir(Tokenizer::Impl& t, const fs::path& dir, const fs::p
   // extra_special_tokens (when a non-empty list) else its additional_special_tokens, then
   // special_tokens_map.json's extra_special_tokens appended when new (its additional_special_tokens
   // are overwritten by the SentencePiece extractor's list, so never used).
+  auto it_is_list = [](const json& j) {
+    auto it = j.find("extra_special_tokens");
+    return it == j.end() || !it->is_object();
+  };
+  auto listed = [&](const json& e, const std::string& file, const std::string& key) -> std::optional<sp::Options::Special> {
+    auto s = parse_special(e, file, key);
+    if (!s) return std::nullopt;
+    sp::Options::Special out{s->content, s->lstrip, s->rstrip, true, s->added_token};
+    if (e.is_object()) {  // an AddedToken's other flags
+      if (auto f = e.find("single_word"); f != e.end()) out.single_word = get_bool(*f, file, "single_word");
+      if (auto f = e.find("normalized"); f != e.end()) out.normalized = get_bool(*f, file, "normalized");
+    }
+    return out;
+  };
   auto extra_list = [&](const json& j, const char* key, const std::string& file) {
     std::vector<sp::Options::Special> out;
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return out;
     if (!it->is_array()) throw invalid_file(file, std::string("\"") + key + "\" must be a list, got " + io::json_brief(*it));
     for (const auto& e : *it)
-      if (auto s = parse_special(e, file, key)) out.push_back({s->content, s->lstrip, s->rstrip, true, s->added_token});
+      if (auto s = listed(e, file, key)) out.push_back(std::move(*s));
     return out;
   };
-  o.additional = extra_list(cfg, "extra_special_tokens", cfg_json.string());
-  if (o.additional.empty()) o.additional = extra_list(cfg, "additional_special_tokens", cfg_json.string());
+  // extra_special_tokens as a (non-empty) dict: named model-specific tokens (transformers'
+  // model_specific_special_tokens); additional_special_tokens is then not read.
+  auto named_dict = [&](const json& j, const std::string& file) {
+    // In the file's key order, as Python's dict has it (json sorts its keys).
+    const auto ordered = nlohmann::ordered_json::parse(io::read_small_file(file, kMaxJsonFileBytes));
+    for (const auto& [name, unused] : ordered["extra_special_tokens"].items()) {
+      (void)unused;
+      auto t = listed(j[name], file, "extra_special_tokens." + name);
+      if (!t) continue;
+      bool seen = false;
+      for (const auto& n : o.named_extra) seen = seen || n.content == t->content;
+      if (!seen) o.named_extra.push_back(std::move(*t));
+    }
+  };
+  if (auto it = cfg.find("extra_special_tokens"); it != cfg.end() && it->is_object()) {
+    named_dict(*it, cfg_json.string());
+  } else {
+    o.additional = extra_list(cfg, "extra_special_tokens", cfg_json.string());
+  }
+  if (o.additional.empty() && o.named_extra.empty())
+    o.additional = extra_list(cfg, "additional_special_tokens", cfg_json.string());
+  // added_tokens_decoder: its tokens, in id order; with it transformers reads no special_tokens_map.json.
+  const auto decoder = cfg.find("added_tokens_decoder");
+  const bool has_decoder = decoder != cfg.end() && !decoder->is_null();
+  if (has_decoder) {
+    const std::string f = cfg_json.string();
+    if (!decoder->is_object()) throw invalid_file(f, "\"added_tokens_decoder\" must be an object (id -> AddedToken), got " + io::json_brief(*decoder));
+    std::vector<std::pair<int64_t, sp::Options::Added>> rows;
+    for (const auto& [key, v] : decoder->items()) {
+      const std::string where = "added_tokens_decoder." + key;
+      int64_t id = 0;
+      size_t used = 0;
+      try {
+        id = std::stoll(key, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != key.size() || key.empty()) throw invalid_file(f, "\"" + where + "\": the key must be an integer id");
+      if (!v.is_object() || !v.contains("content"))
+        throw invalid_file(f, "\"" + where + "\" must be an AddedToken object with a \"content\", got " + io::json_brief(v));
+      sp::Options::Added a;
+      a.content = get_string(v["content"], f, (where + ".content").c_str());
+      auto flag = [&](const char* name, bool& dst) {
+        if (auto it = v.find(name); it != v.end()) dst = get_bool(*it, f, name);
+      };
+      flag("special", a.special);
+      a.normalized = !a.special;  // AddedToken's default
+      flag("lstrip", a.lstrip);
+      flag("rstrip", a.rstrip);
+      flag("single_word", a.single_word);
+      flag("normalized", a.normalized);
+      rows.emplace_back(id, std::move(a));
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (auto& r : rows) o.added_decoder.push_back(std::move(r.second));
+  }
   apply(cfg, cfg_json.string());
-  if (fs::exists(map_json, ec)) {
+  if (fs::exists(map_json, ec) && !has_decoder) {
     const json map = read_json(map_json);
     apply(map, map_json.string());
-    for (auto& s : extra_list(map, "extra_special_tokens", map_json.string())) {
+    if (auto it = map.find("extra_special_tokens"); it != map.end() && it->is_object()) named_dict(*it, map_json.string());
+    for (auto& s : it_is_list(map) ? extra_list(map, "extra_special_tokens", map_json.string()) : std::vector<sp::Options::Special>{}) {
       bool seen = false;
       for (const auto& a : o.additional) seen = seen || a.content == s.content;
       if (!seen) o.additional.push_back(std::move(s));

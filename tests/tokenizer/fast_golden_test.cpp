@@ -206,7 +206,9 @@ INSTANTIATE_TEST_SUITE_P(Files, FastGolden, ::testing::Values("bert-base-uncased
                                                            "components-nfkc-lower-whitespace", "components-nfd-strip-wssplit",
                                                            "components-nfc-replace-prepend-punct",
                                                            "components-nmt-nfkd-digits-char", "components-split-behaviors",
-                                                           "components-bytelevel-noregex-metaspace-first"),
+                                                           "components-bytelevel-noregex-metaspace-first",
+                                                           // folders written by transformers 5's save_pretrained (TokenizersBackend)
+                                                           "backend-roberta-base", "backend-unigram-xlmr"),
                          [](const auto& info) {
                            std::string s = info.param;
                            for (char& c : s)
@@ -226,7 +228,11 @@ INSTANTIATE_TEST_SUITE_P(SentencePiece, FastGolden,
                                            "sentencepiece/xlnet-unigram", "sentencepiece/xlnet-bpe-lower",
                                            "sentencepiece/xlmr-unigram-extra-specials",
                                            "sentencepiece/t5-unigram-extra-specials",
-                                           "sentencepiece/albert-unigram-extra-specials"),
+                                           "sentencepiece/albert-unigram-extra-specials",
+                                           // tokenizer_config.json: extra_special_tokens as a dict, listed
+                                           // single_word / normalized AddedTokens, added_tokens_decoder
+                                           "sentencepiece/xlmr-unigram-extra-dict", "sentencepiece/xlmr-unigram-extra-flags",
+                                           "sentencepiece/xlmr-unigram-added-tokens-decoder"),
                          [](const auto& info) {
                            std::string s = info.param.substr(info.param.find('/') + 1);
                            for (char& c : s)

@@ -96,6 +96,26 @@ TEST(SentencePieceModel, BadExtraIdsIsInvalidFileNamingIt) {
   }
 }
 
+TEST(SentencePieceModel, BadAddedTokensDecoderIsInvalidFileNamingTheEntry) {
+  const std::string model = read(kSp / "xlmr-unigram" / "sentencepiece.bpe.model");
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"x": {"content": "<a>"}})", "added_tokens_decoder.x"},
+      {R"({"7": {"lstrip": true}})", "added_tokens_decoder.7"},
+      {R"({"7": {"content": "<a>", "special": "yes"}})", "special"},
+      {R"(["<a>"])", "added_tokens_decoder"}};
+  for (const auto& [bad, named] : cases) {
+    Folder f(model, std::string(R"({"tokenizer_class": "XLMRobertaTokenizer", "added_tokens_decoder": )") + bad + "}");
+    try {
+      (void)Tokenizer::from_dir(f.d);
+      FAIL() << "expected an error for " << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidFile) << e.what();
+      EXPECT_NE(std::string(e.what()).find(named), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("tokenizer_config.json"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(SentencePieceModel, UnknownTokenizerClassIsUnsupportedNamingIt) {
   const std::string model = read(kSp / "xlmr-unigram" / "sentencepiece.bpe.model");
   Folder f(model, R"({"tokenizer_class": "MarianTokenizer"})");
