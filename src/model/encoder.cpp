@@ -472,7 +472,10 @@ Output Encoder::forward(const Input& input, const Request& request) const {
   // its own keys; a right-padded text attends to its `len` real keys only, so its result does not
   // depend on how much padding the batch has. Other masks (left padding, holes, all zero) use the
   // full length with the additive mask, exactly as transformers.
-  const ops::AttentionShape ashape{heads, d, 3 * H, H, divisor};
+  // bf16 and int8 GEMMs: the attention's matmuls in bf16 too (as PyTorch's bf16 autocast; int8 retrieval
+  // still meets its targets on MiniLM, docs/accuracy.md); f32 stays f32.
+  const bool bf16_attention = !m.layers.empty() && m.layers[0].qkv.gemm() != ops::GemmType::F32;
+  const ops::AttentionShape ashape{heads, d, 3 * H, H, divisor, bf16_attention};
   std::vector<ops::AttentionSequence> seqs(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
     const int64_t len = key_len[static_cast<size_t>(b)];

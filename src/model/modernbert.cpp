@@ -273,7 +273,8 @@ Output ModernBert::forward(const Input& input, const Request& request) const {
   std::vector<float> normed(static_cast<size_t>(N * H)), qkv(static_cast<size_t>(N * 3 * H)),
       ctx(static_cast<size_t>(N * H)), up(static_cast<size_t>(N * 2 * I)), act(static_cast<size_t>(N * I)),
       y(static_cast<size_t>(N * H));
-  const ops::AttentionShape ashape{heads, d, 3 * H, H, static_cast<float>(std::sqrt(static_cast<double>(d)))};
+  const ops::AttentionShape ashape{heads, d, 3 * H, H, static_cast<float>(std::sqrt(static_cast<double>(d))),
+                                   !layers.empty() && layers[0].wqkv.gemm() == ops::GemmType::BF16};
   std::vector<ops::AttentionSequence> seqs(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
     ops::AttentionSequence& sq = seqs[static_cast<size_t>(b)];

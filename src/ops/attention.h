@@ -1,4 +1,4 @@
-// Scaled dot-product self-attention over a fused QKV buffer, f32, all heads and sequences of a
+// Scaled dot-product self-attention over a fused QKV buffer, f32 (or bf16 matmuls), all heads and sequences of a
 // batch in one parallel loop: softmax(Q·Kᵀ / divisor [+ relative bias] [- ALiBi] + mask) · V per
 // (sequence, head).
 //
@@ -24,6 +24,10 @@ struct AttentionShape {
   int64_t qkv_stride = 0;  // elements between consecutive token rows of qkv (≥ 3·heads·head_dim)
   int64_t ctx_stride = 0;  // elements between consecutive rows of the context output
   float divisor = 1.0f;    // scores are divided by it (√head_dim), as transformers does
+  // Q·Kᵀ and P·V from bf16-rounded Q, K, V and probabilities with f32 sums (AVX-512 BF16
+  // vdpbf16ps), as PyTorch's bf16 autocast does its attention matmuls; softmax stays f32. On a
+  // CPU without AVX-512 BF16 (attention_bf16_supported() false) the f32 kernel runs instead.
+  bool bf16 = false;
 };
 
 struct AttentionSequence {
@@ -47,6 +51,9 @@ struct AttentionSequence {
   float* probs = nullptr;
   int64_t probs_head_stride = 0, probs_row_stride = 0, probs_cols = 0;
 };
+
+// Whether this CPU runs AttentionShape::bf16 (AVX-512 BF16), checked once with cpuid.
+bool attention_bf16_supported();
 
 // Computes the context rows of every sequence. Uses the OpenMP threads (ops::set_num_threads).
 void attention(const AttentionShape& shape, std::span<const AttentionSequence> sequences);

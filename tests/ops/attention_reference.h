@@ -75,7 +75,7 @@ struct NaiveAttention {
 // must be bitwise equal (the determinism the model promises). `lens[0]` is the text checked.
 inline void expect_rows_independent_of_batch_and_threads(int64_t heads, int64_t d, const int64_t (&lens)[3],
                                                          uint32_t seed, int64_t window = -1,
-                                                         const float* slopes = nullptr) {
+                                                         const float* slopes = nullptr, bool bf16 = false) {
   const int64_t H = heads * d;
   std::vector<std::vector<float>> qkv, ctx;
   for (int t = 0; t < 3; ++t) {
@@ -91,7 +91,7 @@ inline void expect_rows_independent_of_batch_and_threads(int64_t heads, int64_t 
     s.alibi_slopes = slopes;
     return s;
   };
-  const ops::AttentionShape shape{heads, d, 3 * H, H, std::sqrt(float(d))};
+  const ops::AttentionShape shape{heads, d, 3 * H, H, std::sqrt(float(d)), bf16};
   ops::set_num_threads(1);
   ops::attention(shape, std::vector{seq(0)});
   const auto alone = ctx[0];
@@ -99,7 +99,7 @@ inline void expect_rows_independent_of_batch_and_threads(int64_t heads, int64_t 
   std::fill(ctx[0].begin(), ctx[0].end(), NAN);
   ops::attention(shape, std::vector{seq(2), seq(0), seq(1)});
   EXPECT_EQ(std::memcmp(alone.data(), ctx[0].data(), alone.size() * sizeof(float)), 0)
-      << heads << "x" << d << " window " << window << (slopes ? " alibi" : "");
+      << heads << "x" << d << " window " << window << (slopes ? " alibi" : "") << (bf16 ? " bf16" : "");
   ops::set_num_threads(0);
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -211,6 +212,75 @@ TEST(Attention, MatchesDoubleReferenceForManyShapes) {
         }
     EXPECT_LT(pd, 1e-6) << c.heads << "x" << c.d << " rows " << c.rows << " keys " << c.keys;
   }
+}
+
+// x rounded to bf16 (nearest even), as a float.
+float bf16_round(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  b = (b + 0x7FFFu + ((b >> 16) & 1u)) & 0xFFFF0000u;
+  std::memcpy(&x, &b, 4);
+  return x;
+}
+
+// AttentionShape::bf16 against attention in double on what the kernel multiplies: Q, K, V rounded
+// to bf16, the probabilities (double) rounded to bf16 before P·V. Left to the kernel: its f32 sums
+// and exp (≤ ~1e-6 relative, as the f32 test), and a probability whose f32 and double values round
+// to neighbouring bf16 values: one bf16 ulp (≤ 2^-7·p) times |v| ≤ 2, so ≤ 2^-6·p per such key;
+// measured max 5.8e-5 over these shapes, held to 2e-4 (a dropped key pair or mis-paired element is
+// ≥ 1e-2). Probabilities come from the bf16 Q·Kᵀ unrounded: ≤ 1e-6 as in f32.
+TEST(Attention, Bf16MatchesBf16RoundedDoubleReference) {
+  if (!ops::attention_bf16_supported()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU (the f32 kernel runs)";
+  struct Case { int64_t heads, d, rows, keys; bool mask; int64_t window; };
+  // Odd head_dim and key counts (zero-padded pairs), the 16/32/64 tiles, padded rows, a window
+  // starting on an odd key.
+  for (const Case c : {Case{3, 4, 5, 5, false, -1}, Case{2, 24, 17, 17, true, -1}, Case{12, 64, 40, 40, false, -1},
+                       Case{4, 32, 70, 33, true, -1}, Case{1, 80, 9, 1, false, -1}, Case{2, 7, 100, 100, true, -1},
+                       Case{2, 33, 129, 129, false, -1}, Case{2, 32, 50, 50, false, 5}}) {
+    const int64_t H = c.heads * c.d;
+    const auto qkv = random_vec(static_cast<size_t>(c.rows * 3 * H), 21, -2.0f, 2.0f);
+    std::vector<float> qkv_bf16(qkv.size());
+    std::transform(qkv.begin(), qkv.end(), qkv_bf16.begin(), bf16_round);
+    std::vector<float> mask(static_cast<size_t>(c.keys), 0.0f);
+    if (c.mask) mask[static_cast<size_t>(c.keys / 2)] = std::numeric_limits<float>::lowest();
+    const float divisor = std::sqrt(float(c.d));
+    std::vector<float> ctx(static_cast<size_t>(c.rows * H), NAN), probs(static_cast<size_t>(c.heads * c.rows * c.keys), NAN);
+    ops::AttentionSequence seq;
+    seq.qkv = qkv.data();
+    seq.ctx = ctx.data();
+    seq.rows = c.rows;
+    seq.keys = c.keys;
+    seq.window = c.window;
+    seq.mask = c.mask ? mask.data() : nullptr;
+    seq.probs = probs.data();
+    seq.probs_head_stride = c.rows * c.keys;
+    seq.probs_row_stride = c.keys;
+    seq.probs_cols = c.keys;
+    ops::attention({c.heads, c.d, 3 * H, H, divisor, true}, std::vector{seq});
+    const bertcpp::testing::NaiveAttention ref{qkv_bf16.data(), c.keys, c.heads, c.d, divisor, seq.mask, c.window};
+    std::vector<double> ref_probs;
+    ref.all(c.rows, &ref_probs);
+    EXPECT_LT(max_abs_diff(probs, ref_probs), 1e-6) << c.heads << "x" << c.d << " rows " << c.rows << " keys " << c.keys;
+    double err = 0;
+    for (int64_t i = 0; i < c.rows; ++i)
+      for (int64_t h = 0; h < c.heads; ++h)
+        for (int64_t k = 0; k < c.d; ++k) {
+          double want = 0;
+          for (int64_t j = 0; j < c.keys; ++j)
+            want += double(bf16_round(float(ref_probs[static_cast<size_t>((h * c.rows + i) * c.keys + j)]))) *
+                    qkv_bf16[static_cast<size_t>(j * 3 * H + 2 * H + h * c.d + k)];
+          err = std::max(err, std::abs(ctx[static_cast<size_t>(i * H + h * c.d + k)] - want));
+        }
+    std::printf("    bf16 %ldx%ld rows %ld keys %ld window %ld: max |ctx - ref| %.3g\n", long(c.heads), long(c.d),
+                long(c.rows), long(c.keys), long(c.window), err);
+    EXPECT_LT(err, 2e-4) << c.heads << "x" << c.d << " rows " << c.rows << " keys " << c.keys;
+  }
+}
+
+TEST(Attention, Bf16RowsAreBitwiseIndependentOfBatchAndThreads) {
+  if (!ops::attention_bf16_supported()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  bertcpp::testing::expect_rows_independent_of_batch_and_threads(4, 24, {37, 9, 64}, 40, -1, nullptr, true);
+  bertcpp::testing::expect_rows_independent_of_batch_and_threads(2, 32, {50, 3, 17}, 41, 4, nullptr, true);
 }
 
 TEST(Attention, RowsAreBitwiseIndependentOfBatchAndThreads) {
