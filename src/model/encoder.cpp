@@ -117,7 +117,10 @@ LayerWeightSource layer_weight_source(const Weights& w, const EncoderConfig& cfg
   };
 }
 
-void find_f32_channels(const Network& net, std::vector<EncoderLayer>& layers, const std::vector<LayerWeightSource>& sources) {
+// `release(i)` drops layer i's checkpoint pages again once its columns are copied (they were
+// released after packing; reading them back would otherwise raise the peak RSS by every layer's f32 weights).
+void find_f32_channels(const Network& net, std::vector<EncoderLayer>& layers, const std::vector<LayerWeightSource>& sources,
+                       const std::function<void(size_t)>& release) {
   const EncoderConfig& cfg = net.config();
   const int64_t S = std::min(kProbeTokens, cfg.max_sequence_length());
   Input probe;
@@ -144,6 +147,7 @@ void find_f32_channels(const Network& net, std::vector<EncoderLayer>& layers, co
       order.resize(k);
       std::sort(order.begin(), order.end());
       lin = lin.with_f32_channels(sources[i](which), order);
+      if (which == 3) release(i);
     }
 }
 
@@ -364,7 +368,12 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
 
   std::unique_ptr<Encoder> e(new Encoder());
   e->impl_ = std::move(impl);
-  if (!sources.empty()) find_f32_channels(*e, e->impl_->layers, sources);
+  if (!sources.empty())
+    find_f32_channels(*e, e->impl_->layers, sources, [&](size_t i) {
+      const std::string p = "encoder.layer." + std::to_string(i) + ".";
+      for (const auto& [name, t] : w.tensors)
+        if (name.rfind(p, 0) == 0) checkpoint.release_pages(t);
+    });
   for (const auto& [name, t] : w.tensors) checkpoint.release_pages(t);  // pooler, heads, embeddings: as above
   return e;
 }
