@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <random>
 #include <numeric>
 #include <span>
 #include <string>
@@ -36,17 +38,6 @@ struct LayerNormWeights {
   bool rms = false;    // RMSNorm (gamma only)
 };
 
-// Int8 smoothing input: an estimate of max |y_j| over the tokens of a LayerNorm's output
-// y_j = γ_j·x̂_j + β_j (x̂ normalized, |x̂_j| ≲ 4): 4·|γ_j| + |β_j|. Outlier channels of BERTs
-// come from large γ_j/β_j, so this marks them without calibration data.
-Tensor layer_norm_absmax(const LayerNormWeights& ln) {
-  const int64_t n = ln.gamma.numel();
-  Tensor a = Tensor::empty(DType::F32, {n});
-  for (int64_t j = 0; j < n; ++j)
-    a.data<float>()[j] = 4.0f * std::fabs(ln.gamma.data<float>()[j]) + (ln.beta.defined() ? std::fabs(ln.beta.data<float>()[j]) : 0.0f);
-  return a;
-}
-
 struct EncoderLayer {
   ops::Linear qkv;       // query, key, value fused: [3·hidden, hidden]
   ops::Linear attn_out;  // attention.output.dense
@@ -54,47 +45,110 @@ struct EncoderLayer {
   ops::Linear intermediate;  // with hidden_act fused; a gated MLP's [gate | up] rows, act applied by ops::glu
   ops::Linear output;
   LayerNormWeights out_ln;
+  ops::Linear& linear(int which) { return which == 0 ? qkv : which == 1 ? attn_out : which == 2 ? intermediate : output; }
 };
+
+// Rows of several [out_i] or [out_i, in] tensors (slot + suffix) stacked into one.
+Tensor stacked(const Weights& w, const std::vector<std::string>& slots, const std::string& suffix) {
+  int64_t rows = 0;
+  for (const auto& p : slots) rows += w.get(p + suffix).dim(0);
+  Shape shape = w.get(slots.front() + suffix).shape();
+  shape[0] = rows;
+  Tensor out = Tensor::empty(DType::F32, shape);
+  float* d = out.data<float>();
+  for (const auto& p : slots) {
+    const Tensor& t = w.get(p + suffix);
+    std::memcpy(d, t.data<float>(), t.nbytes());
+    d += t.numel();
+  }
+  return out;
+}
 
 // Rows of several [out_i, in] weights (and their [out_i] biases, when the slots have them) stacked
 // into one Linear.
 ops::Linear stacked_linear(const Weights& w, const std::vector<std::string>& slots, ops::GemmType gemm,
                            const Tensor& input_absmax = Tensor()) {
-  int64_t rows = 0, in = 0;
-  for (const auto& p : slots) {
-    const Tensor& t = w.get(p + ".weight");
-    rows += t.dim(0);
-    in = t.dim(1);
-  }
   const bool has_bias = w.has(slots.front() + ".bias");  // the slot table asks for all or none
-  Tensor weight = Tensor::empty(DType::F32, {rows, in});
-  Tensor bias = has_bias ? Tensor::empty(DType::F32, {rows}) : Tensor();
-  float* wd = weight.data<float>();
-  float* bd = has_bias ? bias.data<float>() : nullptr;
-  for (const auto& p : slots) {
-    const Tensor& t = w.get(p + ".weight");
-    std::memcpy(wd, t.data<float>(), t.nbytes());
-    wd += t.numel();
-    if (!has_bias) continue;
-    const Tensor& b = w.get(p + ".bias");
-    std::memcpy(bd, b.data<float>(), b.nbytes());
-    bd += b.numel();
-  }
-  return ops::Linear(weight, bias, ops::Activation::Identity, gemm, input_absmax);
+  return ops::Linear(stacked(w, slots, ".weight"), has_bias ? stacked(w, slots, ".bias") : Tensor(),
+                     ops::Activation::Identity, gemm, input_absmax);
 }
 
-// A stored [up | gate] weight (and bias) as the Linear ops::glu reads, [gate | up].
+// A stored [up | gate] tensor as the Linear ops::glu reads, [gate | up].
+Tensor swap_halves(const Tensor& t) {
+  Tensor out = Tensor::empty(DType::F32, t.shape());
+  const size_t half = static_cast<size_t>(t.numel() / 2);
+  std::memcpy(out.data<float>(), t.data<float>() + half, half * sizeof(float));
+  std::memcpy(out.data<float>() + half, t.data<float>(), half * sizeof(float));
+  return out;
+}
 ops::Linear gate_first_linear(const Weights& w, const std::string& slot, ops::GemmType gemm, const Tensor& input_absmax) {
-  auto swap_halves = [](const Tensor& t) {
-    Tensor out = Tensor::empty(DType::F32, t.shape());
-    const size_t half = static_cast<size_t>(t.numel() / 2);
-    std::memcpy(out.data<float>(), t.data<float>() + half, half * sizeof(float));
-    std::memcpy(out.data<float>() + half, t.data<float>(), half * sizeof(float));
-    return out;
-  };
   const std::string bias = slot + ".bias";
   return ops::Linear(swap_halves(w.get(slot + ".weight")), w.has(bias) ? swap_halves(w.get(bias)) : Tensor(),
                      ops::Activation::Identity, gemm, input_absmax);
+}
+
+// Int8 outlier channels without calibration data. Trained encoders have a few input channels of
+// their Linears that are 10–40× the others in many tokens (all-mpnet-base-v2: hidden channels
+// 555, 461, 568 of the QKV input; all-MiniLM-L6-v2: 99 of the intermediate input); a per-row int8
+// scale spent on them coarsens every other channel. They are properties of the weights, not of the
+// text: a probe forward at load on token ids spread over the vocabulary records max |x_k| at every
+// int8 Linear's input, and each Linear's kF32Channels largest channels are then multiplied in f32
+// beside the int8 GEMM (ops::Linear::with_f32_channels; docs/accuracy.md).
+constexpr int64_t kF32Channels = 4, kProbeTexts = 4, kProbeTokens = 128;
+
+// The f32 weight [out, in] of a layer's qkv, attn_out, intermediate and output Linears (in that
+// order) as that Linear was built from, made again on demand (stacked ones are copies).
+using LayerWeightSource = std::function<Tensor(int)>;
+LayerWeightSource layer_weight_source(const Weights& w, const EncoderConfig& cfg, const std::string& p) {
+  return [&w, &cfg, p](int which) -> Tensor {
+    switch (which) {
+      case 0:
+        return cfg.qkv_fused ? w.get(p + "attention.self.qkv.weight")
+                             : stacked(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"},
+                                       ".weight");
+      case 1: return w.get(p + "attention.output.dense.weight");
+      case 2:
+        if (cfg.glu_fused_up_gate) return swap_halves(w.get(p + "intermediate.up_gate.weight"));
+        if (cfg.glu_fused_gate_up) return w.get(p + "intermediate.gate_up.weight");
+        if (cfg.glu) return stacked(w, {p + "intermediate.gate", p + "intermediate.dense"}, ".weight");
+        return w.get(p + "intermediate.dense.weight");
+      default: return w.get(p + "output.dense.weight");
+    }
+  };
+}
+
+// `release(i)` drops layer i's checkpoint pages again once its columns are copied (they were
+// released after packing; reading them back would otherwise raise the peak RSS by every layer's f32 weights).
+void find_f32_channels(const Network& net, std::vector<EncoderLayer>& layers, const std::vector<LayerWeightSource>& sources,
+                       const std::function<void(size_t)>& release) {
+  const EncoderConfig& cfg = net.config();
+  const int64_t S = std::min(kProbeTokens, cfg.max_sequence_length());
+  Input probe;
+  probe.input_ids = Tensor::empty(DType::I64, {kProbeTexts, S});
+  std::mt19937_64 rng(20261203);  // fixed: the same channels on every load
+  for (int64_t i = 0; i < probe.input_ids.numel(); ++i)
+    probe.input_ids.data<int64_t>()[i] = static_cast<int64_t>(rng() % static_cast<uint64_t>(cfg.vocab_size));
+  for (EncoderLayer& l : layers)
+    for (int which = 0; which < 4; ++which) l.linear(which) = l.linear(which).recording_input_absmax();
+  Request req;
+  req.pooler = false;
+  req.head = false;
+  net.forward(probe, req);
+  for (size_t i = 0; i < layers.size(); ++i)
+    for (int which = 0; which < 4; ++which) {
+      ops::Linear& lin = layers[i].linear(which);
+      const std::vector<float> a = lin.input_absmax();
+      std::vector<int64_t> order(a.size());
+      std::iota(order.begin(), order.end(), int64_t{0});
+      const size_t k = std::min<size_t>(static_cast<size_t>(kF32Channels), order.size());
+      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                        [&](int64_t x, int64_t y) { return a[static_cast<size_t>(x)] > a[static_cast<size_t>(y)] ||
+                                                           (a[static_cast<size_t>(x)] == a[static_cast<size_t>(y)] && x < y); });
+      order.resize(k);
+      std::sort(order.begin(), order.end());
+      lin = lin.with_f32_channels(sources[i](which), order);
+      if (which == 3) release(i);
+    }
 }
 
 ops::Linear linear(const Weights& w, const std::string& slot, ops::Activation act = ops::Activation::Identity,
@@ -177,7 +231,7 @@ struct NormQuantize {
     const NormQuantize& t = *static_cast<const NormQuantize*>(self);
     ops::layer_norm(rows, t.residual + first * t.cols, n, t.cols, t.ln->gamma.data<float>(), t.ln->beta.data<float>(),
                     t.eps, rows);
-    if (t.next) t.next->quantize_input(rows, n, t.q + first * t.cols, t.scale + first);
+    if (t.next) t.next->quantize_input(rows, n, t.q + first * t.cols, t.scale + first * t.next->scale_stride());
   }
 };
 struct Quantize {
@@ -186,7 +240,7 @@ struct Quantize {
   float* scale;
   static void run(void* self, int64_t first, int64_t n, float* rows) {
     const Quantize& t = *static_cast<const Quantize*>(self);
-    t.next->quantize_input(rows, n, t.q + first * t.next->in_features(), t.scale + first);
+    t.next->quantize_input(rows, n, t.q + first * t.next->in_features(), t.scale + first * t.next->scale_stride());
   }
 };
 
@@ -239,7 +293,6 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const O
 std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const EncoderConfig& config,
                                        const Options& options) {
   const ops::GemmType gemm = options.gemm;
-  const bool smooth = gemm == ops::GemmType::Int8;  // the intermediate's input is a LayerNorm output
   if (options.threads < 0) throw invalid_argument("threads must be >= 0 (0 = all cores), got " + std::to_string(options.threads));
   auto impl = std::make_unique<Impl>();
   impl->config = config;
@@ -265,16 +318,18 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
   impl->embeddings_ln = layer_norm_weights(w, "embeddings.LayerNorm");
   if (w.has("embeddings_project.weight")) impl->embeddings_project = linear(w, "embeddings_project");
   if (cfg.relative_attention_num_buckets > 0) impl->relative_attention_bias = w.get("encoder.relative_attention_bias.weight");
+  std::vector<LayerWeightSource> sources;  // int8: each layer's f32 weights again, for the probe
   for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
+    if (gemm == ops::GemmType::Int8) sources.push_back(layer_weight_source(w, cfg, p));
     EncoderLayer layer;
-    // QKV is not smoothed: on all-mpnet-base-v2 the estimate missed the real outliers of its input
-    // and smoothing made int8 worse (docs/accuracy.md); the intermediate's is measured to help.
+    // Int8: no Linear is smoothed (ops::Linear's input_absmax): the probe's f32 channels do better
+    // on real weights (docs/accuracy.md).
     layer.qkv = cfg.qkv_fused ? linear(w, p + "attention.self.qkv", ops::Activation::Identity, gemm)
                               : stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, gemm);
     layer.attn_out = linear(w, p + "attention.output.dense", ops::Activation::Identity, gemm);
     layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm", cfg.layer_rms_norm);
-    const Tensor absmax = smooth ? layer_norm_absmax(layer.attn_ln) : Tensor();
+    const Tensor absmax;
     if (cfg.glu_fused_up_gate) layer.intermediate = gate_first_linear(w, p + "intermediate.up_gate", gemm, absmax);
     else if (cfg.glu_fused_gate_up) layer.intermediate = linear(w, p + "intermediate.gate_up", ops::Activation::Identity, gemm, absmax);
     else if (cfg.glu) layer.intermediate = stacked_linear(w, {p + "intermediate.gate", p + "intermediate.dense"}, gemm, absmax);
@@ -311,9 +366,15 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
     if (head == HeadKind::QuestionAnswering) impl->qa_outputs = linear(w, "head.qa");
   }
 
-  for (const auto& [name, t] : w.tensors) checkpoint.release_pages(t);  // pooler, heads, embeddings: as above
   std::unique_ptr<Encoder> e(new Encoder());
   e->impl_ = std::move(impl);
+  if (!sources.empty())
+    find_f32_channels(*e, e->impl_->layers, sources, [&](size_t i) {
+      const std::string p = "encoder.layer." + std::to_string(i) + ".";
+      for (const auto& [name, t] : w.tensors)
+        if (name.rfind(p, 0) == 0) checkpoint.release_pages(t);
+    });
+  for (const auto& [name, t] : w.tensors) checkpoint.release_pages(t);  // pooler, heads, embeddings: as above
   return e;
 }
 
@@ -535,12 +596,15 @@ Output Encoder::forward(const Input& input, const Request& request) const {
   int8_t *qa = nullptr, *qi = nullptr;  // the intermediate's and the output dense's inputs, one slab
   float *sa = nullptr, *si = nullptr;
   if (fused) {
+    int64_t ss = 1;  // floats per row of a scale buffer: the row scale, then the f32 channels' values
+    for (const EncoderLayer& l : m.layers)
+      ss = std::max({ss, l.qkv.scale_stride(), l.intermediate.scale_stride(), l.output.scale_stride()});
     qh = int8_buffer<int8_t, 0>(static_cast<size_t>(N * H));
-    sh = int8_buffer<float, 0>(static_cast<size_t>(N));
+    sh = int8_buffer<float, 0>(static_cast<size_t>(N * ss));
     qa = int8_buffer<int8_t, 1>(static_cast<size_t>(slab_rows_max * H));
-    sa = int8_buffer<float, 1>(static_cast<size_t>(slab_rows_max));
+    sa = int8_buffer<float, 1>(static_cast<size_t>(slab_rows_max * ss));
     qi = int8_buffer<int8_t, 2>(static_cast<size_t>(slab_rows_max * I));
-    si = int8_buffer<float, 2>(static_cast<size_t>(slab_rows_max));
+    si = int8_buffer<float, 2>(static_cast<size_t>(slab_rows_max * ss));
     m.layers[0].qkv.quantize_input(h, N, qh, sh);
   }
   for (size_t li = 0; li < m.layers.size(); ++li) {
@@ -566,7 +630,7 @@ Output Encoder::forward(const Input& input, const Request& request) const {
       float* y = next + sl.r0 * H;
       const int64_t n = sl.rows;
       // Attention block: self-attention, output dense, LayerNorm(· + x).
-      if (fused) layer.qkv.forward_int8(nullptr, qh + sl.r0 * H, sh + sl.r0, n, qkv, nullptr, nullptr);
+      if (fused) layer.qkv.forward_int8(nullptr, qh + sl.r0 * H, sh + sl.r0 * layer.qkv.scale_stride(), n, qkv, nullptr, nullptr);
       else layer.qkv.forward(x, n, qkv);
       const auto slab_seqs = std::span(seqs).subspan(static_cast<size_t>(sl.b0), static_cast<size_t>(sl.b1 - sl.b0));
       if (cfg.rotary_dim > 0)  // Q and K rotated by position in their text (packed) or row (padded): 0, 1, 2, ...
@@ -585,7 +649,8 @@ Output Encoder::forward(const Input& input, const Request& request) const {
         Quantize gelu{&layer.output, qi, si};
         layer.intermediate.forward_int8(nullptr, qa, sa, n, nullptr, Quantize::run, &gelu);
         const ops::Linear* next_qkv = li + 1 < m.layers.size() ? &m.layers[li + 1].qkv : nullptr;
-        NormQuantize out_ln{&layer.out_ln, cfg.layer_norm_eps, a, H, next_qkv, qh + sl.r0 * H, sh + sl.r0};
+        NormQuantize out_ln{&layer.out_ln, cfg.layer_norm_eps, a, H, next_qkv, qh + sl.r0 * H,
+                            sh + sl.r0 * (next_qkv ? next_qkv->scale_stride() : 1)};
         layer.output.forward_int8(nullptr, qi, si, n, y, NormQuantize::run, &out_ln);
         continue;
       }

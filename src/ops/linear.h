@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "bertcpp/tensor.h"
 #include "ops/activation.h"
@@ -47,13 +48,30 @@ class Linear {
   // 0 means in). y is contiguous. x and y must not overlap.
   void forward(const float* x, int64_t rows, float* y, int64_t x_row_stride = 0) const;
 
+  // Int8 only: a Linear sharing this one's packed weights whose input channels `channels` are left
+  // out of the int8 GEMM and multiplied in f32 beside it: y += x[:, j]·W[:, j] for each j (the f32
+  // column of `weight`, the F32 [out, in] weight this Linear was built from). A row's int8 scale is
+  // then set by its other channels, so a few outlier channels (trained models have them, large in
+  // most tokens) no longer coarsen the int8 step of all the rest. Replaces any f32 channels before.
+  Linear with_f32_channels(const Tensor& weight, const std::vector<int64_t>& channels) const;
+  const std::vector<int64_t>& f32_channels() const;
+  // Int8 only: a Linear sharing this one's weights that also records max |x[r, k]| per input channel
+  // over every row it quantizes (after smoothing), for a probe pass: input_absmax() returns it
+  // (zeros before any row; empty for a Linear that does not record).
+  Linear recording_input_absmax() const;
+  std::vector<float> input_absmax() const;
+
+  // Int8 only: floats per row of the `scale` rows below: the row's int8 scale, then its values of
+  // the f32 channels (1 + f32_channels().size()).
+  int64_t scale_stride() const;
   // Int8 only: rows quantized for this Linear as forward does (its smoothing applied):
-  // q [rows, in] contiguous, scale [rows]. Runs on the calling thread (for use inside RowFinish).
+  // q [rows, in] contiguous, scale [rows, scale_stride()]. Runs on the calling thread (for use
+  // inside RowFinish).
   void quantize_input(const float* x, int64_t rows, int8_t* q, float* scale, int64_t x_row_stride = 0) const;
 
   // Int8 only: the GEMM with work after the epilogue fused per row block. The input is either f32
   // rows x (quantized by the task that owns them) or, when x is null, rows already quantized for this
-  // Linear (q [rows, in], scale [rows], from quantize_input). Every output row is finished exactly once:
+  // Linear (q [rows, in], scale [rows, scale_stride()], from quantize_input). Every output row is finished exactly once:
   // finish(first, n, rows) runs on the thread that computed rows [first, first + n), with their f32
   // results act(x·Wᵀ + b) at `rows` (row stride out_features) — inside y when y is given (then at
   // y + first·out), else in a per-thread tile valid until finish returns. finish may write only data

@@ -236,13 +236,18 @@ TEST(LinearInt8, FusedForwardEqualsForwardAndFinishesEachRowOnce) {
   const auto b = normal_vec(static_cast<size_t>(out), 22, 0.1f);
   std::vector<float> absmax(static_cast<size_t>(in), 1.0f);
   absmax[3] = 20.0f;
-  const Linear lin = int8_linear(w, b, out, in, ops::Activation::GeluErf, absmax);
+  const Linear smoothed = int8_linear(w, b, out, in, ops::Activation::GeluErf, absmax);
+  const Linear with_f32 = smoothed.with_f32_channels(tensor_of(w, {out, in}), {5, 60});
+  EXPECT_EQ(smoothed.scale_stride(), 1);
+  EXPECT_EQ(with_f32.scale_stride(), 3);
+  for (const Linear* l : {&smoothed, &with_f32})
   for (int64_t rows : {200, 40}) {
+    const Linear& lin = *l;
     const auto x = normal_vec(static_cast<size_t>(rows * in), 23, 1.0f);
     std::vector<float> ref(static_cast<size_t>(rows * out));
     lin.forward(x.data(), rows, ref.data());
     std::vector<int8_t> q(static_cast<size_t>(rows * in));
-    std::vector<float> scale(static_cast<size_t>(rows));
+    std::vector<float> scale(static_cast<size_t>(rows * lin.scale_stride()));
     lin.quantize_input(x.data(), rows, q.data(), scale.data());
     struct Seen {
       std::vector<float> y;
@@ -269,6 +274,80 @@ TEST(LinearInt8, FusedForwardEqualsForwardAndFinishesEachRowOnce) {
       EXPECT_EQ(0, std::memcmp(in_y.y.data(), ref.data(), ref.size() * sizeof(float)));
     }
   }
+}
+
+// Outlier channels multiplied in f32 (with_f32_channels): the int8 part is the plain int8 Linear
+// of the other channels (its bound and noise, from a row scale without the outliers), and the f32
+// channels add their exact contribution.
+TEST(LinearInt8, F32ChannelsTakeOutliersOutOfTheRowScale) {
+  const int64_t rows = 64, in = 96, out = 80;
+  auto x = normal_vec(static_cast<size_t>(rows * in), 31, 1.0f);
+  const std::vector<int64_t> outliers = {3, 17, 50};
+  for (int64_t k : outliers)
+    for (int64_t r = 0; r < rows; ++r) x[r * in + k] = 40.0f * x[r * in + k] + 20.0f;
+  const auto w = normal_vec(static_cast<size_t>(out * in), 32, 0.02f);
+  const auto b = normal_vec(static_cast<size_t>(out), 33, 0.02f);
+  const Linear plain = int8_linear(w, b, out, in, ops::Activation::Identity);
+  const Linear lin = plain.with_f32_channels(tensor_of(w, {out, in}), outliers);
+  EXPECT_EQ(lin.f32_channels(), outliers);
+  EXPECT_TRUE(plain.f32_channels().empty());
+  std::vector<float> y(static_cast<size_t>(rows * out)), y_plain(y.size());
+  lin.forward(x.data(), rows, y.data());
+  plain.forward(x.data(), rows, y_plain.data());
+  std::vector<float> rest = x;
+  for (int64_t k : outliers)
+    for (int64_t r = 0; r < rows; ++r) rest[r * in + k] = 0.0f;
+  Reference ref = reference(rest, rows, in, w, b, out, std::vector<double>(in, 1.0));
+  const Reference exact = reference(x, rows, in, w, b, out, std::vector<double>(in, 1.0));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < out; ++c) {
+      double mag = 0;
+      for (int64_t k : outliers) mag += std::fabs(double(x[r * in + k]) * w[c * in + k]);
+      ref.y[r * out + c] = exact.y[r * out + c];
+      ref.bound[r * out + c] += 1e-5 * mag;  // the f32 products and sums
+    }
+  EXPECT_LE(worst_ratio(y, ref), 1.0);
+  const double m = mse_ratio(y, ref);
+  EXPECT_GT(m, 0.7);
+  EXPECT_LT(m, 1.4);
+  double e = 0, ep = 0;  // and much closer to x·Wᵀ + b than without
+  for (size_t i = 0; i < y.size(); ++i) {
+    e += (y[i] - exact.y[i]) * (y[i] - exact.y[i]);
+    ep += (y_plain[i] - exact.y[i]) * (y_plain[i] - exact.y[i]);
+  }
+  EXPECT_LT(e * 100, ep);
+  // A NaN in an f32 channel makes its row NaN, as f32 would.
+  x[5 * in + 17] = std::numeric_limits<float>::quiet_NaN();
+  lin.forward(x.data(), rows, y.data());
+  for (int64_t c = 0; c < out; ++c) EXPECT_TRUE(std::isnan(y[5 * out + c]));
+  EXPECT_TRUE(std::isfinite(y[4 * out]));
+}
+
+TEST(LinearInt8, RecordsInputAbsmaxAndRejectsBadF32Channels) {
+  const int64_t rows = 70, in = 24, out = 8;  // 70 rows: row-block tasks
+  const auto x = normal_vec(static_cast<size_t>(rows * in), 41, 1.0f);
+  const auto w = normal_vec(static_cast<size_t>(out * in), 42, 0.1f);
+  const Linear lin = int8_linear(w, {}, out, in);
+  EXPECT_TRUE(lin.input_absmax().empty());
+  const Linear rec = lin.recording_input_absmax();
+  EXPECT_EQ(rec.input_absmax(), std::vector<float>(static_cast<size_t>(in), 0.0f));
+  std::vector<float> y(static_cast<size_t>(rows * out)), y0(y.size());
+  rec.forward(x.data(), rows / 2, y.data());
+  std::vector<int8_t> q(static_cast<size_t>(rows * in));
+  std::vector<float> scale(static_cast<size_t>(rows));
+  rec.quantize_input(x.data() + rows / 2 * in, rows - rows / 2, q.data(), scale.data());
+  std::vector<float> expect(static_cast<size_t>(in), 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < in; ++k) expect[k] = std::max(expect[k], std::fabs(x[r * in + k]));
+  EXPECT_EQ(rec.input_absmax(), expect);
+  lin.forward(x.data(), rows / 2, y0.data());  // recording changes no result
+  EXPECT_EQ(0, std::memcmp(y.data(), y0.data(), static_cast<size_t>(rows / 2 * out) * sizeof(float)));
+  const Tensor wt = tensor_of(w, {out, in});
+  EXPECT_THROW(lin.with_f32_channels(wt, {in}), Error);
+  EXPECT_THROW(lin.with_f32_channels(wt, {-1}), Error);
+  EXPECT_THROW(lin.with_f32_channels(wt, {2, 2}), Error);
+  EXPECT_THROW(lin.with_f32_channels(tensor_of(w, {in, out}), {2}), Error);
+  EXPECT_THROW(Linear(wt, Tensor()).with_f32_channels(wt, {2}), Error);
 }
 
 TEST(LinearInt8, RejectsBadSmoothing) {

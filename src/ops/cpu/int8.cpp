@@ -95,19 +95,34 @@ void epilogue_row(const int32_t* acc, int64_t n, const float* sw, float sx, cons
   }
 }
 
-}  // namespace
-
-void int8_quantize_rows(const float* x, int64_t rows, int64_t in, int64_t stride, const float* inv_smooth, int8_t* q,
-                        float* scale) {
-#pragma omp parallel for schedule(static) if (rows * in >= 16384 && !omp_in_parallel())
-  for (int64_t r = 0; r < rows; ++r) scale[r] = quantize_row(x + r * stride, in, inv_smooth, q + r * in);
+// y[c] += a·w[c]: one f32 channel's contribution.
+BERTCPP_MULTIVERSION
+void axpy_row(float a, const float* w, int64_t n, float* y) {
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) y[c] += a * w[c];
 }
 
-void int8_epilogue(const int32_t* acc, int64_t rows, int64_t n, const float* sw, const float* scale, const float* bias,
-                   Activation act, float* y, int64_t y_stride) {
+}  // namespace
+
+void int8_quantize_rows(const float* x, int64_t rows, int64_t in, int64_t stride, const float* inv_smooth,
+                        const F32Channels& f, int8_t* q, float* side) {
+  const int64_t ss = 1 + f.count;
+#pragma omp parallel for schedule(static) if (rows * in >= 16384 && !omp_in_parallel())
   for (int64_t r = 0; r < rows; ++r) {
-    epilogue_row(acc + r * n, n, sw, scale[r], bias, y + r * y_stride);
-    activate(y + r * y_stride, n, act);
+    const float* xr = x + r * stride;
+    side[r * ss] = quantize_row(xr, in, inv_smooth, q + r * in);
+    for (int64_t i = 0; i < f.count; ++i) side[r * ss + 1 + i] = xr[f.channels[i]];
+  }
+}
+
+void int8_epilogue(const int32_t* acc, int64_t rows, int64_t n, const float* sw, const float* side,
+                   const F32Channels& f, const float* bias, Activation act, float* y, int64_t y_stride) {
+  const int64_t ss = 1 + f.count;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* yr = y + r * y_stride;
+    epilogue_row(acc + r * n, n, sw, side[r * ss], bias, yr);
+    for (int64_t i = 0; i < f.count; ++i) axpy_row(side[r * ss + 1 + i], f.weight + i * n, n, yr);
+    activate(yr, n, act);
   }
 }
 

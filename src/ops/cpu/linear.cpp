@@ -16,6 +16,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <map>
@@ -205,14 +206,40 @@ struct Gemm {
 
 }  // namespace
 
+// Max |x[:, k]| seen by a recording Linear (a probe pass at load).
+struct InputAbsmax {
+  std::mutex mutex;
+  std::vector<float> absmax;
+};
+
 struct Linear::Impl {
   int64_t in = 0, out = 0;
   Activation activation = Activation::Identity;
   GemmType gemm = GemmType::F32;
   Tensor bias;                    // F32 [out] or undefined
-  std::vector<float> inv_smooth;  // int8: 1/s[k] of the smoothing (empty: none)
-  std::vector<Gemm> chunks;       // one: the whole weight
+  std::vector<float> inv_smooth;  // int8: 1/s[k] of the smoothing, 0 at the f32 channels (empty: none)
+  std::vector<float> smooth_only; // int8: 1/s[k] of the smoothing alone (empty: none)
+  std::vector<int64_t> f32_channels;  // int8: input channels multiplied in f32 beside the GEMM
+  std::vector<float> f32_weight;      // [f32_channels, out]: W[:, j] of each
+  std::shared_ptr<InputAbsmax> recorder;  // int8, probe pass only
+  std::shared_ptr<const std::vector<Gemm>> chunks;  // one: the whole weight (shared by with_f32_channels)
+
+  cpu::F32Channels f32() const {
+    return {f32_channels.data(), static_cast<int64_t>(f32_channels.size()), f32_weight.data()};
+  }
+  void record(const float* x, int64_t rows, int64_t stride) const;
 };
+
+void Linear::Impl::record(const float* x, int64_t rows, int64_t stride) const {
+  std::vector<float> a(static_cast<size_t>(in), 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < in; ++k) {
+      const float v = x[r * stride + k] * (smooth_only.empty() ? 1.0f : smooth_only[static_cast<size_t>(k)]);
+      a[k] = std::max(a[k], std::fabs(v));
+    }
+  std::lock_guard lock(recorder->mutex);
+  for (int64_t k = 0; k < in; ++k) recorder->absmax[k] = std::max(recorder->absmax[k], a[k]);
+}
 
 Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, GemmType gemm,
                const Tensor& input_absmax) {
@@ -247,6 +274,7 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
       smooth = cpu::int8_smoothing(w, out, in, input_absmax);
       impl->inv_smooth.resize(smooth.size());
       for (size_t k = 0; k < smooth.size(); ++k) impl->inv_smooth[k] = 1.0f / smooth[k];
+      impl->smooth_only = impl->inv_smooth;
     }
     q.resize(static_cast<size_t>(out * in));
     wscale.resize(static_cast<size_t>(out));
@@ -256,9 +284,9 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
   // 120 ms, b1×16 31.5 vs 28.3 ms) and bf16 (b1×128 67.0 vs 55.4 ms); for int8 they were replaced
   // by row-block tasks, which let a task finish whole rows (see forward_int8).
   const int64_t width = out;
-  impl->chunks = std::vector<Gemm>(static_cast<size_t>((out + width - 1) / width));
-  for (size_t i = 0; i < impl->chunks.size(); ++i) {
-    Gemm& c = impl->chunks[i];
+  auto chunks = std::make_shared<std::vector<Gemm>>(static_cast<size_t>((out + width - 1) / width));
+  for (size_t i = 0; i < chunks->size(); ++i) {
+    Gemm& c = (*chunks)[i];
     c.in = in;
     c.n0 = static_cast<int64_t>(i) * width;
     c.out = std::min(width, out - c.n0);
@@ -275,8 +303,78 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
     }
     c.pack(weight.data<float>(), weight);
   }
+  impl->chunks = std::move(chunks);
   impl_ = std::move(impl);
 }
+
+Linear Linear::with_f32_channels(const Tensor& weight, const std::vector<int64_t>& channels) const {
+  if (!impl_ || impl_->gemm != GemmType::Int8) throw Error(ErrorKind::Internal, "Linear::with_f32_channels on a non-int8 Linear");
+  const int64_t in = impl_->in, out = impl_->out;
+  if (weight.dtype() != DType::F32 || weight.rank() != 2 || weight.dim(0) != out || weight.dim(1) != in)
+    throw invalid_argument("Linear::with_f32_channels: weight must be F32 [" + std::to_string(out) + ", " +
+                           std::to_string(in) + "], got " + std::string(dtype_name(weight.dtype())) + " " +
+                           shape_to_string(weight.shape()));
+  auto impl = std::make_shared<Impl>();
+  impl->in = in;
+  impl->out = out;
+  impl->activation = impl_->activation;
+  impl->gemm = impl_->gemm;
+  impl->bias = impl_->bias;
+  impl->smooth_only = impl_->smooth_only;
+  impl->chunks = impl_->chunks;
+  impl->f32_channels = channels;
+  if (!channels.empty()) {
+    impl->inv_smooth = impl->smooth_only.empty() ? std::vector<float>(static_cast<size_t>(in), 1.0f) : impl->smooth_only;
+    impl->f32_weight.resize(channels.size() * static_cast<size_t>(out));
+    const float* w = weight.data<float>();
+    for (size_t i = 0; i < channels.size(); ++i) {
+      const int64_t j = channels[i];
+      if (j < 0 || j >= in || impl->inv_smooth[static_cast<size_t>(j)] == 0.0f)
+        throw invalid_argument("Linear::with_f32_channels: channel " + std::to_string(j) +
+                               (j < 0 || j >= in ? " is not in [0, " + std::to_string(in) + ")" : " is given twice"));
+      impl->inv_smooth[static_cast<size_t>(j)] = 0.0f;  // left out of the int8 row (and of its scale)
+      for (int64_t c = 0; c < out; ++c) impl->f32_weight[i * static_cast<size_t>(out) + c] = w[c * in + j];
+    }
+  } else {
+    impl->inv_smooth = impl->smooth_only;
+  }
+  Linear l;
+  l.impl_ = std::move(impl);
+  return l;
+}
+
+const std::vector<int64_t>& Linear::f32_channels() const {
+  static const std::vector<int64_t> none;
+  return impl_ ? impl_->f32_channels : none;
+}
+
+Linear Linear::recording_input_absmax() const {
+  if (!impl_ || impl_->gemm != GemmType::Int8) throw Error(ErrorKind::Internal, "Linear::recording_input_absmax on a non-int8 Linear");
+  auto impl = std::make_shared<Impl>();
+  impl->in = impl_->in;
+  impl->out = impl_->out;
+  impl->activation = impl_->activation;
+  impl->gemm = impl_->gemm;
+  impl->bias = impl_->bias;
+  impl->inv_smooth = impl_->inv_smooth;
+  impl->smooth_only = impl_->smooth_only;
+  impl->f32_channels = impl_->f32_channels;
+  impl->f32_weight = impl_->f32_weight;
+  impl->chunks = impl_->chunks;
+  impl->recorder = std::make_shared<InputAbsmax>();
+  impl->recorder->absmax.assign(static_cast<size_t>(impl->in), 0.0f);
+  Linear l;
+  l.impl_ = std::move(impl);
+  return l;
+}
+
+std::vector<float> Linear::input_absmax() const {
+  if (!impl_ || !impl_->recorder) return {};
+  std::lock_guard lock(impl_->recorder->mutex);
+  return impl_->recorder->absmax;
+}
+
+int64_t Linear::scale_stride() const { return impl_ ? 1 + static_cast<int64_t>(impl_->f32_channels.size()) : 1; }
 
 int64_t Linear::in_features() const { return impl_ ? impl_->in : 0; }
 int64_t Linear::out_features() const { return impl_ ? impl_->out : 0; }
@@ -338,8 +436,9 @@ T* thread_buffer(size_t n) {
 // finish per row block (see Linear::forward_int8).
 void run_int8(const Linear::Impl& m, const float* x, int64_t stride, const int8_t* q, const float* scale, int64_t rows,
               float* y, Linear::RowFinish finish, void* ctx) {
-  const Gemm& g = m.chunks.front();
-  const int64_t in = m.in, out = m.out;
+  const Gemm& g = m.chunks->front();
+  const int64_t in = m.in, out = m.out, ss = 1 + static_cast<int64_t>(m.f32_channels.size());
+  const cpu::F32Channels f32 = m.f32();
   const float* inv_smooth = m.inv_smooth.empty() ? nullptr : m.inv_smooth.data();
   const float* bias = m.bias.defined() ? m.bias.data<float>() : nullptr;
   // Row blocks of 16–64 rows, about four per thread; under 64 rows one block on all threads.
@@ -349,11 +448,12 @@ void run_int8(const Linear::Impl& m, const float* x, int64_t stride, const int8_
   const std::vector<RowBlock> blocks = row_blocks(rows, block_rows);
   auto task = [&](const RowBlock& b) {
     const int8_t* qb = q ? q + b.start * in : nullptr;
-    const float* sb = q ? scale + b.start : nullptr;
+    const float* sb = q ? scale + b.start * ss : nullptr;
     if (!q) {
       int8_t* qt = thread_buffer<int8_t, Use::Input>(static_cast<size_t>(b.rows * in));
-      float* st = thread_buffer<float, Use::Scales>(static_cast<size_t>(b.rows));
-      cpu::int8_quantize_rows(x + b.start * stride, b.rows, in, stride, inv_smooth, qt, st);
+      float* st = thread_buffer<float, Use::Scales>(static_cast<size_t>(b.rows * ss));
+      if (m.recorder) m.record(x + b.start * stride, b.rows, stride);
+      cpu::int8_quantize_rows(x + b.start * stride, b.rows, in, stride, inv_smooth, f32, qt, st);
       qb = qt;
       sb = st;
     }
@@ -364,7 +464,8 @@ void run_int8(const Linear::Impl& m, const float* x, int64_t stride, const int8_
     int32_t* acc = y && skip > 0 ? thread_buffer<int32_t, Use::Tile>(static_cast<size_t>(b.rows * out))
                                  : reinterpret_cast<int32_t*>(y ? dst : tile);
     g.run(b.rows, qb, acc);
-    cpu::int8_epilogue(acc + skip * out, b.rows - skip, out, g.wscale.data(), sb + skip, bias, m.activation, dst, out);
+    cpu::int8_epilogue(acc + skip * out, b.rows - skip, out, g.wscale.data(), sb + skip * ss, f32, bias, m.activation,
+                       dst, out);
     if (finish) finish(ctx, b.from, b.rows - skip, dst);
   };
   // One block (oneDNN runs it on all threads: it must not be inside a parallel region, even an
@@ -419,7 +520,7 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   }
   // Row blocks straight into y, each on all threads (oneDNN's threading; every row's result depends
   // on that row only: the GEMMs never mix rows).
-  const Gemm& c = m.chunks.front();
+  const Gemm& c = m.chunks->front();
   for (const RowBlock& rb : row_blocks(rows, kRowBlockFloat))
     c.run(rb.rows, static_cast<const char*>(src) + static_cast<size_t>(rb.start * in) * elem, y + rb.start * m.out);
 }
@@ -427,8 +528,9 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
 void Linear::quantize_input(const float* x, int64_t rows, int8_t* q, float* scale, int64_t x_row_stride) const {
   if (!impl_ || impl_->gemm != GemmType::Int8) throw Error(ErrorKind::Internal, "Linear::quantize_input on a non-int8 Linear");
   const Impl& m = *impl_;
-  cpu::int8_quantize_rows(x, rows, m.in, x_row_stride == 0 ? m.in : x_row_stride,
-                          m.inv_smooth.empty() ? nullptr : m.inv_smooth.data(), q, scale);
+  const int64_t stride = x_row_stride == 0 ? m.in : x_row_stride;
+  if (m.recorder) m.record(x, rows, stride);
+  cpu::int8_quantize_rows(x, rows, m.in, stride, m.inv_smooth.empty() ? nullptr : m.inv_smooth.data(), m.f32(), q, scale);
 }
 
 void Linear::forward_int8(const float* x, const int8_t* q, const float* scale, int64_t rows, float* y,
