@@ -579,8 +579,9 @@ void load_sentencepiece_dir(Tokenizer::Impl& t, const fs::path& dir, const fs::p
         throw invalid_file(f, "\"" + where + "\" must be an AddedToken object with a \"content\", got " + io::json_brief(v));
       sp::Options::Added a;
       a.content = get_string(v["content"], f, (where + ".content").c_str());
+      const auto& entry = v;  // a structured binding cannot be captured before C++20 in clang < 16
       auto flag = [&](const char* name, bool& dst) {
-        if (auto it = v.find(name); it != v.end()) dst = get_bool(*it, f, name);
+        if (auto it = entry.find(name); it != entry.end()) dst = get_bool(*it, f, (where + "." + name).c_str());
       };
       flag("special", a.special);
       a.normalized = !a.special;  // AddedToken's default

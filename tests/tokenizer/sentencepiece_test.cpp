@@ -101,7 +101,7 @@ TEST(SentencePieceModel, BadAddedTokensDecoderIsInvalidFileNamingTheEntry) {
   const std::pair<const char*, const char*> cases[] = {
       {R"({"x": {"content": "<a>"}})", "added_tokens_decoder.x"},
       {R"({"7": {"lstrip": true}})", "added_tokens_decoder.7"},
-      {R"({"7": {"content": "<a>", "special": "yes"}})", "special"},
+      {R"({"7": {"content": "<a>", "special": "yes"}})", "added_tokens_decoder.7.special"},
       {R"(["<a>"])", "added_tokens_decoder"}};
   for (const auto& [bad, named] : cases) {
     Folder f(model, std::string(R"({"tokenizer_class": "XLMRobertaTokenizer", "added_tokens_decoder": )") + bad + "}");
