@@ -66,11 +66,10 @@ Tensor stacked(const Weights& w, const std::vector<std::string>& slots, const st
 
 // Rows of several [out_i, in] weights (and their [out_i] biases, when the slots have them) stacked
 // into one Linear.
-ops::Linear stacked_linear(const Weights& w, const std::vector<std::string>& slots, ops::GemmType gemm,
-                           const Tensor& input_absmax = Tensor()) {
+ops::Linear stacked_linear(const Weights& w, const std::vector<std::string>& slots, ops::GemmType gemm) {
   const bool has_bias = w.has(slots.front() + ".bias");  // the slot table asks for all or none
   return ops::Linear(stacked(w, slots, ".weight"), has_bias ? stacked(w, slots, ".bias") : Tensor(),
-                     ops::Activation::Identity, gemm, input_absmax);
+                     ops::Activation::Identity, gemm);
 }
 
 // A stored [up | gate] tensor as the Linear ops::glu reads, [gate | up].
@@ -81,10 +80,10 @@ Tensor swap_halves(const Tensor& t) {
   std::memcpy(out.data<float>() + half, t.data<float>(), half * sizeof(float));
   return out;
 }
-ops::Linear gate_first_linear(const Weights& w, const std::string& slot, ops::GemmType gemm, const Tensor& input_absmax) {
+ops::Linear gate_first_linear(const Weights& w, const std::string& slot, ops::GemmType gemm) {
   const std::string bias = slot + ".bias";
   return ops::Linear(swap_halves(w.get(slot + ".weight")), w.has(bias) ? swap_halves(w.get(bias)) : Tensor(),
-                     ops::Activation::Identity, gemm, input_absmax);
+                     ops::Activation::Identity, gemm);
 }
 
 // Int8 outlier channels without calibration data. Trained encoders have a few input channels of
@@ -152,9 +151,9 @@ void find_f32_channels(const Network& net, std::vector<EncoderLayer>& layers, co
 }
 
 ops::Linear linear(const Weights& w, const std::string& slot, ops::Activation act = ops::Activation::Identity,
-                   ops::GemmType gemm = ops::GemmType::F32, const Tensor& input_absmax = Tensor()) {
+                   ops::GemmType gemm = ops::GemmType::F32) {
   const std::string bias = slot + ".bias";
-  return ops::Linear(w.get(slot + ".weight"), w.has(bias) ? w.get(bias) : Tensor(), act, gemm, input_absmax);
+  return ops::Linear(w.get(slot + ".weight"), w.has(bias) ? w.get(bias) : Tensor(), act, gemm);
 }
 
 LayerNormWeights layer_norm_weights(const Weights& w, const std::string& slot, bool rms = false) {
@@ -329,11 +328,10 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& dir, const E
                               : stacked_linear(w, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, gemm);
     layer.attn_out = linear(w, p + "attention.output.dense", ops::Activation::Identity, gemm);
     layer.attn_ln = layer_norm_weights(w, p + "attention.output.LayerNorm", cfg.layer_rms_norm);
-    const Tensor absmax;
-    if (cfg.glu_fused_up_gate) layer.intermediate = gate_first_linear(w, p + "intermediate.up_gate", gemm, absmax);
-    else if (cfg.glu_fused_gate_up) layer.intermediate = linear(w, p + "intermediate.gate_up", ops::Activation::Identity, gemm, absmax);
-    else if (cfg.glu) layer.intermediate = stacked_linear(w, {p + "intermediate.gate", p + "intermediate.dense"}, gemm, absmax);
-    else layer.intermediate = linear(w, p + "intermediate.dense", cfg.hidden_act, gemm, absmax);
+    if (cfg.glu_fused_up_gate) layer.intermediate = gate_first_linear(w, p + "intermediate.up_gate", gemm);
+    else if (cfg.glu_fused_gate_up) layer.intermediate = linear(w, p + "intermediate.gate_up", ops::Activation::Identity, gemm);
+    else if (cfg.glu) layer.intermediate = stacked_linear(w, {p + "intermediate.gate", p + "intermediate.dense"}, gemm);
+    else layer.intermediate = linear(w, p + "intermediate.dense", cfg.hidden_act, gemm);
     layer.output = linear(w, p + "output.dense", ops::Activation::Identity, gemm);
     layer.out_ln = layer_norm_weights(w, p + "output.LayerNorm", cfg.layer_rms_norm);
     impl->layers.push_back(std::move(layer));
