@@ -16,8 +16,9 @@ namespace bertcpp::ops {
 // each call's input rows are rounded to bf16 (nearest even); accumulation and output stay f32.
 // Int8: the weight is quantized once at construction, symmetric per output channel
 // (sw[c] = max_k |W[c,k]| / 127); each call quantizes its input per ROW, symmetric
-// (sx[r] = max_k |x[r,k]| / 127), oneDNN multiplies s8·s8 → s32 (exact) and applies sw[c], then
-// y[r,c] = act(acc·sw[c]·sx[r] + b[c]). A row's result depends only on that row (not on its batch
+// (sx[r] = max_k |x[r,k]| / 127), the GEMM multiplies them → s32 (exact), then
+// y[r,c] = act(acc·sw[c]·sx[r] + b[c]). The GEMM is oneDNN's s8·s8, or on AVX2 CPUs without
+// AVX-512 VNNI bertcpp's own (oneDNN's AVX2 kernel saturates; ops/cpu/int8.h). A row's result depends only on that row (not on its batch
 // neighbours) and is deterministic: the s32 accumulation is exact whatever the GEMM's blocking.
 // Int8 calls of 64 rows or more run as row-block tasks (16–64 rows, the full width each) that the
 // OpenMP threads take dynamically; fewer rows are one oneDNN call on all threads.

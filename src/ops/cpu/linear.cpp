@@ -8,6 +8,8 @@
 // the faster thread waiting). A task owns whole rows: it quantizes its input rows, and its result is
 // still in cache for the epilogue (row scale, bias, activation) and the caller's RowFinish
 // (LayerNorm, quantizing the next GEMM's input), so those need no pass or parallel region of their own.
+// On AVX2 CPUs without AVX-512 VNNI int8 Linears run bertcpp's own exact GEMM (ops/cpu/int8.h) in
+// the same row-block tasks instead of oneDNN, whose AVX2 s8 kernel saturates pair sums in s16.
 // Input rows always reach oneDNN contiguous (strided rows are gathered first: oneDNN 2.6 falls
 // back to its reference kernel for them) and chunk outputs go to a contiguous tile (a strided
 // destination makes it fall back from brgemm to gemm:jit).
@@ -65,6 +67,9 @@ struct Gemm {
   Activation activation = Activation::Identity;  // f32/bf16 only
   Tensor bias;                                    // f32/bf16 only: [out], or undefined
   std::vector<float> wscale;                      // int8 only: the slice of the weight scales
+  std::vector<int32_t> comp;                      // int8 only: 128·Σ_k q_w[c,k] for u8 input codes, else 0
+  bool own = false;                               // int8 only: own exact AVX2 GEMM (cpu/int8.h), not oneDNN
+  std::vector<int16_t> own_weight;                // its packed weight
   Tensor plain_weight;                            // kept only when packing did not happen (f32)
   std::vector<int8_t> plain_qweight;              // likewise (int8)
   std::shared_ptr<void> weight_storage;           // the packed weights (huge pages where possible)
@@ -293,6 +298,12 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
     c.gemm = gemm;
     if (int8) {
       c.wscale.assign(wscale.begin() + c.n0, wscale.begin() + c.n0 + c.out);
+      c.comp.assign(static_cast<size_t>(c.out), 0);
+      c.own = cpu::int8_avx2_exact();
+      if (c.own) {
+        c.own_weight = cpu::int8_avx2_pack(q.data() + c.n0 * in, c.out, in);
+        continue;
+      }
       c.pack(q.data() + c.n0 * in, weight);
       continue;
     }
@@ -453,7 +464,7 @@ void run_int8(const Linear::Impl& m, const float* x, int64_t stride, const int8_
       int8_t* qt = thread_buffer<int8_t, Use::Input>(static_cast<size_t>(b.rows * in));
       float* st = thread_buffer<float, Use::Scales>(static_cast<size_t>(b.rows * ss));
       if (m.recorder) m.record(x + b.start * stride, b.rows, stride);
-      cpu::int8_quantize_rows(x + b.start * stride, b.rows, in, stride, inv_smooth, f32, qt, st);
+      cpu::int8_quantize_rows(x + b.start * stride, b.rows, in, stride, inv_smooth, f32, false, qt, st);
       qb = qt;
       sb = st;
     }
@@ -463,8 +474,17 @@ void run_int8(const Linear::Impl& m, const float* x, int64_t stride, const int8_
     float* dst = y ? y + b.from * out : tile + skip * out;
     int32_t* acc = y && skip > 0 ? thread_buffer<int32_t, Use::Tile>(static_cast<size_t>(b.rows * out))
                                  : reinterpret_cast<int32_t*>(y ? dst : tile);
-    g.run(b.rows, qb, acc);
-    cpu::int8_epilogue(acc + skip * out, b.rows - skip, out, g.wscale.data(), sb + skip * ss, f32, bias, m.activation,
+    if (!g.own) {
+      g.run(b.rows, qb, acc);
+    } else if (blocks.size() == 1 && !nested && threads > 1) {  // one block: its column panels on all threads
+      const int64_t panels = cpu::int8_avx2_panels(out), per = (panels + threads - 1) / threads;
+#pragma omp parallel for schedule(static)
+      for (int64_t t = 0; t < threads; ++t)
+        if (t * per < panels) cpu::int8_avx2_gemm(qb, b.rows, in, g.own_weight.data(), out, acc, t * per, (t + 1) * per);
+    } else {
+      cpu::int8_avx2_gemm(qb, b.rows, in, g.own_weight.data(), out, acc);
+    }
+    cpu::int8_epilogue(acc + skip * out, b.rows - skip, out, g.comp.data(), g.wscale.data(), sb + skip * ss, f32, bias, m.activation,
                        dst, out);
     if (finish) finish(ctx, b.from, b.rows - skip, dst);
   };
@@ -530,7 +550,8 @@ void Linear::quantize_input(const float* x, int64_t rows, int8_t* q, float* scal
   const Impl& m = *impl_;
   const int64_t stride = x_row_stride == 0 ? m.in : x_row_stride;
   if (m.recorder) m.record(x, rows, stride);
-  cpu::int8_quantize_rows(x, rows, m.in, stride, m.inv_smooth.empty() ? nullptr : m.inv_smooth.data(), m.f32(), q, scale);
+  cpu::int8_quantize_rows(x, rows, m.in, stride, m.inv_smooth.empty() ? nullptr : m.inv_smooth.data(), m.f32(),
+                          false, q, scale);
 }
 
 void Linear::forward_int8(const float* x, const int8_t* q, const float* scale, int64_t rows, float* y,
