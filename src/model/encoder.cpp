@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <random>
@@ -570,42 +571,180 @@ Output Encoder::forward(const Input& input, const Request& request) const {
     slab_rows_max = std::max(slab_rows_max, slabs.back().rows);
   }
 
-  // Scratch for one slab of one layer, reused across calls on this thread (see Workspace).
-  Workspace& ws = Workspace::of_this_thread();
-  const int64_t up_cols = cfg.glu ? 3 * I : I;  // a gated MLP's [gate | up] rows, then the product
-  float* qkv = ws.get(static_cast<size_t>(slab_rows_max * (5 * H + up_cols)));
-  float* context = qkv + slab_rows_max * 3 * H;
-  float* a = context + slab_rows_max * H;
-  float* inter = a + slab_rows_max * H;
-  float* gated = inter + slab_rows_max * 2 * I;
-  for (const Slab& sl : slabs)  // QKV and context rows relative to the slab's scratch
-    for (int64_t b = sl.b0; b < sl.b1; ++b) {
-      ops::AttentionSequence& sq = seqs[static_cast<size_t>(b)];
-      sq.qkv = qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H;
-      sq.ctx = context + (off[static_cast<size_t>(b)] - sl.r0) * H;
-    }
   // Int8 without a gated MLP: each Linear's input is quantized by the op before it, inside that
   // op's row blocks (QKV's by the previous layer's output LayerNorm, the intermediate's by the
   // attention LayerNorm, the output dense's by the GELU), and the LayerNorms run there too. Same
   // results as the unfused sequence, bitwise, with fewer passes and parallel regions.
   const bool fused = !m.layers.empty() && m.layers[0].qkv.gemm() == ops::GemmType::Int8 && !cfg.glu;
-  int8_t* qh = nullptr;  // QKV input, all N rows [N, H] (a slab's are written a layer ahead)
-  float* sh = nullptr;
-  int8_t *qa = nullptr, *qi = nullptr;  // the intermediate's and the output dense's inputs, one slab
-  float *sa = nullptr, *si = nullptr;
-  if (fused) {
-    int64_t ss = 1;  // floats per row of a scale buffer: the row scale, then the f32 channels' values
+  int64_t ss = 1;  // floats per row of a scale buffer: the row scale, then the f32 channels' values
+  if (fused)
     for (const EncoderLayer& l : m.layers)
       ss = std::max({ss, l.qkv.scale_stride(), l.intermediate.scale_stride(), l.output.scale_stride()});
-    qh = int8_buffer<int8_t, 0>(static_cast<size_t>(N * H));
-    sh = int8_buffer<float, 0>(static_cast<size_t>(N * ss));
-    qa = int8_buffer<int8_t, 1>(static_cast<size_t>(slab_rows_max * H));
-    sa = int8_buffer<float, 1>(static_cast<size_t>(slab_rows_max * ss));
-    qi = int8_buffer<int8_t, 2>(static_cast<size_t>(slab_rows_max * I));
-    si = int8_buffer<float, 2>(static_cast<size_t>(slab_rows_max * ss));
-    m.layers[0].qkv.quantize_input(h, N, qh, sh);
+  // A slab's scratch on the calling thread, reused across calls (see Workspace): QKV, context, the
+  // attention block's output, the feed-forward rows; fused int8: the quantized inputs of the
+  // intermediate and output dense (qa, qi) and, for `qh_rows` rows, of QKV (qh).
+  struct Scratch {
+    float *qkv, *context, *a, *inter, *gated;
+    int8_t *qh = nullptr, *qa = nullptr, *qi = nullptr;
+    float *sh = nullptr, *sa = nullptr, *si = nullptr;
+  };
+  const int64_t up_cols = cfg.glu ? 3 * I : I;  // a gated MLP's [gate | up] rows, then the product
+  auto scratch = [&](int64_t rows, int64_t qh_rows) {
+    Scratch s;
+    s.qkv = Workspace::of_this_thread().get(static_cast<size_t>(rows * (5 * H + up_cols)));
+    s.context = s.qkv + rows * 3 * H;
+    s.a = s.context + rows * H;
+    s.inter = s.a + rows * H;
+    s.gated = s.inter + rows * 2 * I;
+    if (fused) {
+      s.qh = int8_buffer<int8_t, 0>(static_cast<size_t>(qh_rows * H));
+      s.sh = int8_buffer<float, 0>(static_cast<size_t>(qh_rows * ss));
+      s.qa = int8_buffer<int8_t, 1>(static_cast<size_t>(rows * H));
+      s.sa = int8_buffer<float, 1>(static_cast<size_t>(rows * ss));
+      s.qi = int8_buffer<int8_t, 2>(static_cast<size_t>(rows * I));
+      s.si = int8_buffer<float, 2>(static_cast<size_t>(rows * ss));
+    }
+    return s;
+  };
+  // Points a slab's sequences at scratch s (their QKV and context rows relative to the slab).
+  auto point = [&](const Slab& sl, std::span<ops::AttentionSequence> slab_seqs, const Scratch& s) {
+    for (int64_t b = sl.b0; b < sl.b1; ++b) {
+      ops::AttentionSequence& sq = slab_seqs[static_cast<size_t>(b - sl.b0)];
+      sq.qkv = s.qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H;
+      sq.ctx = s.context + (off[static_cast<size_t>(b)] - sl.r0) * H;
+    }
+  };
+  // Fused int8 on all threads: after attention a row needs no other row, so the attention output
+  // dense → LayerNorm → intermediate (GELU) → output dense → LayerNorm (→ the next layer's QKV into
+  // next_qkv_rows, when given) run as one chain per row block in one parallel region, not one
+  // region (and barrier) per GEMM. Row blocks as ops::Linear's int8 tasks pick them.
+  const int threads = ops::num_threads();
+  auto chain = [&](const EncoderLayer& layer, const ops::Linear* next_qkv, int64_t n, const float* x, float* y,
+                   const Scratch& s, int8_t* qh_out, float* sh_out, float* next_qkv_rows) {
+    const int64_t block = std::clamp<int64_t>(n / (4 * threads) / 16 * 16, 16, 64);
+    const int64_t nb = std::max<int64_t>(1, n / block);
+    const int64_t si = layer.intermediate.scale_stride(), so = layer.output.scale_stride();
+    const int64_t sq = next_qkv ? next_qkv->scale_stride() : 1;
+    std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1) if (nb > 1)
+    for (int64_t bi = 0; bi < nb; ++bi) {
+      try {
+        const int64_t r0 = bi * block, rn = bi + 1 == nb ? n - r0 : block;  // the last block takes the rest
+        NormQuantize attn_ln{&layer.attn_ln, cfg.layer_norm_eps, x + r0 * H, H, &layer.intermediate, s.qa + r0 * H,
+                             s.sa + r0 * si};
+        layer.attn_out.forward_int8(s.context + r0 * H, nullptr, nullptr, rn, s.a + r0 * H, NormQuantize::run, &attn_ln);
+        Quantize gelu{&layer.output, s.qi + r0 * I, s.si + r0 * so};
+        layer.intermediate.forward_int8(nullptr, s.qa + r0 * H, s.sa + r0 * si, rn, nullptr, Quantize::run, &gelu);
+        int8_t* qo = next_qkv ? qh_out + r0 * H : nullptr;
+        float* sco = next_qkv ? sh_out + r0 * sq : nullptr;
+        NormQuantize out_ln{&layer.out_ln, cfg.layer_norm_eps, s.a + r0 * H, H, next_qkv, qo, sco};
+        layer.output.forward_int8(nullptr, s.qi + r0 * I, s.si + r0 * so, rn, y + r0 * H, NormQuantize::run, &out_ln);
+        if (next_qkv_rows) next_qkv->forward_int8(nullptr, qo, sco, rn, next_qkv_rows + r0 * 3 * H, nullptr, nullptr);
+      } catch (...) {
+#pragma omp critical(bertcpp_encoder_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+  };
+  // One layer on one slab: input rows x, output rows y (may be x: each input row is consumed
+  // before its output is written). Fused int8: the slab's QKV input is read from qh_in/sh_in
+  // (its QKV rows are already in scratch when qkv_ready) and the next layer's (when next_qkv is
+  // given) written to qh_out/sh_out; with `chained`, through chain (and its QKV into next_qkv_rows).
+  auto layer_slab = [&](const EncoderLayer& layer, const ops::Linear* next_qkv, const Slab& sl, const float* x, float* y,
+                        std::span<const ops::AttentionSequence> slab_seqs, const Scratch& s, const int8_t* qh_in,
+                        const float* sh_in, int8_t* qh_out, float* sh_out, bool chained = false, bool qkv_ready = false,
+                        float* next_qkv_rows = nullptr) {
+    const int64_t n = sl.rows;
+    float* qkv = s.qkv;
+    // Attention block: self-attention, output dense, LayerNorm(· + x).
+    if (!qkv_ready) {
+      if (fused) layer.qkv.forward_int8(nullptr, qh_in, sh_in, n, qkv, nullptr, nullptr);
+      else layer.qkv.forward(x, n, qkv);
+    }
+    if (cfg.rotary_dim > 0)  // Q and K rotated by position in their text (packed) or row (padded): 0, 1, 2, ...
+      for (int64_t b = sl.b0; b < sl.b1; ++b)
+        ops::rotary(rope, qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H, seqs[static_cast<size_t>(b)].rows, 3 * H,
+                    2 * heads, 0, d);
+    for (int64_t b = sl.b0; b < static_cast<int64_t>(logn.size()) && b < sl.b1; ++b) {  // queries only
+      float* q = qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H;
+      for (int64_t r = 0; r < seqs[static_cast<size_t>(b)].rows; ++r)
+        for (int64_t c = 0; c < H; ++c) q[r * 3 * H + c] *= logn[static_cast<size_t>(b)];
+    }
+    ops::attention(ashape, slab_seqs);
+    if (fused && chained) {
+      chain(layer, next_qkv, n, x, y, s, qh_out, sh_out, next_qkv_rows);
+      return;
+    }
+    if (fused) {
+      NormQuantize attn_ln{&layer.attn_ln, cfg.layer_norm_eps, x, H, &layer.intermediate, s.qa, s.sa};
+      layer.attn_out.forward_int8(s.context, nullptr, nullptr, n, s.a, NormQuantize::run, &attn_ln);
+      Quantize gelu{&layer.output, s.qi, s.si};
+      layer.intermediate.forward_int8(nullptr, s.qa, s.sa, n, nullptr, Quantize::run, &gelu);
+      NormQuantize out_ln{&layer.out_ln, cfg.layer_norm_eps, s.a, H, next_qkv, qh_out, sh_out};
+      layer.output.forward_int8(nullptr, s.qi, s.si, n, y, NormQuantize::run, &out_ln);
+      return;
+    }
+    layer.attn_out.forward(s.context, n, s.a);
+    m.layer_norm(s.a, x, n, H, layer.attn_ln);
+    // Feed-forward block: act(intermediate dense) in one GEMM (gated: act(gate) · up after it),
+    // output dense, LayerNorm(· + a).
+    layer.intermediate.forward(s.a, n, s.inter);
+    if (cfg.glu) {  // act(gate) · up
+      ops::glu(s.inter, n, I, cfg.hidden_act, s.gated);
+      layer.output.forward(s.gated, n, y);
+    } else {
+      layer.output.forward(s.inter, n, y);
+    }
+    m.layer_norm(y, s.a, n, H, layer.out_ln);
+  };
+
+  // Fused int8 with enough texts: text-parallel. Each thread takes groups of whole texts (about
+  // 1/(8·threads) of the rows, ≥ 256, each; dynamically) and runs them through every layer on its own, the
+  // ops single-threaded inside: no barrier between ops or layers, and a group's activations stay in
+  // that core's cache. A row's result is the same either way (int8 GEMM rows are exact and
+  // independent; attention, LayerNorm and quantization work per row or per text).
+  std::vector<Slab> groups;
+  if (fused && !request.hidden_states && !request.attentions && threads > 1) {
+    const int64_t target = std::clamp<int64_t>(N / (8 * threads), 256, slab_rows);  // 64-row GEMM blocks inside
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t r = seqs[static_cast<size_t>(b)].rows;
+      if (groups.empty() || groups.back().rows + r > target) groups.push_back({b, b, off[static_cast<size_t>(b)], 0});
+      groups.back().b1 = b + 1;
+      groups.back().rows += r;
+    }
+    if (static_cast<int64_t>(groups.size()) < 4 * threads) groups.clear();
   }
-  for (size_t li = 0; li < m.layers.size(); ++li) {
+  if (!groups.empty()) {
+    const int64_t ng = static_cast<int64_t>(groups.size());
+    std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t gi = 0; gi < ng; ++gi) {
+      try {
+        const Slab& g = groups[static_cast<size_t>(gi)];
+        const Scratch s = scratch(g.rows, g.rows);
+        std::vector<ops::AttentionSequence> gseqs(seqs.begin() + g.b0, seqs.begin() + g.b1);
+        point(g, gseqs, s);
+        float* rows = h + g.r0 * H;  // every layer's output overwrites its input
+        m.layers[0].qkv.quantize_input(rows, g.rows, s.qh, s.sh);
+        for (size_t li = 0; li < m.layers.size(); ++li)
+          layer_slab(m.layers[li], li + 1 < m.layers.size() ? &m.layers[li + 1].qkv : nullptr, g, rows, rows, gseqs, s, s.qh,
+                     s.sh, s.qh, s.sh);
+        Workspace::of_this_thread().trim();
+      } catch (...) {
+#pragma omp critical(bertcpp_encoder_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+  }
+
+  // Otherwise layer by layer, each slab's ops on all threads.
+  const Scratch s = groups.empty() ? scratch(slab_rows_max, N) : Scratch{};
+  if (groups.empty())
+    for (const Slab& sl : slabs) point(sl, std::span(seqs).subspan(static_cast<size_t>(sl.b0), static_cast<size_t>(sl.b1 - sl.b0)), s);
+  if (fused && groups.empty()) m.layers[0].qkv.quantize_input(h, N, s.qh, s.sh);  // all N rows (a slab's are written a layer ahead)
+  for (size_t li = 0; li < m.layers.size() && groups.empty(); ++li) {
     const EncoderLayer& layer = m.layers[li];
     Tensor scores;
     if (request.attentions) {
@@ -623,53 +762,22 @@ Output Encoder::forward(const Input& input, const Request& request) const {
     const float* in = h;
     if (request.hidden_states) hidden = Tensor::empty(DType::F32, {B, S, H});
     float* next = packed ? work.data<float>() : hidden.data<float>();
+    const ops::Linear* next_qkv = li + 1 < m.layers.size() ? &m.layers[li + 1].qkv : nullptr;
     for (const Slab& sl : slabs) {
-      const float* x = in + sl.r0 * H;
-      float* y = next + sl.r0 * H;
-      const int64_t n = sl.rows;
-      // Attention block: self-attention, output dense, LayerNorm(· + x).
-      if (fused) layer.qkv.forward_int8(nullptr, qh + sl.r0 * H, sh + sl.r0 * layer.qkv.scale_stride(), n, qkv, nullptr, nullptr);
-      else layer.qkv.forward(x, n, qkv);
       const auto slab_seqs = std::span(seqs).subspan(static_cast<size_t>(sl.b0), static_cast<size_t>(sl.b1 - sl.b0));
-      if (cfg.rotary_dim > 0)  // Q and K rotated by position in their text (packed) or row (padded): 0, 1, 2, ...
-        for (int64_t b = sl.b0; b < sl.b1; ++b)
-          ops::rotary(rope, qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H, seqs[static_cast<size_t>(b)].rows,
-                      3 * H, 2 * heads, 0, d);
-      for (int64_t b = sl.b0; b < static_cast<int64_t>(logn.size()) && b < sl.b1; ++b) {  // queries only
-        float* q = qkv + (off[static_cast<size_t>(b)] - sl.r0) * 3 * H;
-        for (int64_t r = 0; r < seqs[static_cast<size_t>(b)].rows; ++r)
-          for (int64_t c = 0; c < H; ++c) q[r * 3 * H + c] *= logn[static_cast<size_t>(b)];
-      }
-      ops::attention(ashape, slab_seqs);
-      if (fused) {
-        NormQuantize attn_ln{&layer.attn_ln, cfg.layer_norm_eps, x, H, &layer.intermediate, qa, sa};
-        layer.attn_out.forward_int8(context, nullptr, nullptr, n, a, NormQuantize::run, &attn_ln);
-        Quantize gelu{&layer.output, qi, si};
-        layer.intermediate.forward_int8(nullptr, qa, sa, n, nullptr, Quantize::run, &gelu);
-        const ops::Linear* next_qkv = li + 1 < m.layers.size() ? &m.layers[li + 1].qkv : nullptr;
-        NormQuantize out_ln{&layer.out_ln, cfg.layer_norm_eps, a, H, next_qkv, qh + sl.r0 * H,
-                            sh + sl.r0 * (next_qkv ? next_qkv->scale_stride() : 1)};
-        layer.output.forward_int8(nullptr, qi, si, n, y, NormQuantize::run, &out_ln);
-        continue;
-      }
-      layer.attn_out.forward(context, n, a);
-      m.layer_norm(a, x, n, H, layer.attn_ln);
-      // Feed-forward block: act(intermediate dense) in one GEMM (gated: act(gate) · up after it),
-      // output dense, LayerNorm(· + a).
-      layer.intermediate.forward(a, n, inter);
-      if (cfg.glu) {  // act(gate) · up
-        ops::glu(inter, n, I, cfg.hidden_act, gated);
-        layer.output.forward(gated, n, y);
-      } else {
-        layer.output.forward(inter, n, y);
-      }
-      m.layer_norm(y, a, n, H, layer.out_ln);
+      int8_t* qh = fused ? s.qh + sl.r0 * H : nullptr;
+      float* sh_in = fused ? s.sh + sl.r0 * layer.qkv.scale_stride() : nullptr;
+      float* sh_out = fused ? s.sh + sl.r0 * (next_qkv ? next_qkv->scale_stride() : 1) : nullptr;
+      // One slab: the chain also computes the next layer's QKV rows (the scratch's are consumed).
+      const bool one = fused && slabs.size() == 1;
+      layer_slab(layer, next_qkv, sl, in + sl.r0 * H, next + sl.r0 * H, slab_seqs, s, qh, sh_in, qh, sh_out, fused,
+                 one && li > 0, one && next_qkv ? s.qkv : nullptr);
     }
     h = next;
     if (request.attentions) out.attentions.push_back(scores);
     if (request.hidden_states) out.hidden_states.push_back(hidden);
   }
-  ws.trim();
+  Workspace::of_this_thread().trim();
   if (packed) {
     h = hidden.data<float>();
     std::fill(h, h + T * H, 0.0f);

@@ -1,4 +1,4 @@
-// Attention kernels in plain C++ that the compiler vectorizes per ISA (BERTCPP_MULTIVERSION).
+// Attention kernels in plain C++ that the compiler vectorizes per ISA (run_task_v4 / _v3 / _default).
 // Work unit: one (sequence, head). Its keys are transposed into a thread-local
 // Kᵀ [head_dim, keys rounded up to 16] and its values packed, then for every group of 4 query
 // rows: scores = Q·Kᵀ (4×64 register tiles, 4×32/4×16 at the end), softmax per row, context =
@@ -7,6 +7,8 @@
 // This file is compiled with -ffp-contract=fast (see src/CMakeLists.txt) so the tiles use FMA
 // where the clone's ISA has it; determinism comes from every row taking the same code path.
 #include "ops/attention.h"
+
+#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -36,36 +38,44 @@ struct Scratch {
   std::vector<uint32_t> ktw, vw, qw, pw;  // the bf16 kernel's pair words
 };
 
-// 16 floats as one value (GCC vector extension): one zmm with AVX-512, two ymm with AVX2, four
-// xmm otherwise; a·b + c becomes FMA where the clone's ISA has it.
+// L floats as one value (GCC vector extension), L the clone's register width: 16 = one zmm
+// (AVX-512), 8 = one ymm (AVX2). A 16-float value on AVX2 has no register mode: GCC kept every
+// one on the stack (most of the f32 forward's time on an AVX2-only EPYC). a·b + c becomes FMA where
+// the clone's ISA has it.
 typedef float v16 __attribute__((vector_size(64)));
-[[gnu::always_inline]] inline v16 load16(const float* p) {
-  v16 v;
+typedef float v8 __attribute__((vector_size(32)));
+template <int L> struct Vec { using type = v16; };
+template <> struct Vec<8> { using type = v8; };
+template <typename V>
+[[gnu::always_inline]] inline V load_vec(const float* p) {
+  V v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
 
 // out[i][c] = Σ_k a[i][k] · b[k][c] for 4 rows and 16·NV columns, k ascending (b row k at
 // b + k·b_stride). Scores are a = Q rows, b = Kᵀ; the context is a = probabilities, b = V. Each
-// output element is one sum in a fixed order, so the tile shape never changes a result: wider
-// tiles only reuse loads better.
-template <int NV>
+// output element is one sum in a fixed order, so the tile shape and register width never change a
+// result: wider tiles only reuse loads better.
+template <int NV, int L>
 [[gnu::always_inline]] inline void tile(const float* const a[kRows], const float* b, int64_t b_stride, int64_t n,
                                         float* out, int64_t out_stride) {
-  v16 acc[kRows][NV];  // zeroed element by element: "= {}" became a 1 KiB rep stos on the stack per tile
-#pragma GCC unroll 4
+  using V = typename Vec<L>::type;
+  constexpr int P = 16 * NV / L;  // registers per row
+  V acc[kRows][P];  // zeroed element by element: "= {}" became a 1 KiB rep stos on the stack per tile
+#pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[i][v] = v16{};
+#pragma GCC unroll 8
+    for (int v = 0; v < P; ++v) acc[i][v] = V{};
   for (int64_t k = 0; k < n; ++k) {
-    v16 x[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) x[v] = load16(b + k * b_stride + 16 * v);
+    V x[P];
+#pragma GCC unroll 8
+    for (int v = 0; v < P; ++v) x[v] = load_vec<V>(b + k * b_stride + L * v);
 #pragma GCC unroll 4
     for (int i = 0; i < kRows; ++i) {
       const float av = a[i][k];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] += av * x[v];
+#pragma GCC unroll 8
+      for (int v = 0; v < P; ++v) acc[i][v] += av * x[v];
     }
   }
   for (int i = 0; i < kRows; ++i) std::memcpy(out + i * out_stride, acc[i], sizeof acc[i]);
@@ -138,8 +148,10 @@ struct Group {
   }
 }
 
-BERTCPP_MULTIVERSION
-void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t head, Scratch& scratch) {
+// The f32 kernel with L-float registers; wider tiles only where 32 registers hold them (AVX-512).
+template <int L>
+[[gnu::always_inline]] inline void run_task_body(const AttentionShape& shape, const AttentionSequence& s, int64_t head,
+                                                 Scratch& scratch) {
   const int64_t d = shape.head_dim, H = shape.heads * d, stride = shape.qkv_stride;
   const int64_t keys = s.keys, kp = (keys + kCols - 1) / kCols * kCols;
   const float* Q = s.qkv + head * d;
@@ -174,9 +186,11 @@ void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t h
     for (int64_t i = 0; i < kRows; ++i) q[i] = Q + gr.row[i] * stride;
     const int64_t w = gr.jhi - gr.jlo;  // sg holds columns [jlo, jhi) of each row, row stride kp
     int64_t jb = 0;
-    for (; jb + 64 <= w; jb += 64) tile<4>(q, kt + gr.jlo + jb, kp, d, sg + jb, kp);
-    for (; jb + 32 <= w; jb += 32) tile<2>(q, kt + gr.jlo + jb, kp, d, sg + jb, kp);
-    for (; jb < w; jb += 16) tile<1>(q, kt + gr.jlo + jb, kp, d, sg + jb, kp);
+    if constexpr (L == 16) {
+      for (; jb + 64 <= w; jb += 64) tile<4, L>(q, kt + gr.jlo + jb, kp, d, sg + jb, kp);
+      for (; jb + 32 <= w; jb += 32) tile<2, L>(q, kt + gr.jlo + jb, kp, d, sg + jb, kp);
+    }
+    for (; jb < w; jb += 16) tile<1, L>(q, kt + gr.jlo + jb, kp, d, sg + jb, kp);
     softmax_group(shape, s, head, gr, sg, kp);
 
     // Context for the group's 4 rows into a [4, dp] tile over the span's keys.
@@ -186,11 +200,37 @@ void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t h
     const float* vg = vp + gr.glo * dp;
     const int64_t n = gr.ghi - gr.glo;
     int64_t c0 = 0;
-    for (; c0 + 64 <= dp; c0 += 64) tile<4>(p, vg + c0, dp, n, ctx + c0, dp);
-    for (; c0 + 32 <= dp; c0 += 32) tile<2>(p, vg + c0, dp, n, ctx + c0, dp);  // head_dim 32 (MiniLM)
-    for (; c0 < dp; c0 += 16) tile<1>(p, vg + c0, dp, n, ctx + c0, dp);
+    if constexpr (L == 16) {
+      for (; c0 + 64 <= dp; c0 += 64) tile<4, L>(p, vg + c0, dp, n, ctx + c0, dp);
+      for (; c0 + 32 <= dp; c0 += 32) tile<2, L>(p, vg + c0, dp, n, ctx + c0, dp);  // head_dim 32 (MiniLM)
+    }
+    for (; c0 < dp; c0 += 16) tile<1, L>(p, vg + c0, dp, n, ctx + c0, dp);
     write_group(shape, s, head, g, gr, ctx, dp, sg, kp);
   }
+}
+
+// The f32 kernel per ISA, chosen at run time as BERTCPP_MULTIVERSION's clones are (each inlines
+// run_task_body for its target).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target("arch=x86-64-v4"))) void run_task_v4(const AttentionShape& shape, const AttentionSequence& s,
+                                                             int64_t head, Scratch& scratch) {
+  run_task_body<16>(shape, s, head, scratch);
+}
+__attribute__((target("arch=x86-64-v3"))) void run_task_v3(const AttentionShape& shape, const AttentionSequence& s,
+                                                             int64_t head, Scratch& scratch) {
+  run_task_body<8>(shape, s, head, scratch);
+}
+#endif
+void run_task_default(const AttentionShape& shape, const AttentionSequence& s, int64_t head, Scratch& scratch) {
+  run_task_body<16>(shape, s, head, scratch);
+}
+void run_task(const AttentionShape& shape, const AttentionSequence& s, int64_t head, Scratch& scratch) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  static const int level = __builtin_cpu_supports("x86-64-v4") ? 4 : __builtin_cpu_supports("x86-64-v3") ? 3 : 0;
+  if (level == 4) return run_task_v4(shape, s, head, scratch);
+  if (level == 3) return run_task_v3(shape, s, head, scratch);
+#endif
+  run_task_default(shape, s, head, scratch);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -356,7 +396,7 @@ void attention(const AttentionShape& shape, std::span<const AttentionSequence> s
   }
   const int64_t n = static_cast<int64_t>(tasks.size());
   [[maybe_unused]] const bool bf16 = shape.bf16 && attention_bf16_supported();
-#pragma omp parallel if (n > 1)
+#pragma omp parallel if (n > 1 && !omp_in_parallel())  // inside a text-parallel encoder task: that thread only
   {
     thread_local Scratch scratch;
 #pragma omp for schedule(dynamic, 1)

@@ -1,6 +1,8 @@
 // RoPE tables in float32 (torch's order of operations) and the rotation, one row per iteration.
 #include "ops/rotary.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <string>
 
@@ -90,7 +92,7 @@ void rotary(const RotaryTable& table, float* x, int64_t rows, int64_t row_stride
                            std::to_string(first_position + rows) + ") outside the table's " +
                            std::to_string(table.positions));
   const bool inter = table.interleaved;
-#pragma omp parallel for schedule(static) if (rows * vectors * d >= 16384)
+#pragma omp parallel for schedule(static) if (rows * vectors * d >= 16384 && !omp_in_parallel())
   for (int64_t r = 0; r < rows; ++r) {
     const float* c = table.cos.data() + (first_position + r) * half;
     const float* s = table.sin.data() + (first_position + r) * half;
