@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <random>
 #include <vector>
@@ -50,7 +51,8 @@ TEST(Determinism, LinearRowsDoNotDependOnRowCountOrThreads) {
         lin = std::make_unique<ops::Linear>(random_tensor({out, in}, 1), random_tensor({out}, 2), ops::Activation::GeluErf, gemm);
       } catch (const Error& e) {
         if (gemm == ops::GemmType::F32) throw;
-        GTEST_SKIP() << "no such GEMM here: " << e.what();
+        std::cout << "no such GEMM here (the other compute types are still checked): " << e.what() << "\n";
+        break;
       }
       const Tensor x = random_tensor({R, in}, 3, 1.0f);
       ops::set_num_threads(1);
@@ -145,7 +147,8 @@ TEST(Determinism, LargeBatchesEqualEachTextAlone) {
       m = model::Encoder::load(dir, o);
     } catch (const Error& e) {
       if (compute == ops::GemmType::F32) throw;
-      GTEST_SKIP() << "no such GEMM here: " << e.what();
+      std::cout << "no such GEMM here (the other compute types are still checked): " << e.what() << "\n";
+      continue;
     }
     const int64_t H = m->config().hidden_size;
     const model::Output packed = m->forward(batch, {});

@@ -181,23 +181,31 @@ namespace {
 template <int MR, int NR>
 __attribute__((target("avx2"), always_inline)) inline void avx2_tile(const int32_t* a, int64_t lda, const int16_t* w,
                                                                     int64_t k2, int32_t* c, int64_t ldc, int64_t cols) {
-  __m256i acc[MR][NR];
+  __m256i acc[MR][NR];  // every loop over it is unrolled: one variable index and GCC keeps it on the stack
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
     for (int j = 0; j < NR; ++j) acc[r][j] = _mm256_setzero_si256();
   const int64_t wstride = k2 * 16;  // s16 between two 8-column blocks
   for (int64_t g = 0; g < k2; ++g) {
     __m256i wv[NR];
+#pragma GCC unroll 2
     for (int j = 0; j < NR; ++j) wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * wstride + g * 16));
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const __m256i av = _mm256_set1_epi32(a[r * lda + g]);
+#pragma GCC unroll 2
       for (int j = 0; j < NR; ++j) acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(av, wv[j]));
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
     if (cols == NR * 8) {
+#pragma GCC unroll 2
       for (int j = 0; j < NR; ++j) _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + j * 8), acc[r][j]);
     } else {
       alignas(32) int32_t t[NR * 8];
+#pragma GCC unroll 2
       for (int j = 0; j < NR; ++j) _mm256_store_si256(reinterpret_cast<__m256i*>(t + j * 8), acc[r][j]);
       for (int64_t j = 0; j < cols; ++j) c[r * ldc + j] = t[j];
     }

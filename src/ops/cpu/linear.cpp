@@ -9,7 +9,9 @@
 // still in cache for the epilogue (row scale, bias, activation) and the caller's RowFinish
 // (LayerNorm, quantizing the next GEMM's input), so those need no pass or parallel region of their own.
 // On AVX2 CPUs without AVX-512 VNNI int8 Linears run bertcpp's own exact GEMM (ops/cpu/int8.h) in
-// the same row-block tasks instead of oneDNN, whose AVX2 s8 kernel saturates pair sums in s16.
+// the same row-block tasks instead of oneDNN, whose AVX2 s8 kernel saturates pair sums in s16;
+// f32 Linears on CPUs without AVX-512 run the own f32 GEMM (ops/cpu/f32_avx2.h): oneDNN's gemm:jit
+// there gave a row different bits in different batches.
 // Input rows always reach oneDNN contiguous (strided rows are gathered first: oneDNN 2.6 falls
 // back to its reference kernel for them) and chunk outputs go to a contiguous tile (a strided
 // destination makes it fall back from brgemm to gemm:jit).
@@ -30,6 +32,7 @@
 #include <vector>
 
 #include "ops/cpu/dnnl_context.h"
+#include "ops/cpu/f32_avx2.h"
 #include "ops/cpu/int8.h"
 #include "ops/cpu/multiversion.h"
 
@@ -70,6 +73,7 @@ struct Gemm {
   std::vector<int32_t> comp;                      // int8 only: 128·Σ_k q_w[c,k] for u8 input codes, else 0
   bool own = false;                               // int8 only: own exact AVX2 GEMM (cpu/int8.h), not oneDNN
   std::vector<int16_t> own_weight;                // its packed weight
+  std::vector<float> own_f32;                     // f32 on AVX2 without AVX-512: own GEMM's weight (cpu/f32_avx2.h)
   Tensor plain_weight;                            // kept only when packing did not happen (f32)
   std::vector<int8_t> plain_qweight;              // likewise (int8)
   std::shared_ptr<void> weight_storage;           // the packed weights (huge pages where possible)
@@ -312,6 +316,10 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Activation activation, 
       c.bias = bias;
       c.bias_mem = memory(memory::desc({1, out}, dt::f32, tag::ab), cpu::dnnl_engine(), const_cast<float*>(bias.data<float>()));
     }
+    if (gemm == GemmType::F32 && cpu::f32_avx2_own()) {
+      c.own_f32 = cpu::f32_avx2_pack(weight.data<float>() + c.n0 * in, c.out, in);
+      continue;
+    }
     c.pack(weight.data<float>(), weight);
   }
   impl->chunks = std::move(chunks);
@@ -507,6 +515,31 @@ void run_int8(const Linear::Impl& m, const float* x, int64_t stride, const int8_
   }
   if (error) std::rethrow_exception(error);
 }
+// f32 on the own AVX2 GEMM: tasks of up to 96 rows × a share of the 16-column panels, taken
+// dynamically (about four per thread); rows are independent, so the split never changes a result.
+void run_f32_own(const Linear::Impl& m, const Gemm& g, const float* x, int64_t stride, int64_t rows, float* y) {
+  const int64_t out = m.out, in = m.in, panels = cpu::f32_avx2_panels(out);
+  const float* bias = m.bias.defined() ? m.bias.data<float>() : nullptr;
+  const bool nested = omp_in_parallel() != 0;
+  const int64_t threads = nested ? 1 : omp_get_max_threads();
+  const int64_t row_tasks = (rows + 95) / 96;
+  const int64_t col_tasks = std::min(panels, std::max<int64_t>(1, (4 * threads + row_tasks - 1) / row_tasks));
+  const int64_t per = (panels + col_tasks - 1) / col_tasks, tasks = row_tasks * col_tasks;
+  auto task = [&](int64_t t) {
+    const int64_t r0 = t / col_tasks * 96, rn = std::min<int64_t>(96, rows - r0);
+    const int64_t p0 = t % col_tasks * per, p1 = std::min(panels, p0 + per);
+    if (p0 >= p1) return;
+    cpu::f32_avx2_gemm(x + r0 * stride, stride, rn, in, g.own_f32.data(), out, bias, y + r0 * out, out, p0, p1);
+    const int64_t c0 = p0 * 16, cn = std::min(out, p1 * 16) - c0;
+    for (int64_t r = r0; r < r0 + rn; ++r) activate(y + r * out + c0, cn, m.activation);
+  };
+  if (nested || tasks == 1) {
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t t = 0; t < tasks; ++t) task(t);
+}
 }  // namespace
 
 void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_stride) const {
@@ -519,6 +552,10 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   if (stride < in) throw invalid_argument("Linear::forward: row stride " + std::to_string(stride) + " < in_features " + std::to_string(in));
   if (m.gemm == GemmType::Int8) {
     run_int8(m, x, stride, nullptr, nullptr, rows, y, nullptr, nullptr);
+    return;
+  }
+  if (!m.chunks->front().own_f32.empty()) {
+    run_f32_own(m, m.chunks->front(), x, stride, rows, y);
     return;
   }
 
@@ -538,9 +575,9 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
       std::memcpy(g + r * in, x + r * stride, static_cast<size_t>(in) * sizeof(float));
     src = g;
   }
+  const Gemm& c = m.chunks->front();
   // Row blocks straight into y, each on all threads (oneDNN's threading; every row's result depends
   // on that row only: the GEMMs never mix rows).
-  const Gemm& c = m.chunks->front();
   for (const RowBlock& rb : row_blocks(rows, kRowBlockFloat))
     c.run(rb.rows, static_cast<const char*>(src) + static_cast<size_t>(rb.start * in) * elem, y + rb.start * m.out);
 }
