@@ -540,6 +540,48 @@ void run_f32_own(const Linear::Impl& m, const Gemm& g, const float* x, int64_t s
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t t = 0; t < tasks; ++t) task(t);
 }
+
+// oneDNN 2.6 on AMX CPUs picks a bf16 GEMM's kernel and K blocking from its row count (1–15 rows:
+// avx512_core_bf16; K = 3072 split one way at 16 rows and another at 32+), and a K split changes
+// the f32 sums' rounding: the same row gave other bits alone than in a batch. So there every bf16
+// call has exactly kRowBlockAmxBf16 rows (one primitive; the last block padded with zero rows) and
+// the blocks are tasks, oneDNN single-threaded inside.
+constexpr int64_t kRowBlockAmxBf16 = 32;
+bool amx_bf16() {
+  static const bool v = dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_amx;
+  return v;
+}
+void run_bf16_fixed(const Gemm& g, const float* x, int64_t stride, int64_t rows, float* y) {
+  const int64_t in = g.in, out = g.out, mb = kRowBlockAmxBf16, tasks = (rows + mb - 1) / mb;
+  auto task = [&](int64_t t) {
+    const int64_t r0 = t * mb, rn = std::min(mb, rows - r0);
+    uint16_t* b = thread_buffer<uint16_t, Use::Input>(static_cast<size_t>(mb * in));
+    for (int64_t r = 0; r < rn; ++r) row_to_bf16(x + (r0 + r) * stride, in, b + r * in);
+    if (rn == mb) {
+      g.run(mb, b, y + r0 * out);
+      return;
+    }
+    std::fill(b + rn * in, b + mb * in, uint16_t{0});
+    float* tile = thread_buffer<float, Use::Tile>(static_cast<size_t>(mb * out));
+    g.run(mb, b, tile);
+    std::memcpy(y + r0 * out, tile, static_cast<size_t>(rn * out) * sizeof(float));
+  };
+  if (tasks == 1 || omp_in_parallel()) {
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+    return;
+  }
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t t = 0; t < tasks; ++t) {
+    try {
+      task(t);
+    } catch (...) {
+#pragma omp critical(bertcpp_linear_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
 }  // namespace
 
 void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_stride) const {
@@ -563,7 +605,12 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
   const size_t n_in = static_cast<size_t>(rows * in);
   const void* src = x;
   size_t elem = sizeof(float);
+  const Gemm& c = m.chunks->front();
   if (m.gemm == GemmType::BF16) {
+    if (amx_bf16()) {
+      run_bf16_fixed(c, x, stride, rows, y);
+      return;
+    }
     uint16_t* b = thread_buffer<uint16_t, Use::Input>(n_in);
 #pragma omp parallel for schedule(static) if (n_in >= 65536 && !omp_in_parallel())
     for (int64_t r = 0; r < rows; ++r) row_to_bf16(x + r * stride, in, b + r * in);
@@ -575,7 +622,6 @@ void Linear::forward(const float* x, int64_t rows, float* y, int64_t x_row_strid
       std::memcpy(g + r * in, x + r * stride, static_cast<size_t>(in) * sizeof(float));
     src = g;
   }
-  const Gemm& c = m.chunks->front();
   // Row blocks straight into y, each on all threads (oneDNN's threading; every row's result depends
   // on that row only: the GEMMs never mix rows).
   for (const RowBlock& rb : row_blocks(rows, kRowBlockFloat))
