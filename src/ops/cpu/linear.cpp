@@ -450,6 +450,27 @@ T* thread_buffer(size_t n) {
   return buf.data();
 }
 
+// Runs task(0 .. tasks-1): on the calling thread when there is one task or we are already inside
+// a parallel region, else taken dynamically by the OpenMP threads (the first exception rethrown).
+template <typename F>
+void run_tasks(int64_t tasks, const F& task) {
+  if (tasks == 1 || omp_in_parallel()) {
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+    return;
+  }
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t t = 0; t < tasks; ++t) {
+    try {
+      task(t);
+    } catch (...) {
+#pragma omp critical(bertcpp_linear_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 // Int8 GEMM of `rows` rows: input f32 x (row stride `stride`, quantized per task) or, when x is
 // null, already quantized q/scale; results into y (or a per-thread tile when y is null), then
 // finish per row block (see Linear::forward_int8).
@@ -498,22 +519,7 @@ void run_int8(const Linear::Impl& m, const float* x, int64_t stride, const int8_
   };
   // One block (oneDNN runs it on all threads: it must not be inside a parallel region, even an
   // inactive one, or it runs single-threaded), or the blocks as tasks.
-  if (blocks.size() == 1 || nested) {
-    for (const RowBlock& b : blocks) task(b);
-    return;
-  }
-  const int64_t tasks = static_cast<int64_t>(blocks.size());
-  std::exception_ptr error;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t t = 0; t < tasks; ++t) {
-    try {
-      task(blocks[static_cast<size_t>(t)]);
-    } catch (...) {
-#pragma omp critical(bertcpp_linear_error)
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
+  run_tasks(static_cast<int64_t>(blocks.size()), [&](int64_t t) { task(blocks[static_cast<size_t>(t)]); });
 }
 // f32 on the own AVX2 GEMM: tasks of up to 96 rows × a share of the 16-column panels, taken
 // dynamically (about four per thread); rows are independent, so the split never changes a result.
@@ -533,12 +539,7 @@ void run_f32_own(const Linear::Impl& m, const Gemm& g, const float* x, int64_t s
     const int64_t c0 = p0 * 16, cn = std::min(out, p1 * 16) - c0;
     for (int64_t r = r0; r < r0 + rn; ++r) activate(y + r * out + c0, cn, m.activation);
   };
-  if (nested || tasks == 1) {
-    for (int64_t t = 0; t < tasks; ++t) task(t);
-    return;
-  }
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t t = 0; t < tasks; ++t) task(t);
+  run_tasks(tasks, task);
 }
 
 // oneDNN 2.6 on AMX CPUs picks a bf16 GEMM's kernel and K blocking from its row count (1–15 rows:
@@ -566,21 +567,7 @@ void run_bf16_fixed(const Gemm& g, const float* x, int64_t stride, int64_t rows,
     g.run(mb, b, tile);
     std::memcpy(y + r0 * out, tile, static_cast<size_t>(rn * out) * sizeof(float));
   };
-  if (tasks == 1 || omp_in_parallel()) {
-    for (int64_t t = 0; t < tasks; ++t) task(t);
-    return;
-  }
-  std::exception_ptr error;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t t = 0; t < tasks; ++t) {
-    try {
-      task(t);
-    } catch (...) {
-#pragma omp critical(bertcpp_linear_error)
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
+  run_tasks(tasks, task);
 }
 }  // namespace
 
